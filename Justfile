@@ -1,0 +1,32 @@
+# cliauth: the front door. `just` lists the recipes.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# List the recipes.
+default:
+    @just --list
+
+# Run the conformance suite (every file in scenarios/ is one test).
+conformance *ARGS:
+    cargo test -p cliauth-conformance --test scenarios -- {{ARGS}}
+
+# Run every test of the workspace.
+test:
+    cargo test --workspace
+
+# Run every test with nextest (the ci profile writes JUnit XML to target/nextest/ci/junit.xml).
+nextest *ARGS:
+    cargo nextest run --workspace {{ARGS}}
+
+# Formatting and clippy, as CI runs them.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Start the mock authorization server on a random loopback port (prints a JSON readiness line).
+mock *ARGS:
+    cargo run -q -p cliauth-mock -- serve {{ARGS}}
+
+# Run exactly what CI runs.
+ci:
+    bash .ci/run

@@ -1,0 +1,1 @@
+//! `cliauth`: the reference command-line authentication client.

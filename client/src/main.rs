@@ -1,0 +1,3 @@
+//! The `cliauth` binary.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! `cliauth-conformance`: runs the scenario files in `scenarios/` against a client profile.

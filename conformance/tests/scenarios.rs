@@ -1,0 +1,3 @@
+//! One test per scenario file (filled in by the conformance issue).
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! `cliauth-guard`: finds unjustified broad error suppression in Rust code.

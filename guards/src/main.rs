@@ -1,0 +1,3 @@
+//! The `cliauth-guard` binary.
+
+fn main() {}

@@ -1,0 +1,3 @@
+//! The `cliauth-mock` binary.
+
+fn main() {}
