@@ -1,0 +1,639 @@
+//! The error taxonomy: one [`ErrorCategory`] per kind of failure, each with a stable
+//! snake_case name, a distinct exit code and a `retryable` flag, and the library's [`Error`]
+//! whose every variant maps to exactly one category.
+//!
+//! | category | exit | retryable |
+//! |---|---|---|
+//! | (success) | 0 | |
+//! | internal bug | 1 | no |
+//! | usage (clap) | 2 | no |
+//! | `unauthenticated` | 4 | no |
+//! | `private_teamspace_required` | 5 | no |
+//! | `forbidden` | 6 | no |
+//! | `retryable_transport` | 7 | yes |
+//! | `server_error` | 8 | yes |
+//! | `config` | 9 | no |
+//! | `local_storage` | 10 | no |
+//! | `access_denied` | 11 | no |
+//! | `expired_code` | 12 | no |
+//! | `cancelled` | 13 | no |
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Exit code for usage errors (clap's own code).
+pub const EXIT_USAGE: u8 = 2;
+
+/// The kind of a failure, as scripts see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCategory {
+    /// A bug in cliauth itself.
+    Internal,
+    /// No session, an expired session or a rejected refresh token.
+    Unauthenticated,
+    /// The hosted API needs a Private Teamspace the user does not have.
+    PrivateTeamspaceRequired,
+    /// The server refused the request for this user.
+    Forbidden,
+    /// The network or an overloaded server failed; trying again later may work.
+    RetryableTransport,
+    /// The server failed (500) or answered with something unreadable.
+    ServerError,
+    /// The configuration or the invocation is wrong.
+    Config,
+    /// The local credential store: permissions, corruption, lock timeout.
+    LocalStorage,
+    /// The user or the server denied the authorization.
+    AccessDenied,
+    /// The authorization code or device code expired.
+    ExpiredCode,
+    /// The login was cancelled or timed out.
+    Cancelled,
+}
+
+impl ErrorCategory {
+    /// Every category, in exit-code order.
+    pub const ALL: [ErrorCategory; 11] = [
+        ErrorCategory::Internal,
+        ErrorCategory::Unauthenticated,
+        ErrorCategory::PrivateTeamspaceRequired,
+        ErrorCategory::Forbidden,
+        ErrorCategory::RetryableTransport,
+        ErrorCategory::ServerError,
+        ErrorCategory::Config,
+        ErrorCategory::LocalStorage,
+        ErrorCategory::AccessDenied,
+        ErrorCategory::ExpiredCode,
+        ErrorCategory::Cancelled,
+    ];
+
+    /// The stable snake_case name used in `--json` output.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorCategory::Internal => "internal",
+            ErrorCategory::Unauthenticated => "unauthenticated",
+            ErrorCategory::PrivateTeamspaceRequired => "private_teamspace_required",
+            ErrorCategory::Forbidden => "forbidden",
+            ErrorCategory::RetryableTransport => "retryable_transport",
+            ErrorCategory::ServerError => "server_error",
+            ErrorCategory::Config => "config",
+            ErrorCategory::LocalStorage => "local_storage",
+            ErrorCategory::AccessDenied => "access_denied",
+            ErrorCategory::ExpiredCode => "expired_code",
+            ErrorCategory::Cancelled => "cancelled",
+        }
+    }
+
+    /// The process exit code (see the table in the module docs).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorCategory::Internal => 1,
+            ErrorCategory::Unauthenticated => 4,
+            ErrorCategory::PrivateTeamspaceRequired => 5,
+            ErrorCategory::Forbidden => 6,
+            ErrorCategory::RetryableTransport => 7,
+            ErrorCategory::ServerError => 8,
+            ErrorCategory::Config => 9,
+            ErrorCategory::LocalStorage => 10,
+            ErrorCategory::AccessDenied => 11,
+            ErrorCategory::ExpiredCode => 12,
+            ErrorCategory::Cancelled => 13,
+        }
+    }
+
+    /// Whether running the same command again later may succeed without any other change.
+    pub fn retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorCategory::RetryableTransport | ErrorCategory::ServerError
+        )
+    }
+}
+
+impl fmt::Display for ErrorCategory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An RFC 6749 §5.2 error body (`error`, `error_description`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct OAuthErrorBody {
+    /// The error code, e.g. `invalid_grant`.
+    pub error: String,
+    /// Human-readable detail chosen by the server.
+    #[serde(default)]
+    pub error_description: Option<String>,
+    /// Seconds to wait, sent with `refresh_replay_benign_retry`.
+    #[serde(default)]
+    pub retry_after: Option<u64>,
+}
+
+impl fmt::Display for OAuthErrorBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.error_description {
+            Some(d) if !d.is_empty() => write!(f, "{} ({})", self.error, d),
+            _ => f.write_str(&self.error),
+        }
+    }
+}
+
+/// Every failure the library reports. Messages are lowercase fragments without secrets.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No credentials at all.
+    #[error("not logged in")]
+    NotLoggedIn,
+    /// The access token expired and there is no refresh token.
+    #[error("the session has expired")]
+    SessionExpired,
+    /// The server rejected the refresh token that is still the stored one.
+    #[error("refresh token rejected: the session has ended")]
+    RefreshRejected,
+    /// The username or password was wrong.
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    /// The hosted API answered 401 for the bearer we sent.
+    #[error("the server rejected the access token from {source_name}")]
+    TokenRejected {
+        /// Where the token came from (`--token`, `CLIAUTH_TOKEN`, stored credentials).
+        source_name: &'static str,
+    },
+    /// 403 `private_teamspace_required` from the hosted API.
+    #[error("this account has no Private Teamspace{}", opt_detail(.description.as_deref()))]
+    PrivateTeamspaceRequired {
+        /// The server's description.
+        description: Option<String>,
+    },
+    /// Any other 403.
+    #[error("the server refused {what}{}", opt_detail(.description.as_deref()))]
+    Forbidden {
+        /// The request that was refused.
+        what: String,
+        /// The server's description.
+        description: Option<String>,
+    },
+    /// The connection failed (DNS, refused, reset, timeout).
+    #[error("could not reach {what}: {kind}")]
+    Transport {
+        /// The endpoint, e.g. `the token endpoint`.
+        what: String,
+        /// A short description of the transport failure.
+        kind: String,
+        /// The underlying error.
+        #[source]
+        source: Option<reqwest::Error>,
+    },
+    /// 429, 502, 503 or 504.
+    #[error("{what} is unavailable (HTTP {status}){}", retry_detail(*.retry_after))]
+    Unavailable {
+        /// The endpoint.
+        what: String,
+        /// The HTTP status.
+        status: u16,
+        /// `Retry-After` in seconds, when the server sent one.
+        retry_after: Option<u64>,
+    },
+    /// A peer is rotating the refresh token right now and no newer token is stored yet.
+    #[error("the refresh token is being rotated by another client; try again")]
+    RefreshInProgress,
+    /// 500 or another unexpected status.
+    #[error("{what} failed with HTTP {status}{}", opt_detail(.detail.as_deref()))]
+    ServerStatus {
+        /// The endpoint.
+        what: String,
+        /// The HTTP status.
+        status: u16,
+        /// The OAuth error code or similar detail.
+        detail: Option<String>,
+    },
+    /// A response we cannot use: wrong content type, bad JSON, too large, a redirect.
+    #[error("{what} returned an unusable response: {detail}")]
+    Malformed {
+        /// The endpoint.
+        what: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// An OAuth error code the client cannot act on.
+    #[error("{what} returned an OAuth error: {body}")]
+    OAuth {
+        /// The endpoint.
+        what: String,
+        /// The error body.
+        body: OAuthErrorBody,
+    },
+    /// The configuration is wrong.
+    #[error("{message}")]
+    Config {
+        /// What is wrong.
+        message: String,
+        /// The next step.
+        hint: String,
+    },
+    /// A plain-HTTP URL that is not on a loopback address.
+    #[error("refusing insecure URL {url}: plain http is only allowed for loopback addresses")]
+    InsecureUrl {
+        /// The URL.
+        url: String,
+    },
+    /// The fixed callback port is taken.
+    #[error("port {port} on 127.0.0.1 is already in use")]
+    PortInUse {
+        /// The port.
+        port: u16,
+    },
+    /// Dynamic client registration failed.
+    #[error("client registration failed: {detail}")]
+    RegistrationFailed {
+        /// What the server said.
+        detail: String,
+    },
+    /// The server does not offer a login method.
+    #[error("the server does not support {method} login")]
+    MethodUnsupported {
+        /// The method.
+        method: &'static str,
+    },
+    /// Group or other users can read or write a credentials path.
+    #[error("{} has permissions {mode:o}, which other users can access", .path.display())]
+    Permissions {
+        /// The path.
+        path: PathBuf,
+        /// Its mode bits.
+        mode: u32,
+        /// The mode it must have.
+        want: u32,
+    },
+    /// A credentials path belongs to another user.
+    #[error("{} belongs to another user (uid {owner})", .path.display())]
+    ForeignOwner {
+        /// The path.
+        path: PathBuf,
+        /// Its owner.
+        owner: u32,
+    },
+    /// The store cannot be decrypted or parsed.
+    #[error("the credentials file {} is corrupted ({reason}); it was moved to {}", .path.display(), .moved_to.display())]
+    Corrupted {
+        /// The store path.
+        path: PathBuf,
+        /// Where the unreadable file now is.
+        moved_to: PathBuf,
+        /// Why it could not be read.
+        reason: String,
+    },
+    /// The key file exists but cannot be used.
+    #[error("the key file {} is invalid: {reason}", .path.display())]
+    BadKeyFile {
+        /// The key file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The key is derived from a passphrase and none was given.
+    #[error("the credentials are protected by a passphrase and CLIAUTH_PASSPHRASE is not set")]
+    PassphraseRequired,
+    /// A filesystem operation failed.
+    #[error("failed to {context}")]
+    Io {
+        /// What we were doing, e.g. `write /x/y`.
+        context: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another process held the credentials lock for longer than the bound.
+    #[error("timed out after {waited_ms} ms waiting for the credentials lock {}{}", .path.display(), opt_detail(.holder.as_deref()))]
+    LockTimeout {
+        /// The lock file.
+        path: PathBuf,
+        /// How long we waited.
+        waited_ms: u64,
+        /// The holder record, when readable.
+        holder: Option<String>,
+    },
+    /// The user or the server denied the authorization.
+    #[error("authorization denied{}", opt_detail(.detail.as_deref()))]
+    AccessDenied {
+        /// The server's description.
+        detail: Option<String>,
+    },
+    /// The `state` returned to the callback did not match the one we sent.
+    #[error(
+        "the authorization response did not match this login attempt (state mismatch); it was refused"
+    )]
+    StateMismatch,
+    /// The device code or authorization code expired.
+    #[error("the {what} expired before the login was approved")]
+    ExpiredCode {
+        /// `device code` or `authorization code`.
+        what: &'static str,
+    },
+    /// The login was cancelled or ran out of time.
+    #[error("{reason}")]
+    Cancelled {
+        /// Why.
+        reason: String,
+    },
+    /// A bug.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn opt_detail(d: Option<&str>) -> String {
+    match d {
+        Some(d) if !d.is_empty() => format!(": {d}"),
+        _ => String::new(),
+    }
+}
+
+fn retry_detail(r: Option<u64>) -> String {
+    r.map_or_else(String::new, |s| {
+        format!("; the server asked to retry after {s} s")
+    })
+}
+
+impl Error {
+    /// Builds a [`Error::Config`].
+    pub fn config(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Config {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+
+    /// Builds an [`Error::Io`] with the operation and path it concerned.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// The category this error belongs to.
+    pub fn category(&self) -> ErrorCategory {
+        use ErrorCategory as C;
+        match self {
+            Error::NotLoggedIn
+            | Error::SessionExpired
+            | Error::RefreshRejected
+            | Error::InvalidCredentials
+            | Error::TokenRejected { .. } => C::Unauthenticated,
+            Error::PrivateTeamspaceRequired { .. } => C::PrivateTeamspaceRequired,
+            Error::Forbidden { .. } => C::Forbidden,
+            Error::Transport { .. } | Error::Unavailable { .. } | Error::RefreshInProgress => {
+                C::RetryableTransport
+            }
+            Error::ServerStatus { .. } | Error::Malformed { .. } => C::ServerError,
+            Error::OAuth { body, .. } => match body.error.as_str() {
+                "invalid_grant" => C::Unauthenticated,
+                "access_denied" => C::AccessDenied,
+                "expired_token" => C::ExpiredCode,
+                "temporarily_unavailable" => C::RetryableTransport,
+                "invalid_client"
+                | "unauthorized_client"
+                | "invalid_scope"
+                | "unsupported_grant_type"
+                | "invalid_request"
+                | "unsupported_response_type" => C::Config,
+                _ => C::ServerError,
+            },
+            Error::Config { .. }
+            | Error::InsecureUrl { .. }
+            | Error::PortInUse { .. }
+            | Error::RegistrationFailed { .. }
+            | Error::MethodUnsupported { .. }
+            | Error::PassphraseRequired => C::Config,
+            Error::Permissions { .. }
+            | Error::ForeignOwner { .. }
+            | Error::Corrupted { .. }
+            | Error::BadKeyFile { .. }
+            | Error::Io { .. }
+            | Error::LockTimeout { .. } => C::LocalStorage,
+            Error::AccessDenied { .. } | Error::StateMismatch => C::AccessDenied,
+            Error::ExpiredCode { .. } => C::ExpiredCode,
+            Error::Cancelled { .. } => C::Cancelled,
+            Error::Internal(_) => C::Internal,
+        }
+    }
+
+    /// The next step for the person at the terminal.
+    pub fn hint(&self) -> String {
+        const LOGIN: &str = "run `cliauth auth login`";
+        match self {
+            Error::NotLoggedIn | Error::SessionExpired | Error::RefreshRejected => LOGIN.into(),
+            Error::InvalidCredentials => {
+                "check the username and password, then run `cliauth auth login --password` again"
+                    .into()
+            }
+            Error::TokenRejected { source_name } => match *source_name {
+                "CLIAUTH_TOKEN" => "unset CLIAUTH_TOKEN or set it to a valid token".into(),
+                "--token" => "pass a valid token with --token".into(),
+                _ => LOGIN.into(),
+            },
+            Error::PrivateTeamspaceRequired { .. } => {
+                "create a Private Teamspace for this account, or log in as a user that has one"
+                    .into()
+            }
+            Error::Forbidden { .. } => {
+                "ask an administrator for access, or log in as another user".into()
+            }
+            Error::Transport { .. } => {
+                "check the network and the server URL (`cliauth auth doctor`), then try again"
+                    .into()
+            }
+            Error::Unavailable { retry_after, .. } => match retry_after {
+                Some(s) => format!("try again in {s} s"),
+                None => "try again in a moment".into(),
+            },
+            Error::RefreshInProgress => "run the command again".into(),
+            Error::ServerStatus { .. } | Error::Malformed { .. } => {
+                "try again later; if it persists, run `cliauth auth doctor` and report the output"
+                    .into()
+            }
+            Error::OAuth { body, .. } => match self.category() {
+                ErrorCategory::Unauthenticated => LOGIN.into(),
+                ErrorCategory::Config => format!(
+                    "the server rejected this client ({}); check [auth] client_id in config.toml or CLIAUTH_CLIENT_ID",
+                    body.error
+                ),
+                ErrorCategory::AccessDenied => "approve the request, or log in as another user".into(),
+                ErrorCategory::ExpiredCode => "run `cliauth auth login` again and approve sooner".into(),
+                _ => "try again later".into(),
+            },
+            Error::Config { hint, .. } => hint.clone(),
+            Error::InsecureUrl { .. } => "use an https:// URL".into(),
+            Error::PortInUse { port } => format!(
+                "stop the program listening on port {port}, choose another with --port, or omit --port to use a random free port"
+            ),
+            Error::RegistrationFailed { .. } => {
+                "set [auth] client_id in config.toml or CLIAUTH_CLIENT_ID to a registered client id"
+                    .into()
+            }
+            Error::MethodUnsupported { .. } => {
+                "use another method: `cliauth auth login`, `--device`, `--password` or `--with-token`"
+                    .into()
+            }
+            Error::Permissions { path, want, .. } => {
+                format!("run: chmod {want:o} {}", path.display())
+            }
+            Error::ForeignOwner { path, .. } => format!(
+                "make sure {} belongs to you (e.g. `chown $(id -u) {}`) or set CLIAUTH_HOME to a folder of your own",
+                path.display(),
+                path.display()
+            ),
+            Error::Corrupted { .. } => {
+                format!("{LOGIN} to create fresh credentials; the moved file can be deleted")
+            }
+            Error::BadKeyFile { path, .. } => format!(
+                "move {} aside and run `cliauth auth login` to create a new key and fresh credentials",
+                path.display()
+            ),
+            Error::PassphraseRequired => {
+                "set CLIAUTH_PASSPHRASE to the passphrase used when logging in".into()
+            }
+            Error::Io { .. } => {
+                "check that the credentials folder exists, is writable and the disk is not full (`cliauth auth doctor`)"
+                    .into()
+            }
+            Error::LockTimeout { .. } => {
+                "another cliauth process is busy; try again, or inspect it with `cliauth auth doctor`"
+                    .into()
+            }
+            Error::AccessDenied { .. } => "run `cliauth auth login` again and approve the request".into(),
+            Error::StateMismatch => {
+                "run `cliauth auth login` again and only use the URL it prints".into()
+            }
+            Error::ExpiredCode { .. } => "run `cliauth auth login` again and approve sooner".into(),
+            Error::Cancelled { .. } => "run `cliauth auth login` again (use --timeout SECS for more time)".into(),
+            Error::Internal(_) => {
+                "this is a bug in cliauth; please report it with the output of `cliauth auth doctor`"
+                    .into()
+            }
+        }
+    }
+
+    /// `error: <message>` and `hint: <next step>`, for stderr.
+    pub fn render_human(&self) -> String {
+        format!("error: {self}\nhint: {}", self.hint())
+    }
+
+    /// `{"ok":false,"category":...,"message":...,"retryable":...}` for stdout under `--json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let category = self.category();
+        serde_json::json!({
+            "ok": false,
+            "category": category.name(),
+            "message": format!("{self}. Hint: {}", self.hint()),
+            "retryable": category.retryable(),
+        })
+    }
+
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        self.category().exit_code()
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn oauth(code: &str) -> Error {
+        Error::OAuth {
+            what: "the token endpoint".into(),
+            body: OAuthErrorBody {
+                error: code.into(),
+                error_description: None,
+                retry_after: None,
+            },
+        }
+    }
+
+    #[rstest]
+    #[case::not_logged_in(Error::NotLoggedIn, "unauthenticated", 4, false, "cliauth auth login")]
+    #[case::refresh_rejected(
+        Error::RefreshRejected,
+        "unauthenticated",
+        4,
+        false,
+        "cliauth auth login"
+    )]
+    #[case::invalid_grant(
+        oauth("invalid_grant"),
+        "unauthenticated",
+        4,
+        false,
+        "cliauth auth login"
+    )]
+    #[case::env_token(Error::TokenRejected { source_name: "CLIAUTH_TOKEN" }, "unauthenticated", 4, false, "unset CLIAUTH_TOKEN")]
+    #[case::teamspace(Error::PrivateTeamspaceRequired { description: None }, "private_teamspace_required", 5, false, "Private Teamspace")]
+    #[case::forbidden(Error::Forbidden { what: "the ingress".into(), description: None }, "forbidden", 6, false, "access")]
+    #[case::transport(Error::Transport { what: "the server".into(), kind: "connection refused".into(), source: None }, "retryable_transport", 7, true, "try again")]
+    #[case::rate_limited(Error::Unavailable { what: "the server".into(), status: 429, retry_after: Some(3) }, "retryable_transport", 7, true, "3 s")]
+    #[case::benign_replay(Error::RefreshInProgress, "retryable_transport", 7, true, "again")]
+    #[case::server_500(Error::ServerStatus { what: "the server".into(), status: 500, detail: None }, "server_error", 8, true, "try again later")]
+    #[case::malformed(Error::Malformed { what: "the server".into(), detail: "bad json".into() }, "server_error", 8, true, "try again later")]
+    #[case::config(
+        Error::config("no server configured", "set CLIAUTH_SERVER_URL"),
+        "config",
+        9,
+        false,
+        "CLIAUTH_SERVER_URL"
+    )]
+    #[case::insecure(Error::InsecureUrl { url: "http://example.com".into() }, "config", 9, false, "https")]
+    #[case::port(Error::PortInUse { port: 8080 }, "config", 9, false, "--port")]
+    #[case::registration(Error::RegistrationFailed { detail: "400".into() }, "config", 9, false, "client_id")]
+    #[case::invalid_client(oauth("invalid_client"), "config", 9, false, "client_id")]
+    #[case::permissions(Error::Permissions { path: "/h/credentials".into(), mode: 0o755, want: 0o700 }, "local_storage", 10, false, "chmod 700 /h/credentials")]
+    #[case::corrupted(Error::Corrupted { path: "/h/s".into(), moved_to: "/h/s.corrupt".into(), reason: "x".into() }, "local_storage", 10, false, "cliauth auth login")]
+    #[case::lock_timeout(Error::LockTimeout { path: "/h/l".into(), waited_ms: 10, holder: None }, "local_storage", 10, false, "try again")]
+    #[case::access_denied(Error::AccessDenied { detail: None }, "access_denied", 11, false, "approve")]
+    #[case::state_mismatch(Error::StateMismatch, "access_denied", 11, false, "cliauth auth login")]
+    #[case::expired(Error::ExpiredCode { what: "device code" }, "expired_code", 12, false, "sooner")]
+    #[case::cancelled(Error::Cancelled { reason: "login timed out after 300 s".into() }, "cancelled", 13, false, "--timeout")]
+    #[case::internal(Error::Internal("x".into()), "internal", 1, false, "bug")]
+    fn every_category_renders_human_and_json(
+        #[case] err: Error,
+        #[case] name: &str,
+        #[case] exit: u8,
+        #[case] retryable: bool,
+        #[case] hint_part: &str,
+    ) {
+        assert_eq!(err.category().name(), name);
+        assert_eq!(err.exit_code(), exit);
+        let human = err.render_human();
+        let mut lines = human.lines();
+        assert_eq!(lines.next().unwrap(), format!("error: {err}"));
+        let hint = lines.next().unwrap();
+        assert!(hint.starts_with("hint: "), "{hint}");
+        assert!(hint.contains(hint_part), "{hint} lacks {hint_part}");
+        assert!(lines.next().is_none());
+        let json = err.to_json();
+        assert_eq!(json["ok"], false);
+        assert_eq!(json["category"], name);
+        assert_eq!(json["retryable"], retryable);
+        assert!(json["message"].as_str().unwrap().contains(&err.to_string()));
+        assert_eq!(json.as_object().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn exit_codes_and_names_are_distinct() {
+        let mut codes: Vec<u8> = ErrorCategory::ALL.iter().map(|c| c.exit_code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), ErrorCategory::ALL.len());
+        assert!(!codes.contains(&0) && !codes.contains(&EXIT_USAGE));
+        let mut names: Vec<&str> = ErrorCategory::ALL.iter().map(|c| c.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ErrorCategory::ALL.len());
+    }
+}

@@ -1,0 +1,296 @@
+//! Configuration: environment names (all of them, in one place), `config.toml`, state paths and
+//! the URL checks every server and issuer URL passes.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::classify::{Error, Result};
+use crate::secret::Secret;
+
+/// Moves all state (config, credentials, locks) under one folder.
+pub const ENV_HOME: &str = "CLIAUTH_HOME";
+/// The hosted API's base URL; overrides `[server] url`.
+pub const ENV_SERVER_URL: &str = "CLIAUTH_SERVER_URL";
+/// The authorization server's issuer; overrides `[auth] issuer`.
+pub const ENV_ISSUER: &str = "CLIAUTH_ISSUER";
+/// The OAuth client id; overrides `[auth] client_id`.
+pub const ENV_CLIENT_ID: &str = "CLIAUTH_CLIENT_ID";
+/// An access token that takes precedence over stored credentials.
+pub const ENV_TOKEN: &str = "CLIAUTH_TOKEN";
+/// Derives the store key from this passphrase with Argon2id instead of a random key file.
+pub const ENV_PASSPHRASE: &str = "CLIAUTH_PASSPHRASE";
+/// `debug` logs (redacted) which path each process took, to stderr.
+pub const ENV_LOG: &str = "CLIAUTH_LOG";
+/// `1` is the twin of `--no-browser`.
+pub const ENV_NO_BROWSER: &str = "CLIAUTH_NO_BROWSER";
+/// How long to wait for the credentials lock, in milliseconds.
+pub const ENV_LOCK_TIMEOUT_MS: &str = "CLIAUTH_LOCK_TIMEOUT_MS";
+/// `test-hooks` only: the pause point to stop at.
+pub const ENV_TEST_PAUSE: &str = "CLIAUTH_TEST_PAUSE";
+/// Where the passphrase-derived key may be handed to peers.
+pub const ENV_XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+
+/// Default bound on waiting for the credentials lock.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The OAuth client id used when none is configured and the server offers no registration.
+pub const DEFAULT_CLIENT_ID: &str = "cliauth";
+
+/// `config.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// `[server]`.
+    #[serde(default)]
+    pub server: ServerSection,
+    /// `[auth]`.
+    #[serde(default)]
+    pub auth: AuthSection,
+}
+
+/// `[server]` in `config.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// The hosted API's base URL.
+    pub url: Option<String>,
+}
+
+/// `[auth]` in `config.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// The authorization server, when it is not the hosted API's host.
+    pub issuer: Option<String>,
+    /// A pre-registered OAuth client id.
+    pub client_id: Option<String>,
+}
+
+/// Where a setting came from, for `auth doctor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// An environment variable.
+    Env,
+    /// `config.toml`.
+    File,
+    /// Not set.
+    Unset,
+}
+
+/// The resolved configuration of one invocation.
+#[derive(Debug)]
+pub struct Config {
+    /// `config.toml`'s path (it may not exist).
+    pub config_file: PathBuf,
+    /// The `credentials/` folder.
+    pub credentials_dir: PathBuf,
+    /// The runtime folder for the passphrase hand-off, if any.
+    pub runtime_dir: Option<PathBuf>,
+    /// The hosted API's base URL, without a trailing slash.
+    pub server_url: Url,
+    /// Where the server URL came from.
+    pub server_origin: Origin,
+    /// The configured issuer, if any.
+    pub issuer: Option<Url>,
+    /// The configured client id, if any.
+    pub client_id: Option<String>,
+    /// The environment token, if any.
+    pub env_token: Option<Secret>,
+    /// The store passphrase, if any.
+    pub passphrase: Option<Secret>,
+    /// `CLIAUTH_NO_BROWSER=1`.
+    pub no_browser: bool,
+    /// Bound on waiting for the credentials lock.
+    pub lock_timeout: Duration,
+}
+
+/// Reads a variable, treating an empty value as unset.
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl Config {
+    /// Resolves the configuration from the environment and `config.toml`.
+    pub fn load() -> Result<Config> {
+        let (config_file, credentials_dir) = state_paths()?;
+        let file = read_file_config(&config_file)?;
+        let (server_raw, server_origin) = match env_var(ENV_SERVER_URL) {
+            Some(v) => (v, Origin::Env),
+            None => match file.server.url {
+                Some(v) => (v, Origin::File),
+                None => {
+                    return Err(Error::config(
+                        "no server is configured",
+                        format!(
+                            "set {ENV_SERVER_URL}, or add `[server]\\nurl = \"https://...\"` to {}",
+                            config_file.display()
+                        ),
+                    ));
+                }
+            },
+        };
+        let server_url = parse_server_url(&server_raw, "server URL")?;
+        let issuer = match env_var(ENV_ISSUER).or(file.auth.issuer) {
+            Some(v) => Some(parse_server_url(&v, "issuer")?),
+            None => None,
+        };
+        let client_id = env_var(ENV_CLIENT_ID).or(file.auth.client_id);
+        let lock_timeout = match env_var(ENV_LOCK_TIMEOUT_MS) {
+            Some(v) => Duration::from_millis(v.parse().map_err(|e| {
+                Error::config(
+                    format!("{ENV_LOCK_TIMEOUT_MS}={v} is not a number of milliseconds ({e})"),
+                    format!("set {ENV_LOCK_TIMEOUT_MS} to a whole number such as 10000"),
+                )
+            })?),
+            None => DEFAULT_LOCK_TIMEOUT,
+        };
+        Ok(Config {
+            config_file,
+            credentials_dir,
+            runtime_dir: env_var(ENV_XDG_RUNTIME_DIR).map(PathBuf::from),
+            server_url,
+            server_origin,
+            issuer,
+            client_id,
+            env_token: env_var(ENV_TOKEN).map(Secret::new),
+            passphrase: env_var(ENV_PASSPHRASE).map(Secret::new),
+            no_browser: env_var(ENV_NO_BROWSER).is_some_and(|v| v != "0"),
+            lock_timeout,
+        })
+    }
+}
+
+/// `config.toml` and `credentials/`: under `CLIAUTH_HOME` when set, else the XDG folders.
+pub fn state_paths() -> Result<(PathBuf, PathBuf)> {
+    if let Some(home) = env_var(ENV_HOME) {
+        let home = PathBuf::from(home);
+        return Ok((home.join("config.toml"), home.join("credentials")));
+    }
+    let user_home = env_var("HOME").map(PathBuf::from);
+    let xdg = |var: &str, fallback: &str| -> Result<PathBuf> {
+        match (env_var(var), &user_home) {
+            (Some(v), _) => Ok(PathBuf::from(v)),
+            (None, Some(h)) => Ok(h.join(fallback)),
+            (None, None) => Err(Error::config(
+                "cannot find a folder for cliauth's state: neither HOME nor CLIAUTH_HOME is set",
+                format!("set {ENV_HOME} to a private folder"),
+            )),
+        }
+    };
+    Ok((
+        xdg("XDG_CONFIG_HOME", ".config")?
+            .join("cliauth")
+            .join("config.toml"),
+        xdg("XDG_STATE_HOME", ".local/state")?
+            .join("cliauth")
+            .join("credentials"),
+    ))
+}
+
+fn read_file_config(path: &Path) -> Result<FileConfig> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
+        Err(e) => return Err(Error::io(format!("read {}", path.display()), e)),
+    };
+    toml::from_str(&text).map_err(|e| {
+        Error::config(
+            format!("{} is invalid: {}", path.display(), e.message()),
+            format!(
+                "fix {} (known keys: [server] url, [auth] issuer, [auth] client_id){}",
+                path.display(),
+                e.span()
+                    .map(|s| format!("; the problem starts at byte {}", s.start))
+                    .unwrap_or_default()
+            ),
+        )
+    })
+}
+
+/// Parses a server or issuer URL: `https://`, or `http://` on a loopback address only.
+pub fn parse_server_url(raw: &str, what: &str) -> Result<Url> {
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        Error::config(
+            format!("the {what} {raw:?} is not a valid URL ({e})"),
+            "use a full URL such as https://auth.example.com",
+        )
+    })?;
+    check_url_security(&url)?;
+    Ok(url)
+}
+
+/// Refuses anything but `https://` and loopback `http://`.
+pub fn check_url_security(url: &Url) -> Result<()> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err(Error::InsecureUrl {
+            url: url.as_str().trim_end_matches('/').to_owned(),
+        }),
+        other => Err(Error::config(
+            format!("unsupported URL scheme {other:?} in {url}"),
+            "use an https:// URL",
+        )),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Joins a path onto a base URL, keeping the base's own path (`https://h/api` + `v1/me`).
+pub fn join_url(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let joined = format!(
+        "{}/{}",
+        base.path().trim_end_matches('/'),
+        path.trim_start_matches('/')
+    );
+    url.set_path(&joined);
+    url
+}
+
+/// Display form of a URL without a trailing slash on a bare origin.
+pub fn display_url(url: &Url) -> String {
+    url.as_str().trim_end_matches('/').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("https://auth.example.com", true)]
+    #[case("http://127.0.0.1:8080", true)]
+    #[case("http://localhost:1", true)]
+    #[case("http://[::1]:1", true)]
+    #[case("http://auth.example.com", false)]
+    #[case("http://10.0.0.1", false)]
+    #[case("ftp://x", false)]
+    fn only_https_or_loopback_http_is_accepted(#[case] raw: &str, #[case] ok: bool) {
+        assert_eq!(parse_server_url(raw, "server URL").is_ok(), ok, "{raw}");
+    }
+
+    #[test]
+    fn join_keeps_base_path() {
+        let base = Url::parse("https://h/prefix/").unwrap();
+        assert_eq!(
+            join_url(&base, "/api/v1/me").as_str(),
+            "https://h/prefix/api/v1/me"
+        );
+        let base = Url::parse("http://127.0.0.1:9").unwrap();
+        assert_eq!(
+            join_url(&base, "api/v1/me").as_str(),
+            "http://127.0.0.1:9/api/v1/me"
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! Filesystem primitives for private files: permission and owner checks with the exact fix,
+//! 0600 creation, directory fsync and atomic replacement.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::classify::{Error, Result};
+
+/// The effective uid of this process, read from `/proc/self` (owned by the process's euid on
+/// Linux) because std has no `geteuid` and `unsafe` is forbidden. `None` off Linux.
+pub(crate) fn current_uid() -> Option<u32> {
+    match fs::metadata("/proc/self") {
+        Ok(m) => Some(m.uid()),
+        Err(e) => {
+            tracing::debug!(event = "uid_unknown", reason = %e.kind(), "owner checks skipped");
+            None
+        }
+    }
+}
+
+/// Refuses a path that group/other can access, or that belongs to another user.
+pub(crate) fn check_private(path: &Path, want: u32) -> Result<()> {
+    let meta =
+        fs::metadata(path).map_err(|e| Error::io(format!("inspect {}", path.display()), e))?;
+    check_meta(path, &meta, want)
+}
+
+pub(crate) fn check_meta(path: &Path, meta: &fs::Metadata, want: u32) -> Result<()> {
+    if let Some(uid) = current_uid()
+        && meta.uid() != uid
+    {
+        return Err(Error::ForeignOwner {
+            path: path.to_owned(),
+            owner: meta.uid(),
+        });
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(Error::Permissions {
+            path: path.to_owned(),
+            mode,
+            want,
+        });
+    }
+    Ok(())
+}
+
+/// Creates `dir` (and parents) with the final folder 0700, then checks it.
+pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
+    match fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+    {
+        Ok(()) => {}
+        Err(e) => return Err(Error::io(format!("create {}", dir.display()), e)),
+    }
+    check_private(dir, 0o700)
+}
+
+/// A unique temporary name in `dir` (same filesystem as the target, so rename is atomic).
+pub(crate) fn temp_path(dir: &Path, prefix: &str) -> PathBuf {
+    let mut r = [0u8; 6];
+    rand::fill(&mut r);
+    dir.join(format!(
+        ".{prefix}.tmp-{}-{}",
+        std::process::id(),
+        crate::secret::hex(&r)
+    ))
+}
+
+/// Creates a new 0600 file (it must not exist yet).
+pub(crate) fn create_private(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(format!("create {}", path.display()), e))
+}
+
+/// Writes `bytes` to a new 0600 file and fsyncs it.
+pub(crate) fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = create_private(path)?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .map_err(|e| Error::io(format!("write {}", path.display()), e))
+}
+
+/// Fsyncs a directory so a rename or creation inside it survives a crash.
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(format!("sync {}", dir.display()), e))
+}
+
+/// Removes a file we created; a failure is logged, never fatal (used for leftovers only).
+pub(crate) fn remove_quietly(path: &Path) {
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "could not remove a temporary file");
+        }
+    }
+}
+
+/// Replaces `target` atomically: temp file in the same folder, fsync, rename, fsync the folder.
+/// A crash at any point leaves either the old or the new complete file.
+pub(crate) fn atomic_replace(target: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = target
+        .parent()
+        .ok_or_else(|| Error::Internal(format!("{} has no parent folder", target.display())))?;
+    let tmp = temp_path(dir, "store");
+    if let Err(e) = write_new_private(&tmp, bytes) {
+        remove_quietly(&tmp);
+        return Err(e);
+    }
+    crate::hooks::pause(crate::hooks::BETWEEN_WRITE_AND_RENAME);
+    if let Err(e) = fs::rename(&tmp, target) {
+        remove_quietly(&tmp);
+        return Err(Error::io(format!("rename into {}", target.display()), e));
+    }
+    sync_dir(dir)
+}

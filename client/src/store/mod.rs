@@ -1,0 +1,467 @@
+//! The encrypted credentials store: one file per server under `credentials/` (0700), every
+//! file 0600, replaced atomically, encrypted with AES-256-GCM (see [`crypto`]).
+
+pub(crate) mod crypto;
+pub(crate) mod fsutil;
+pub mod lock;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+use zeroize::Zeroizing;
+
+use crate::classify::{Error, Result};
+use crate::secret::{Secret, fingerprint};
+
+pub use lock::{LockGuard, LockState};
+
+/// Seconds since the Unix epoch.
+pub fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// How a session was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginMethod {
+    /// Authorization code + PKCE through the browser.
+    Browser,
+    /// RFC 8628 device authorization.
+    Device,
+    /// Resource owner password credentials.
+    Password,
+    /// A personal access token read from stdin.
+    Token,
+}
+
+impl LoginMethod {
+    /// The name used in `auth status`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LoginMethod::Browser => "browser",
+            LoginMethod::Device => "device",
+            LoginMethod::Password => "password",
+            LoginMethod::Token => "token",
+        }
+    }
+}
+
+/// A cached `/api/v1/me` answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MeCache {
+    /// When it was fetched (Unix seconds).
+    pub fetched_at: u64,
+    /// The body.
+    pub body: serde_json::Value,
+}
+
+/// An OAuth session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// The access token.
+    pub access_token: Secret,
+    /// The refresh token, when the server issued one.
+    pub refresh_token: Option<Secret>,
+    /// When the access token expires (Unix seconds), when known.
+    pub access_expires_at: Option<u64>,
+    /// When the refresh token expires (Unix seconds), when known.
+    pub refresh_expires_at: Option<u64>,
+    /// How the session was obtained.
+    pub method: LoginMethod,
+    /// The username, when known.
+    pub user: Option<String>,
+    /// The client id the tokens were issued to (refresh must use the same).
+    pub client_id: String,
+    /// When the current tokens were stored (Unix seconds).
+    pub updated_at: u64,
+    /// The `/api/v1/me` cache.
+    #[serde(default)]
+    pub me: Option<MeCache>,
+}
+
+/// A personal access token stored with `auth login --with-token`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StaticToken {
+    /// The token.
+    pub token: Secret,
+    /// The username, when known.
+    pub user: Option<String>,
+    /// When it was stored.
+    pub created_at: u64,
+}
+
+/// Everything stored for one server.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StoredState {
+    /// The server these credentials belong to.
+    pub server: String,
+    /// A client id obtained by dynamic registration (RFC 7591).
+    #[serde(default)]
+    pub registered_client_id: Option<String>,
+    /// A personal access token.
+    #[serde(default)]
+    pub static_token: Option<StaticToken>,
+    /// The OAuth session.
+    #[serde(default)]
+    pub session: Option<SessionRecord>,
+}
+
+impl StoredState {
+    /// True when nothing worth keeping is left.
+    pub fn is_empty(&self) -> bool {
+        self.static_token.is_none() && self.session.is_none() && self.registered_client_id.is_none()
+    }
+}
+
+/// The credential files of one server.
+#[derive(Debug)]
+pub struct Store {
+    dir: PathBuf,
+    file: PathBuf,
+    lock: PathBuf,
+    key: PathBuf,
+    passphrase: Option<Secret>,
+    runtime_dir: Option<PathBuf>,
+}
+
+/// A file name fragment for a server: readable host and port plus a short hash of the URL, so
+/// two servers on one host never share a file.
+fn server_slug(server: &Url) -> String {
+    let host: String = server
+        .host_str()
+        .unwrap_or("server")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let port = server.port_or_known_default().unwrap_or(0);
+    let url = server.as_str().trim_end_matches('/');
+    format!("{host}_{port}-{}", fingerprint(url.as_bytes()))
+}
+
+impl Store {
+    /// The store for `server` in `dir`.
+    pub fn new(
+        dir: &Path,
+        server: &Url,
+        passphrase: Option<Secret>,
+        runtime_dir: Option<PathBuf>,
+    ) -> Store {
+        let slug = server_slug(server);
+        Store {
+            dir: dir.to_owned(),
+            file: dir.join(format!("{slug}.cred")),
+            lock: dir.join(format!("{slug}.lock")),
+            key: dir.join("key"),
+            passphrase,
+            runtime_dir,
+        }
+    }
+
+    /// The encrypted credentials file.
+    pub fn path(&self) -> &Path {
+        &self.file
+    }
+
+    /// The lock file.
+    pub fn lock_path(&self) -> &Path {
+        &self.lock
+    }
+
+    /// The key file.
+    pub fn key_path(&self) -> &Path {
+        &self.key
+    }
+
+    /// The credentials folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Takes the credentials lock, waiting at most `timeout`.
+    pub fn lock(&self, timeout: Duration) -> Result<LockGuard> {
+        fsutil::ensure_private_dir(&self.dir)?;
+        let guard = lock::acquire(&self.lock, timeout)?;
+        tracing::debug!(event = "lock_acquired", "lock_acquired");
+        crate::hooks::pause(crate::hooks::AFTER_LOCK_ACQUIRED);
+        Ok(guard)
+    }
+
+    /// Reads the stored state; `None` when nothing is stored. A file that cannot be decrypted
+    /// or parsed is moved aside (under the lock, and only if it is still the same bytes) and
+    /// reported as corrupted. `held` says whether the caller already holds the lock.
+    pub fn load(&self, held: Option<&LockGuard>) -> Result<Option<StoredState>> {
+        tracing::debug!(event = "store_read", "store_read");
+        let Some(bytes) = self.read_checked()? else {
+            return Ok(None);
+        };
+        match self.decode(&bytes)? {
+            Ok(state) => Ok(Some(state)),
+            Err(reason) => self.quarantine(&bytes, &reason, held),
+        }
+    }
+
+    fn read_checked(&self) -> Result<Option<Vec<u8>>> {
+        let bytes = match fs::read(&self.file) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(format!("read {}", self.file.display()), e)),
+        };
+        fsutil::check_private(&self.dir, 0o700)?;
+        fsutil::check_private(&self.file, 0o600)?;
+        Ok(Some(bytes))
+    }
+
+    /// Decrypts and parses. The outer error is a key problem that is not corruption (passphrase
+    /// missing, key file permissions) and must never lead to moving the store aside; the inner
+    /// error says why the file itself is unusable.
+    fn decode(&self, bytes: &[u8]) -> Result<std::result::Result<StoredState, String>> {
+        let rt = self.runtime_dir.as_deref();
+        let Some(key) = crypto::load_key(&self.key, self.passphrase.as_ref(), rt)? else {
+            return Ok(Err("the key file is missing".into()));
+        };
+        let plain = match crypto::open(&key, bytes) {
+            Ok(p) => p,
+            Err(crypto::OpenError::Auth) if crypto::drop_handoff(&self.key, rt) => {
+                // A handed-off key may be stale or forged: derive it again before judging.
+                let Some(key) = crypto::load_key(&self.key, self.passphrase.as_ref(), None)? else {
+                    return Ok(Err("the key file is missing".into()));
+                };
+                match crypto::open(&key, bytes) {
+                    Ok(p) => p,
+                    Err(e) => return Ok(Err(e.to_string())),
+                }
+            }
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        Ok(serde_json::from_slice(&plain)
+            .map_err(|e| format!("the decrypted data is not valid ({e})")))
+    }
+
+    fn quarantine(
+        &self,
+        bytes: &[u8],
+        reason: &str,
+        held: Option<&LockGuard>,
+    ) -> Result<Option<StoredState>> {
+        let guard;
+        if held.is_none() {
+            guard = self.lock(Duration::from_secs(10))?;
+            // Under the lock: if a writer replaced the file meanwhile, read the new one.
+            let current = self.read_checked()?;
+            if current.as_deref() != Some(bytes) {
+                drop(guard);
+                return match current {
+                    None => Ok(None),
+                    Some(b) => match self.decode(&b)? {
+                        Ok(s) => Ok(Some(s)),
+                        Err(r) => self.quarantine(&b, &r, None),
+                    },
+                };
+            }
+        }
+        let moved_to = self.file.with_extension(format!(
+            "cred.corrupt-{}-{}",
+            now_unix(),
+            std::process::id()
+        ));
+        fs::rename(&self.file, &moved_to).map_err(|e| {
+            Error::io(
+                format!("move the corrupted {} aside", self.file.display()),
+                e,
+            )
+        })?;
+        fsutil::sync_dir(&self.dir)?;
+        Err(Error::Corrupted {
+            path: self.file.clone(),
+            moved_to,
+            reason: reason.to_owned(),
+        })
+    }
+
+    /// Encrypts and atomically replaces the stored state (an empty state deletes the file).
+    /// Callers hold the lock.
+    pub fn save(&self, state: &StoredState, held: &LockGuard) -> Result<()> {
+        if state.is_empty() {
+            return self.delete(held).map(|_existed| ());
+        }
+        fsutil::ensure_private_dir(&self.dir)?;
+        let key = crypto::load_or_create_key(
+            &self.dir,
+            &self.key,
+            self.passphrase.as_ref(),
+            self.runtime_dir.as_deref(),
+        )?;
+        let plain = Zeroizing::new(
+            serde_json::to_vec(state)
+                .map_err(|e| Error::Internal(format!("serialize credentials: {e}")))?,
+        );
+        let sealed = crypto::seal(&key, &plain)?;
+        fsutil::atomic_replace(&self.file, &sealed)
+    }
+
+    /// Deletes the credentials file; true when there was one. Callers hold the lock.
+    pub fn delete(&self, _held: &LockGuard) -> Result<bool> {
+        match fs::remove_file(&self.file) {
+            Ok(()) => {
+                fsutil::sync_dir(&self.dir)?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io(format!("delete {}", self.file.display()), e)),
+        }
+    }
+
+    /// Checks the folder and files' permissions, for `auth doctor`.
+    pub fn check_permissions(&self) -> Vec<(PathBuf, Result<()>)> {
+        let mut out = vec![(self.dir.clone(), fsutil::check_private(&self.dir, 0o700))];
+        for p in [&self.key, &self.file, &self.lock] {
+            if p.exists() {
+                out.push((p.clone(), fsutil::check_private(p, 0o600)));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn store(dir: &Path) -> Store {
+        Store::new(
+            &dir.join("credentials"),
+            &Url::parse("http://127.0.0.1:9").unwrap(),
+            None,
+            None,
+        )
+    }
+
+    fn sample() -> StoredState {
+        StoredState {
+            server: "http://127.0.0.1:9".into(),
+            registered_client_id: None,
+            static_token: None,
+            session: Some(SessionRecord {
+                access_token: Secret::new("at-secret-value"),
+                refresh_token: Some(Secret::new("rt-secret-value")),
+                access_expires_at: Some(10),
+                refresh_expires_at: None,
+                method: LoginMethod::Password,
+                user: Some("alice".into()),
+                client_id: "cliauth".into(),
+                updated_at: 1,
+                me: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn round_trip_with_private_modes_and_no_plaintext() {
+        let home = tempfile::tempdir().unwrap();
+        let s = store(home.path());
+        assert!(s.load(None).unwrap().is_none());
+        let g = s.lock(Duration::from_secs(1)).unwrap();
+        s.save(&sample(), &g).unwrap();
+        drop(g);
+        let back = s.load(None).unwrap().unwrap();
+        assert_eq!(
+            back.session.unwrap().refresh_token.unwrap().expose(),
+            "rt-secret-value"
+        );
+        for p in [s.path(), s.key_path(), s.lock_path()] {
+            assert_eq!(
+                fs::metadata(p).unwrap().permissions().mode() & 0o777,
+                0o600,
+                "{}",
+                p.display()
+            );
+        }
+        assert_eq!(
+            fs::metadata(s.dir()).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        let raw = fs::read(s.path()).unwrap();
+        assert!(
+            !raw.windows(9).any(|w| w == b"rt-secret"),
+            "no plaintext on disk"
+        );
+    }
+
+    #[test]
+    fn every_flipped_byte_is_reported_as_corruption_and_moved_aside() {
+        let home = tempfile::tempdir().unwrap();
+        let s = store(home.path());
+        let g = s.lock(Duration::from_secs(1)).unwrap();
+        s.save(&sample(), &g).unwrap();
+        drop(g);
+        let good = fs::read(s.path()).unwrap();
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x80;
+            fs::write(s.path(), &bad).unwrap();
+            fs::set_permissions(s.path(), fs::Permissions::from_mode(0o600)).unwrap();
+            let err = s.load(None).unwrap_err();
+            let Error::Corrupted { moved_to, .. } = &err else {
+                panic!("byte {i}: {err:?}")
+            };
+            assert_eq!(fs::read(moved_to).unwrap(), bad, "moved aside intact");
+            assert!(!s.path().exists());
+            fs::remove_file(moved_to).unwrap();
+        }
+    }
+
+    #[test]
+    fn loose_permissions_are_refused_with_the_chmod_fix() {
+        let home = tempfile::tempdir().unwrap();
+        let s = store(home.path());
+        let g = s.lock(Duration::from_secs(1)).unwrap();
+        s.save(&sample(), &g).unwrap();
+        drop(g);
+        fs::set_permissions(s.path(), fs::Permissions::from_mode(0o644)).unwrap();
+        let err = s.load(None).unwrap_err();
+        assert!(matches!(err, Error::Permissions { .. }), "{err:?}");
+        assert_eq!(err.hint(), format!("run: chmod 600 {}", s.path().display()));
+        fs::set_permissions(s.path(), fs::Permissions::from_mode(0o600)).unwrap();
+        fs::set_permissions(s.dir(), fs::Permissions::from_mode(0o755)).unwrap();
+        let err = s.load(None).unwrap_err();
+        assert_eq!(err.hint(), format!("run: chmod 700 {}", s.dir().display()));
+    }
+
+    #[test]
+    fn crash_between_write_and_rename_leaves_the_old_file_valid() {
+        let home = tempfile::tempdir().unwrap();
+        let s = store(home.path());
+        let g = s.lock(Duration::from_secs(1)).unwrap();
+        s.save(&sample(), &g).unwrap();
+        // Simulate the crash: a complete temp file written, the process gone before rename.
+        let tmp = fsutil::temp_path(s.dir(), "store");
+        fsutil::write_new_private(&tmp, b"half-written new state").unwrap();
+        drop(g);
+        let back = s.load(None).unwrap().unwrap();
+        assert_eq!(back.session.unwrap().user.as_deref(), Some("alice"));
+    }
+
+    #[test]
+    fn a_missing_key_file_is_reported_as_corruption() {
+        let home = tempfile::tempdir().unwrap();
+        let s = store(home.path());
+        let g = s.lock(Duration::from_secs(1)).unwrap();
+        s.save(&sample(), &g).unwrap();
+        drop(g);
+        fs::remove_file(s.key_path()).unwrap();
+        let err = s.load(None).unwrap_err();
+        assert!(err.to_string().contains("key file is missing"), "{err}");
+    }
+}
