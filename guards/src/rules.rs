@@ -235,7 +235,7 @@ impl Walker {
                 self.hit(
                     Rule::DefaultFallback,
                     call.method.span(),
-                    format!("`.{method}(..)` on a call replaces a failure with a default"),
+                    format!("`.{method}` on a call replaces a failure with a default"),
                 );
             }
             _ => {}
