@@ -1,1 +1,246 @@
-//! `cliauth-mock`: a scriptable mock OAuth 2.0 authorization server and hosted API.
+//! `cliauth-mock`: a scriptable mock OAuth 2.0 authorization server and hosted API, for testing
+//! command-line clients.
+//!
+//! It follows the RFCs (6749, 7636, 8252 §7.3, 8414, 8628, 7009, 7662, 7591), listens on
+//! 127.0.0.1 only, and can be scripted three ways: a TOML [`Config`], the admin API under
+//! `/__admin/`, and this Rust API. Every request lands in a redacted journal.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), cliauth_mock::Error> {
+//! use cliauth_mock::{Action, CatalogName, Config, MockServer, Rule, RuleMatch};
+//!
+//! let server = MockServer::builder()
+//!     .config(Config::from_toml_str("[rotation]\npolicy = \"strict\"\n")?)
+//!     .start()
+//!     .await?;
+//! server.add_rule(
+//!     Rule::new("me-503", RuleMatch::default().path("/api/v1/me"), Action::Catalog { name: CatalogName::Unavailable })
+//!         .times(1),
+//! );
+//! // ... run a client against server.url() ...
+//! let refreshed = server.journal().iter().filter(|e| e.is_grant("refresh_token", 200)).count();
+//! # let _ = refreshed;
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod admin;
+mod clock;
+mod config;
+mod error;
+mod hosted;
+mod journal;
+mod model;
+mod oauth;
+mod rules;
+mod server;
+mod tokens;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use crate::config::{
+    ClientConfig, Config, ConfigError, ConsentAction, ConsentConfig, DeviceConfig, DeviceStep,
+    PkceConfig, PkceMode, RegistrationConfig, RotationConfig, RotationPolicy, SigningAlgorithm,
+    TeamConfig, TokenFormat, TokensConfig, UserConfig,
+};
+pub use crate::error::Error;
+pub use crate::journal::{JournalEntry, LineageEntry};
+pub use crate::rules::{Action, CatalogName, HoldOrder, Rule, RuleMatch};
+
+use crate::model::{DeviceDecision, Shared, lock};
+use crate::server::App;
+
+/// A running mock server. Dropping it stops the server.
+#[derive(Debug)]
+pub struct MockServer {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    runtime: tokio::runtime::Handle,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// Configures a [`MockServer`] before it starts.
+#[derive(Debug, Default)]
+pub struct MockServerBuilder {
+    config: Option<Config>,
+    port: u16,
+}
+
+impl MockServerBuilder {
+    /// Uses this configuration instead of the defaults.
+    #[must_use]
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// Listens on this port of 127.0.0.1 (0, the default, picks a free one).
+    #[must_use]
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Binds 127.0.0.1 and starts serving on the current Tokio runtime.
+    pub async fn start(self) -> Result<MockServer, Error> {
+        let config = self.config.unwrap_or_default();
+        config.validate().map_err(|message| ConfigError::Invalid {
+            origin: "<config>".to_owned(),
+            message,
+        })?;
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))
+            .await
+            .map_err(|source| Error::Bind {
+                port: self.port,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Bind {
+            port: self.port,
+            source,
+        })?;
+        let signer = tokens::Signer::generate(config.tokens.algorithm == SigningAlgorithm::Rs256)?;
+        let shared = Arc::new(Shared::new(config, signer, format!("http://{addr}")));
+        let runtime = tokio::runtime::Handle::current();
+        let app = App {
+            router: server::router(Arc::clone(&shared), runtime.clone()),
+            shared: Arc::clone(&shared),
+            runtime: runtime.clone(),
+        };
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(app.serve(listener, stopped));
+        tracing::debug!(%addr, "mock server listening");
+        Ok(MockServer {
+            shared,
+            addr,
+            runtime,
+            stop,
+            task: Some(task),
+        })
+    }
+}
+
+impl MockServer {
+    /// A builder for a configured server.
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder::default()
+    }
+
+    /// Starts a server with the default configuration on a random loopback port.
+    ///
+    /// # Panics
+    /// When 127.0.0.1 cannot be bound, as wiremock's `MockServer::start` does: a test cannot
+    /// go on without its server. Use [`MockServer::builder`] to handle the error.
+    pub async fn start() -> Self {
+        match Self::builder().start().await {
+            Ok(server) => server,
+            Err(e) => panic!("failed to start the mock server: {e}"),
+        }
+    }
+
+    /// Base URL of the hosted API and the server, `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// The issuer identifier (the base URL unless configured).
+    pub fn issuer(&self) -> String {
+        self.shared.issuer()
+    }
+
+    /// `http://127.0.0.1:PORT/__admin`.
+    pub fn admin_url(&self) -> String {
+        format!("{}/__admin", self.shared.base_url)
+    }
+
+    /// The port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// A snapshot of the journal, in arrival order.
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        lock(&self.shared.journal).entries.clone()
+    }
+
+    /// The refresh-token lineage: issued, rotated, reused and revoked tokens by fingerprint.
+    pub fn lineage(&self) -> Vec<LineageEntry> {
+        lock(&self.shared.journal).lineage.clone()
+    }
+
+    /// Every secret the server minted: access and refresh tokens, authorization codes, device
+    /// codes and client secrets (not user codes, which people read aloud).
+    pub fn issued_secrets(&self) -> Vec<String> {
+        lock(&self.shared.state).secrets.clone()
+    }
+
+    /// Moves the server clock forward.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.clock.advance(by);
+    }
+
+    /// Approves a device authorization as `[device] user`; `None` = the most recent pending one.
+    pub fn approve_device(&self, user_code: Option<&str>) -> Result<(), Error> {
+        let user = lock(&self.shared.state).config.device.user.clone();
+        oauth::device::decide(&self.shared, user_code, DeviceDecision::Approved(user)).map(drop)
+    }
+
+    /// Denies a device authorization; `None` = the most recent pending one.
+    pub fn deny_device(&self, user_code: Option<&str>) -> Result<(), Error> {
+        oauth::device::decide(&self.shared, user_code, DeviceDecision::Denied).map(drop)
+    }
+
+    /// Appends a rule after the configured ones.
+    pub fn add_rule(&self, rule: Rule) {
+        lock(&self.shared.state)
+            .rules
+            .push(rules::RuleSlot::new(rule));
+    }
+
+    /// Removes every rule, configured ones included.
+    pub fn clear_rules(&self) {
+        lock(&self.shared.state).rules.clear();
+    }
+
+    /// Releases the requests held by the `hold` rule named `rule_name`; returns how many.
+    pub fn release_hold(&self, rule_name: &str) -> usize {
+        admin::release_hold(&self.shared, &self.runtime, rule_name)
+    }
+
+    /// How many requests wait at the barrier of `rule_name` now.
+    pub fn held(&self, rule_name: &str) -> usize {
+        self.shared.holds.waiting(rule_name)
+    }
+
+    /// Revokes every token of `username`; returns how many token families were revoked.
+    pub fn revoke_all(&self, username: &str) -> usize {
+        self.shared.revoke_user(username)
+    }
+
+    /// Makes every access token expired now; returns how many were live.
+    pub fn expire_access_tokens(&self) -> usize {
+        self.shared.expire_access_tokens()
+    }
+
+    /// Stops accepting connections, closes open ones and waits for the server task.
+    pub async fn shutdown(mut self) {
+        self.stop.send_replace(true);
+        if let Some(task) = self.task.take()
+            && let Err(e) = task.await
+        {
+            tracing::warn!(error = %Error::Join(e), "mock server task failed");
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+    }
+}

@@ -1,3 +1,107 @@
-//! The `cliauth-mock` binary.
+//! The `cliauth-mock` binary: `cliauth-mock serve [--port N] [--config FILE]`.
 
-fn main() {}
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use cliauth_mock::{Config, MockServer};
+
+const AFTER_HELP: &str = "\
+Default users (when the config has no [[users]]):
+  alice / alice-password   has a Private Teamspace (and is a member of team \"acme\")
+  bob   / bob-password     has no Private Teamspace (member of team \"acme\")
+Default client: public client \"cliauth\" (no secret), every grant, redirect URIs
+  http://127.0.0.1/callback, http://localhost/callback, http://[::1]/callback (any port).
+
+Once listening, `serve` prints one JSON line to stdout:
+  {\"url\":...,\"issuer\":...,\"admin_url\":...,\"port\":...,\"pid\":...}
+Exit status: 0 after SIGTERM or Ctrl-C, 2 for a bad command line or config, 1 otherwise.";
+
+/// A scriptable mock OAuth 2.0 authorization server and hosted API, on 127.0.0.1 only.
+#[derive(Debug, Parser)]
+#[command(name = "cliauth-mock", version, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve on 127.0.0.1 until SIGTERM or Ctrl-C.
+    #[command(after_help = AFTER_HELP)]
+    Serve {
+        /// Port on 127.0.0.1 (0 picks a free port).
+        #[arg(long, default_value_t = 0, env = "CLIAUTH_MOCK_PORT")]
+        port: u16,
+        /// TOML configuration file (schema in mock-server/README.md).
+        #[arg(long, value_name = "FILE", env = "CLIAUTH_MOCK_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Command::Serve { port, config } = cli.command;
+    let config = match config.map(Config::from_file).transpose() {
+        Ok(c) => c.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("error: invalid config: {e}");
+            eprintln!("hint: fix the file named above, or run without --config for the defaults");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CLIAUTH_MOCK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    match run(port, config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(port: u16, config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the Tokio runtime")?;
+    runtime.block_on(async {
+        let server = MockServer::builder()
+            .port(port)
+            .config(config)
+            .start()
+            .await
+            .context("failed to start")?;
+        let ready = serde_json::json!({
+            "url": server.url(),
+            "issuer": server.issuer(),
+            "admin_url": server.admin_url(),
+            "port": server.port(),
+            "pid": std::process::id(),
+        });
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{ready}").context("failed to write the readiness line")?;
+        out.flush().context("failed to flush the readiness line")?;
+        drop(out);
+        wait_for_signal().await?;
+        server.shutdown().await;
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("failed to install the SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("failed to wait for Ctrl-C"),
+        _ = term.recv() => Ok(()),
+    }
+}

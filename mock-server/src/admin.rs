@@ -1,0 +1,321 @@
+//! The admin API under `/__admin/` (loopback only) and the operations it shares with the Rust
+//! API.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use http::StatusCode;
+
+use crate::config::Config;
+use crate::model::{DeviceDecision, Shared, State as ModelState, lock};
+use crate::oauth::{OAuthError, RequestCtx};
+use crate::rules::{HoldOrder, Rule, RuleSlot, release};
+
+/// Lets every request waiting at `name`'s barrier through; returns how many.
+pub(crate) fn release_hold(s: &Shared, runtime: &tokio::runtime::Handle, name: &str) -> usize {
+    let order = lock(&s.state)
+        .rules
+        .iter()
+        .find_map(|slot| match &slot.rule.action {
+            crate::Action::Hold { order, .. } if slot.rule.name == name => Some(*order),
+            _ => None,
+        })
+        .unwrap_or(HoldOrder::Arrival);
+    let tickets = s.holds.take(name);
+    let n = tickets.len();
+    // The release task ends by itself once every ticket is processed; nobody needs its result.
+    drop(runtime.spawn(release(tickets, order)));
+    n
+}
+
+/// Replaces the configuration (rules included); issued tokens stay valid.
+pub(crate) fn replace_config(s: &Shared, config: Config) {
+    let mut st = lock(&s.state);
+    st.rules = config.rules.iter().cloned().map(RuleSlot::new).collect();
+    st.config = config;
+}
+
+/// Forgets every token, code, rule firing and journal entry, and resets the clock.
+pub(crate) fn reset(s: &Shared, runtime: &tokio::runtime::Handle) {
+    for group in s.holds.take_all() {
+        // See `release_hold`: the task finishes on its own.
+        drop(runtime.spawn(release(group, HoldOrder::Arrival)));
+    }
+    let mut st = lock(&s.state);
+    let config = st.config.clone();
+    *st = ModelState::new(config);
+    drop(st);
+    let mut j = lock(&s.journal);
+    j.entries.clear();
+    j.lineage.clear();
+    drop(j);
+    s.clock.reset();
+}
+
+/// Everything the admin handlers need.
+#[derive(Debug, Clone)]
+pub(crate) struct AdminState {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) runtime: tokio::runtime::Handle,
+}
+
+/// The `/__admin` router.
+pub(crate) fn router(state: AdminState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/config", post(load_config).put(load_config))
+        .route("/rules", post(add_rule).delete(clear_rules))
+        .route("/device/approve", post(approve))
+        .route("/device/deny", post(deny))
+        .route("/tokens/revoke", post(revoke_user))
+        .route("/tokens/expire", post(expire))
+        .route("/clock/advance", post(advance))
+        .route("/journal", get(journal))
+        .route("/secrets", get(secrets))
+        .route("/holds/{name}/release", post(release_named))
+        .route("/reset", post(reset_all))
+        .with_state(state)
+}
+
+/// The refusal for a peer that is not on loopback, if it is not.
+fn loopback_only(ctx: &RequestCtx) -> Option<Response> {
+    (!ctx.peer.ip().is_loopback()).then(|| {
+        OAuthError::new(
+            403,
+            "access_denied",
+            "the admin API answers loopback peers only",
+        )
+        .into_response()
+    })
+}
+
+fn json_body(ctx: &RequestCtx) -> Result<serde_json::Value, Box<OAuthError>> {
+    match &ctx.json {
+        Some(Ok(v)) => Ok(v.clone()),
+        Some(Err(e)) => Err(Box::new(OAuthError::invalid_request(e))),
+        None => Ok(serde_json::json!({})),
+    }
+}
+
+fn ok(body: serde_json::Value) -> Response {
+    Json(body).into_response()
+}
+
+async fn health(
+    State(a): State<AdminState>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    if let Some(r) = loopback_only(&ctx) {
+        return r;
+    }
+    ok(serde_json::json!({
+        "status": "ok", "url": a.shared.base_url, "issuer": a.shared.issuer(),
+        "pid": std::process::id(), "clock_offset_ms": a.shared.clock.offset_ms(),
+    }))
+}
+
+async fn load_config(
+    State(a): State<AdminState>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+    body: String,
+) -> Response {
+    if let Some(r) = loopback_only(&ctx) {
+        return r;
+    }
+    let parsed = match &ctx.json {
+        Some(Ok(v)) => serde_json::from_value::<Config>(v.clone())
+            .map_err(|e| e.to_string())
+            .and_then(|c| c.validate().map(|()| c)),
+        Some(Err(e)) => Err(e.clone()),
+        None => Config::from_toml_str(&body).map_err(|e| e.to_string()),
+    };
+    match parsed {
+        Ok(config) => {
+            replace_config(&a.shared, config);
+            ok(serde_json::json!({ "ok": true }))
+        }
+        Err(e) => OAuthError::new(400, "invalid_config", &e).into_response(),
+    }
+}
+
+async fn add_rule(
+    State(a): State<AdminState>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+    body: String,
+) -> Response {
+    if let Some(r) = loopback_only(&ctx) {
+        return r;
+    }
+    let rule = match &ctx.json {
+        Some(Ok(v)) => serde_json::from_value::<Rule>(v.clone()).map_err(|e| e.to_string()),
+        Some(Err(e)) => Err(e.clone()),
+        None => toml::from_str::<Rule>(&body).map_err(|e| e.to_string()),
+    };
+    match rule.and_then(|r| r.validate().map(|()| r)) {
+        Ok(rule) => {
+            lock(&a.shared.state).rules.push(RuleSlot::new(rule));
+            ok(serde_json::json!({ "ok": true }))
+        }
+        Err(e) => OAuthError::new(400, "invalid_rule", &e).into_response(),
+    }
+}
+
+async fn clear_rules(
+    State(a): State<AdminState>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    if let Some(r) = loopback_only(&ctx) {
+        return r;
+    }
+    lock(&a.shared.state).rules.clear();
+    ok(serde_json::json!({ "ok": true }))
+}
+
+fn decide_device(a: &AdminState, ctx: &RequestCtx, approve: bool) -> Response {
+    if let Some(r) = loopback_only(ctx) {
+        return r;
+    }
+    let body = match json_body(ctx) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let user_code = body.get("user_code").and_then(serde_json::Value::as_str);
+    let decision = if approve {
+        let default_user = lock(&a.shared.state).config.device.user.clone();
+        let user = body
+            .get("username")
+            .and_then(serde_json::Value::as_str)
+            .map_or(default_user, str::to_owned);
+        DeviceDecision::Approved(user)
+    } else {
+        DeviceDecision::Denied
+    };
+    match crate::oauth::device::decide(&a.shared, user_code, decision) {
+        Ok(code) => ok(serde_json::json!({ "ok": true, "user_code": code })),
+        Err(e) => {
+            OAuthError::new(404, "unknown_device_code", &format!("failed to {e}")).into_response()
+        }
+    }
+}
+
+async fn approve(
+    State(a): State<AdminState>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    decide_device(&a, &ctx, true)
+}
+
+async fn deny(State(a): State<AdminState>, Extension(ctx): Extension<Arc<RequestCtx>>) -> Response {
+    decide_device(&a, &ctx, false)
+}
+
+async fn revoke_user(
+    State(a): State<AdminState>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    if let Some(r) = loopback_only(&ctx) {
+        return r;
+    }
+    let body = match json_body(&ctx) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    if let Some(token) = body.get("token").and_then(serde_json::Value::as_str) {
+        a.shared.revoke_token(token, "admin");
+        return ok(serde_json::json!({ "ok": true }));
+    }
+    let Some(username) = body.get("username").and_then(serde_json::Value::as_str) else {
+        return OAuthError::invalid_request("send {\"username\": ...} or {\"token\": ...}")
+            .into_response();
+    };
+    let families = a.shared.revoke_user(username);
+    ok(serde_json::json!({ "ok": true, "families_revoked": families }))
+}
+
+async fn expire(
+    State(a): State<AdminState>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    if let Some(r) = loopback_only(&ctx) {
+        return r;
+    }
+    let n = a.shared.expire_access_tokens();
+    ok(serde_json::json!({ "ok": true, "expired": n }))
+}
+
+async fn advance(
+    State(a): State<AdminState>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    if let Some(r) = loopback_only(&ctx) {
+        return r;
+    }
+    let body = match json_body(&ctx) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let ms = body
+        .get("ms")
+        .and_then(serde_json::Value::as_u64)
+        .or_else(|| {
+            body.get("seconds")
+                .and_then(serde_json::Value::as_u64)
+                .map(|s| s * 1000)
+        });
+    let Some(ms) = ms else {
+        return OAuthError::invalid_request("send {\"seconds\": N} or {\"ms\": N}").into_response();
+    };
+    a.shared.clock.advance(Duration::from_millis(ms));
+    ok(
+        serde_json::json!({ "ok": true, "offset_ms": a.shared.clock.offset_ms(), "now_ms": a.shared.clock.now_ms() }),
+    )
+}
+
+async fn journal(
+    State(a): State<AdminState>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    if let Some(r) = loopback_only(&ctx) {
+        return r;
+    }
+    let j = lock(&a.shared.journal);
+    ok(serde_json::json!({ "entries": j.entries, "counters": j.counters(), "lineage": j.lineage }))
+}
+
+async fn secrets(
+    State(a): State<AdminState>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    if let Some(r) = loopback_only(&ctx) {
+        return r;
+    }
+    let secrets = lock(&a.shared.state).secrets.clone();
+    ok(serde_json::json!({ "secrets": secrets }))
+}
+
+async fn release_named(
+    State(a): State<AdminState>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+    Path(name): Path<String>,
+) -> Response {
+    if let Some(r) = loopback_only(&ctx) {
+        return r;
+    }
+    let n = release_hold(&a.shared, &a.runtime, &name);
+    ok(serde_json::json!({ "ok": true, "released": n }))
+}
+
+async fn reset_all(
+    State(a): State<AdminState>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    if let Some(r) = loopback_only(&ctx) {
+        return r;
+    }
+    reset(&a.shared, &a.runtime);
+    (StatusCode::OK, Json(serde_json::json!({ "ok": true }))).into_response()
+}

@@ -1,0 +1,39 @@
+//! The library's error type.
+
+use crate::config::ConfigError;
+
+/// Why starting or driving a mock server failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is invalid.
+    #[error("load the mock configuration")]
+    Config(#[from] ConfigError),
+    /// The listening socket could not be bound.
+    #[error("bind 127.0.0.1:{port}")]
+    Bind {
+        /// The requested port (0 = any).
+        port: u16,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A signing key could not be generated.
+    #[error("generate the {algorithm} signing key")]
+    KeyGeneration {
+        /// The JWS algorithm.
+        algorithm: &'static str,
+    },
+    /// A JWT could not be signed.
+    #[error("sign an access token")]
+    Signing,
+    /// No pending device authorization matches.
+    #[error("find a pending device authorization{}", .user_code.as_deref().map(|c| format!(" with user code {c}")).unwrap_or_default())]
+    UnknownDeviceCode {
+        /// The user code asked for, `None` for "the most recent".
+        user_code: Option<String>,
+    },
+    /// The server task ended abnormally.
+    #[error("join the server task")]
+    Join(#[source] tokio::task::JoinError),
+}

@@ -1,0 +1,195 @@
+//! The hosted API the CLI talks to (`/api/v1/...`, docs/interfaces.md section 3).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use http::StatusCode;
+
+use crate::config::UserConfig;
+use crate::model::{AccessRecord, Shared, lock};
+use crate::oauth::{OAuthError, RequestCtx, token_response};
+
+/// `GET /api/v1/meta` (no auth).
+pub(crate) async fn meta(State(s): State<Arc<Shared>>) -> Response {
+    let zero_auth = lock(&s.state).config.zero_auth;
+    Json(serde_json::json!({ "auth_required": !zero_auth, "issuer": s.issuer() })).into_response()
+}
+
+/// Who is calling: a user with the token that proved it, or the anonymous user of zero-auth mode.
+struct Caller {
+    user: UserConfig,
+    token: Option<AccessRecord>,
+}
+
+fn anonymous() -> UserConfig {
+    UserConfig {
+        username: "anonymous".to_owned(),
+        password: String::new(),
+        email: None,
+        name: Some("Anonymous".to_owned()),
+        private_teamspace: true,
+        teams: Vec::new(),
+    }
+}
+
+fn caller(s: &Shared, ctx: &RequestCtx) -> Result<Caller, OAuthError> {
+    let zero_auth = lock(&s.state).config.zero_auth;
+    let record = ctx.bearer.as_deref().and_then(|t| s.access(t));
+    match (record, zero_auth) {
+        (Some(token), _) => {
+            let user = lock(&s.state).user(&token.user).cloned();
+            match user {
+                Some(user) => Ok(Caller {
+                    user,
+                    token: Some(token),
+                }),
+                None => Err(OAuthError::invalid_token(
+                    "the token's user no longer exists",
+                )),
+            }
+        }
+        (None, true) => Ok(Caller {
+            user: anonymous(),
+            token: None,
+        }),
+        (None, false) if ctx.bearer.is_none() => {
+            // RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
+            let mut e = OAuthError::new(401, "invalid_token", "a bearer token is required");
+            e.www_authenticate = Some("Bearer realm=\"cliauth-mock\"".to_owned());
+            Err(e)
+        }
+        (None, false) => Err(OAuthError::invalid_token(
+            "the access token is invalid, expired or revoked",
+        )),
+    }
+}
+
+fn user_json(u: &UserConfig) -> serde_json::Value {
+    let mut teams = Vec::new();
+    if u.private_teamspace {
+        teams.push(serde_json::json!({
+            "id": format!("pts-{}", u.username), "slug": u.username,
+            "name": format!("{}'s Private Teamspace", u.name.as_deref().unwrap_or(&u.username)),
+            "role": "owner", "is_private_teamspace": true,
+        }));
+    }
+    for t in &u.teams {
+        teams.push(serde_json::json!({
+            "id": t.id, "slug": t.id, "name": t.name, "role": "member", "is_private_teamspace": t.private,
+        }));
+    }
+    serde_json::json!({
+        "user_id": format!("usr_{}", u.username),
+        "username": u.username,
+        "email": u.email,
+        "name": u.name,
+        "teams": teams,
+    })
+}
+
+/// `GET /api/v1/me`.
+pub(crate) async fn me(
+    State(s): State<Arc<Shared>>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    match caller(&s, &ctx) {
+        Ok(c) => Json(user_json(&c.user)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /api/v1/ingress`: a sync batch `{"events":[...]}`.
+pub(crate) async fn ingress(
+    State(s): State<Arc<Shared>>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    let c = match caller(&s, &ctx) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let has_private = c.user.private_teamspace || c.user.teams.iter().any(|t| t.private);
+    if !has_private {
+        return OAuthError::new(
+            403,
+            "private_teamspace_required",
+            "direct ingress needs a Private Teamspace; create one first",
+        )
+        .into_response();
+    }
+    let events = match &ctx.json {
+        Some(Ok(v)) => match v.get("events").and_then(serde_json::Value::as_array) {
+            Some(events) => events.len(),
+            None => {
+                return OAuthError::invalid_request("the body must be {\"events\": [...]}")
+                    .into_response();
+            }
+        },
+        Some(Err(e)) => return OAuthError::invalid_request(e).into_response(),
+        None => {
+            return OAuthError::invalid_request("the body must be application/json").into_response();
+        }
+    };
+    (
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "accepted": events })),
+    )
+        .into_response()
+}
+
+/// `GET /api/v1/session`: the server's view of the caller's session.
+pub(crate) async fn session(
+    State(s): State<Arc<Shared>>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    let c = match caller(&s, &ctx) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
+    let now = s.clock.now_secs();
+    Json(serde_json::json!({
+        "active": true,
+        "username": c.user.username,
+        "client_id": c.token.as_ref().map(|t| t.client_id.clone()),
+        "issued_at": c.token.as_ref().map(|t| t.iat_ms / 1000),
+        "expires_at": c.token.as_ref().map(|t| t.exp_ms / 1000),
+        "server_time": now,
+    }))
+    .into_response()
+}
+
+/// `POST /api/v1/auth/login`: JSON password login answering the token-endpoint pair.
+pub(crate) async fn login(
+    State(s): State<Arc<Shared>>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    let body = match &ctx.json {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return OAuthError::invalid_request(e).into_response(),
+        None => {
+            return OAuthError::invalid_request("the body must be application/json").into_response();
+        }
+    };
+    let field = |k: &str| body.get(k).and_then(serde_json::Value::as_str);
+    let (Some(username), Some(password)) = (field("username"), field("password")) else {
+        return OAuthError::invalid_request("username and password are required").into_response();
+    };
+    let (ok, client_id) = {
+        let st = lock(&s.state);
+        let ok = st.user(username).is_some_and(|u| u.password == password);
+        let client = field("client_id")
+            .map(str::to_owned)
+            .or_else(|| st.config.clients.first().map(|c| c.client_id.clone()))
+            .unwrap_or_default();
+        (ok, client)
+    };
+    if !ok {
+        return OAuthError::new(401, "invalid_grant", "invalid username or password")
+            .into_response();
+    }
+    match s.issue_new(username, &client_id, field("scope").unwrap_or("")) {
+        Ok(pair) => token_response(pair.to_json(), Some("issued")),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,171 @@
+//! Dynamic client registration (RFC 7591).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use http::StatusCode;
+
+use super::{OAuthError, RequestCtx};
+use crate::config::DEVICE_GRANT;
+use crate::model::{RegisteredClient, Shared, lock};
+use crate::tokens::random_secret;
+
+/// `POST /oauth/register`.
+pub(crate) async fn register(
+    State(s): State<Arc<Shared>>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    match handle(&s, &ctx) {
+        Ok(body) => {
+            let mut resp = (StatusCode::CREATED, Json(body)).into_response();
+            resp.headers_mut().insert(
+                http::header::CACHE_CONTROL,
+                http::HeaderValue::from_static("no-store"),
+            );
+            resp
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+fn handle(s: &Shared, ctx: &RequestCtx) -> Result<serde_json::Value, OAuthError> {
+    let (enabled, fail) = {
+        let st = lock(&s.state);
+        (st.config.registration.enabled, st.config.registration.fail)
+    };
+    if !enabled {
+        return Err(OAuthError::new(
+            404,
+            "not_found",
+            "dynamic client registration is disabled",
+        ));
+    }
+    let meta = match &ctx.json {
+        Some(Ok(v)) if v.is_object() => v,
+        Some(Ok(_)) => {
+            return Err(OAuthError::new(
+                400,
+                "invalid_client_metadata",
+                "the body must be a JSON object",
+            ));
+        }
+        Some(Err(e)) => return Err(OAuthError::new(400, "invalid_client_metadata", e)),
+        None => {
+            return Err(OAuthError::invalid_request(
+                "the body must be application/json",
+            ));
+        }
+    };
+    if fail {
+        return Err(OAuthError::new(
+            400,
+            "invalid_client_metadata",
+            "scripted registration failure",
+        ));
+    }
+    let strings = |key: &str| -> Result<Option<Vec<String>>, OAuthError> {
+        match meta.get(key) {
+            None => Ok(None),
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .map(|i| {
+                    i.as_str().map(str::to_owned).ok_or_else(|| {
+                        OAuthError::new(
+                            400,
+                            "invalid_client_metadata",
+                            &format!("{key} must be strings"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(OAuthError::new(
+                400,
+                "invalid_client_metadata",
+                &format!("{key} must be an array"),
+            )),
+        }
+    };
+    let redirect_uris = strings("redirect_uris")?.unwrap_or_default();
+    for uri in &redirect_uris {
+        let parsed = url::Url::parse(uri).map_err(|e| {
+            OAuthError::new(
+                400,
+                "invalid_redirect_uri",
+                &format!("{uri} is not a URL: {e}"),
+            )
+        })?;
+        if parsed.fragment().is_some() {
+            return Err(OAuthError::new(
+                400,
+                "invalid_redirect_uri",
+                "redirect URIs must not have a fragment",
+            ));
+        }
+    }
+    let grants = strings("grant_types")?
+        .unwrap_or_else(|| vec!["authorization_code".to_owned(), "refresh_token".to_owned()]);
+    let known = [
+        "authorization_code",
+        "refresh_token",
+        "password",
+        DEVICE_GRANT,
+    ];
+    if let Some(g) = grants.iter().find(|g| !known.contains(&g.as_str())) {
+        return Err(OAuthError::new(
+            400,
+            "invalid_client_metadata",
+            &format!("grant type {g} is not supported"),
+        ));
+    }
+    if grants.iter().any(|g| g == "authorization_code") && redirect_uris.is_empty() {
+        return Err(OAuthError::new(
+            400,
+            "invalid_redirect_uri",
+            "the authorization_code grant needs redirect_uris",
+        ));
+    }
+    let auth_method = match meta.get("token_endpoint_auth_method") {
+        None => "none".to_owned(),
+        Some(serde_json::Value::String(m))
+            if ["none", "client_secret_basic", "client_secret_post"].contains(&m.as_str()) =>
+        {
+            m.clone()
+        }
+        Some(other) => {
+            return Err(OAuthError::new(
+                400,
+                "invalid_client_metadata",
+                &format!("unsupported token_endpoint_auth_method {other}"),
+            ));
+        }
+    };
+    let client_id = random_secret("client_");
+    let secret = (auth_method != "none").then(|| random_secret("mcs_"));
+    let now = s.clock.now_secs();
+    let mut st = lock(&s.state);
+    if let Some(sec) = &secret {
+        st.secrets.push(sec.clone());
+    }
+    st.registered.insert(
+        client_id.clone(),
+        RegisteredClient {
+            redirect_uris: redirect_uris.clone(),
+            grants: grants.clone(),
+            secret: secret.clone(),
+        },
+    );
+    let mut body = meta.clone();
+    body["client_id"] = client_id.into();
+    body["client_id_issued_at"] = now.into();
+    body["redirect_uris"] = redirect_uris.into();
+    body["grant_types"] = grants.into();
+    body["token_endpoint_auth_method"] = auth_method.into();
+    if let Some(sec) = secret {
+        body["client_secret"] = sec.into();
+        body["client_secret_expires_at"] = 0.into();
+    }
+    Ok(body)
+}

@@ -1,0 +1,81 @@
+//! Token revocation (RFC 7009) and introspection (RFC 7662).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+
+use super::{OAuthError, RequestCtx, required, token_response};
+use crate::model::{RefreshStatus, Shared, lock};
+
+/// `POST /oauth/revoke`: 200 for known and unknown tokens alike (RFC 7009 §2.2).
+pub(crate) async fn revoke(
+    State(s): State<Arc<Shared>>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    let form = match ctx.form() {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let token = match required(form, "token") {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    if let Some(hint) = form.get("token_type_hint")
+        && hint != "access_token"
+        && hint != "refresh_token"
+    {
+        return OAuthError::new(
+            400,
+            "unsupported_token_type",
+            "token_type_hint must be access_token or refresh_token",
+        )
+        .into_response();
+    }
+    s.revoke_token(token, "revocation_request");
+    let mut resp = Json(serde_json::json!({})).into_response();
+    resp.extensions_mut().insert(super::Outcome("revoked"));
+    resp
+}
+
+/// `POST /oauth/introspect`.
+pub(crate) async fn introspect(
+    State(s): State<Arc<Shared>>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    let form = match ctx.form() {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let token = match required(form, "token") {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    let now = s.clock.now_ms();
+    let issuer = s.issuer();
+    let st = lock(&s.state);
+    let body = if let Some(a) = st
+        .access
+        .get(token)
+        .filter(|a| !a.revoked && now < a.exp_ms)
+    {
+        serde_json::json!({
+            "active": true, "token_type": "Bearer", "scope": a.scope, "client_id": a.client_id,
+            "username": a.user, "sub": a.user, "aud": st.config.tokens.audience, "iss": issuer,
+            "exp": a.exp_ms / 1000, "iat": a.iat_ms / 1000, "jti": a.jti,
+        })
+    } else if let Some(r) = st
+        .refresh
+        .get(token)
+        .filter(|r| r.status == RefreshStatus::Active && now < r.expires_ms)
+    {
+        serde_json::json!({
+            "active": true, "token_type": "refresh_token", "scope": r.scope, "client_id": r.client_id,
+            "username": r.user, "sub": r.user, "iss": issuer, "exp": r.expires_ms / 1000,
+        })
+    } else {
+        serde_json::json!({ "active": false })
+    };
+    token_response(body, None)
+}

@@ -1,0 +1,232 @@
+//! `POST /oauth/token` (RFC 6749 §3.2): every grant type.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest as _, Sha256};
+
+use super::{OAuthError, RequestCtx, required, token_response};
+use crate::config::{DEVICE_GRANT, PkceMode};
+use crate::model::{Shared, lock};
+
+/// The token endpoint.
+pub(crate) async fn token(
+    State(s): State<Arc<Shared>>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    match handle(&s, &ctx) {
+        Ok(resp) => resp,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn handle(s: &Shared, ctx: &RequestCtx) -> Result<Response, OAuthError> {
+    let form = ctx.form()?;
+    let grant = required(form, "grant_type")?;
+    let known = [
+        "authorization_code",
+        "refresh_token",
+        "password",
+        DEVICE_GRANT,
+    ];
+    if !known.contains(&grant) {
+        return Err(OAuthError::new(
+            400,
+            "unsupported_grant_type",
+            &format!("grant type {grant} is not supported"),
+        ));
+    }
+    let client_id = authenticate(s, ctx, grant)?;
+    let scope = form.get("scope").map(String::as_str);
+    match grant {
+        "password" => {
+            let username = required(form, "username")?;
+            let password = required(form, "password")?;
+            let ok = lock(&s.state)
+                .user(username)
+                .is_some_and(|u| u.password == password);
+            if !ok {
+                return Err(OAuthError::invalid_grant("invalid username or password"));
+            }
+            let pair = s.issue_new(username, &client_id, scope.unwrap_or(""))?;
+            Ok(token_response(pair.to_json(), Some("issued")))
+        }
+        "refresh_token" => {
+            let presented = required(form, "refresh_token")?;
+            let explicit_client = ctx.client_credentials()?.map(|c| c.0);
+            let (pair, outcome) = s.refresh(presented, explicit_client.as_deref(), scope)?;
+            Ok(token_response(pair.to_json(), Some(outcome)))
+        }
+        "authorization_code" => authorization_code(s, form, &client_id),
+        _ => super::device::poll(s, form, &client_id),
+    }
+}
+
+/// Identifies and authenticates the client; returns its id.
+fn authenticate(s: &Shared, ctx: &RequestCtx, grant: &str) -> Result<String, OAuthError> {
+    let creds = ctx.client_credentials()?;
+    let st = lock(&s.state);
+    let (client_id, secret) = match creds {
+        Some(c) => c,
+        // RFC 6749 §4.3.2 and §6 do not require a public client to name itself for the password
+        // and refresh grants; the first configured client stands in.
+        None if grant == "password" || grant == "refresh_token" => {
+            let first = st.config.clients.first().map(|c| c.client_id.clone());
+            (
+                first.ok_or_else(|| OAuthError::invalid_client("no client configured"))?,
+                None,
+            )
+        }
+        None => return Err(OAuthError::invalid_request("missing parameter client_id")),
+    };
+    let Some(client) = st.client(&client_id) else {
+        return Err(OAuthError::invalid_client("unknown client"));
+    };
+    if let Some(expected) = &client.secret
+        && secret.as_deref() != Some(expected.as_str())
+    {
+        return Err(OAuthError::invalid_client("client authentication failed"));
+    }
+    if !client.grants.iter().any(|g| g == grant) {
+        return Err(OAuthError::new(
+            400,
+            "unauthorized_client",
+            &format!("client may not use the {grant} grant"),
+        ));
+    }
+    Ok(client_id)
+}
+
+fn authorization_code(
+    s: &Shared,
+    form: &std::collections::HashMap<String, String>,
+    client_id: &str,
+) -> Result<Response, OAuthError> {
+    let code = required(form, "code")?;
+    let now = s.clock.now_ms();
+    let mode = lock(&s.state).config.pkce.mode;
+    let grant = {
+        let mut st = lock(&s.state);
+        let Some(record) = st.codes.get_mut(code) else {
+            return Err(OAuthError::invalid_grant("unknown authorization code"));
+        };
+        if record.used {
+            // RFC 6749 §4.1.2: a code used twice SHOULD revoke the tokens it issued.
+            if let Some(family) = record.family {
+                st.revoke_family(family, "code_reuse");
+            }
+            return Err(OAuthError::invalid_grant("authorization code already used")
+                .with_outcome("code_reuse"));
+        }
+        if record.client_id != client_id {
+            return Err(OAuthError::invalid_grant(
+                "authorization code was issued to another client",
+            ));
+        }
+        if now >= record.expires_ms {
+            return Err(OAuthError::invalid_grant("authorization code expired"));
+        }
+        match (&record.redirect_uri, form.get("redirect_uri")) {
+            (Some(expected), Some(got)) if expected == got => {}
+            (Some(_), _) => {
+                return Err(OAuthError::invalid_grant(
+                    "redirect_uri does not match the authorization request",
+                ));
+            }
+            (None, _) => {}
+        }
+        verify_pkce(
+            mode,
+            record.challenge.as_deref(),
+            record.method.as_deref(),
+            form.get("code_verifier"),
+        )?;
+        record.used = true;
+        record.clone()
+    };
+    let pair = s.issue_new(&grant.user, client_id, &grant.scope)?;
+    if let Some(record) = lock(&s.state).codes.get_mut(code) {
+        record.family = Some(pair.family);
+    }
+    Ok(token_response(pair.to_json(), Some("issued")))
+}
+
+/// RFC 7636 §4.6.
+fn verify_pkce(
+    mode: PkceMode,
+    challenge: Option<&str>,
+    method: Option<&str>,
+    verifier: Option<&String>,
+) -> Result<(), OAuthError> {
+    if mode == PkceMode::Off {
+        return Ok(());
+    }
+    let Some(challenge) = challenge else {
+        return if mode == PkceMode::Strict {
+            Err(OAuthError::invalid_grant(
+                "authorization request had no code_challenge",
+            ))
+        } else {
+            Ok(())
+        };
+    };
+    let Some(verifier) = verifier else {
+        return Err(OAuthError::invalid_request(
+            "missing parameter code_verifier",
+        ));
+    };
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    if !well_formed {
+        return Err(OAuthError::invalid_grant(
+            "code_verifier must be 43-128 unreserved characters",
+        ));
+    }
+    let computed = match method.unwrap_or("plain") {
+        "S256" => URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
+        _ => verifier.clone(),
+    };
+    if computed == challenge {
+        Ok(())
+    } else {
+        Err(OAuthError::invalid_grant(
+            "code_verifier does not match code_challenge",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s256_verifier_matches_rfc7636_appendix_b() {
+        let verifier = "dBjftJeZ4CVP-mJ0fbUsmeCTEF2s7h4iRCErcP7ekNY".to_owned();
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(
+            verify_pkce(
+                PkceMode::Strict,
+                Some(challenge),
+                Some("S256"),
+                Some(&verifier)
+            )
+            .is_ok()
+        );
+        let wrong = "dBjftJeZ4CVP-mJ0fbUsmeCTEF2s7h4iRCErcP7ekNZ".to_owned();
+        assert!(
+            verify_pkce(
+                PkceMode::Strict,
+                Some(challenge),
+                Some("S256"),
+                Some(&wrong)
+            )
+            .is_err()
+        );
+    }
+}
