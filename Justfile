@@ -30,3 +30,12 @@ mock *ARGS:
 # Run exactly what CI runs.
 ci:
     bash .ci/run
+
+# Check the workspace for unjustified broad error suppression and keyring crates, as CI does.
+guard:
+    cargo run -q -p cliauth-guard --locked -- check
+    cargo run -q -p cliauth-guard --locked -- deps
+
+# Benchmark the guard: lines/s over ~/.cargo/registry/src on one thread (release build).
+bench-guard *ARGS:
+    cargo run -q --release -p cliauth-guard --locked -- bench {{ARGS}}
