@@ -1,3 +1,5 @@
 //! The `cliauth` binary.
 
-fn main() {}
+fn main() -> std::process::ExitCode {
+    cliauth::run_main()
+}

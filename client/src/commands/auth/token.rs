@@ -1,0 +1,30 @@
+//! `cliauth auth token`: the one command that prints a secret.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use super::super::{Ctx, block_on, finish};
+
+/// Prints a valid access token. The hot path (valid stored token) needs no runtime, network,
+/// lock or HTTP client.
+pub fn run(ctx: &Ctx) -> ExitCode {
+    let resolved = ctx
+        .session()
+        .and_then(|session| match session.hot_token()? {
+            Ok(r) => Ok(r),
+            Err(_expiring) => block_on(session.access_token())?,
+        });
+    match resolved {
+        Ok(r) => {
+            let mut out = std::io::stdout().lock();
+            match writeln!(out, "{}", r.token.expose()).and_then(|()| out.flush()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: cannot write the token to stdout: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Err(e) => finish(false, Err(e)),
+    }
+}

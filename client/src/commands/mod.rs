@@ -1,0 +1,163 @@
+//! The command line: clap types, dispatch, and the uniform rendering of results and errors.
+
+pub mod auth;
+pub mod sync;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::classify::{Error, Result};
+use crate::config::Config;
+use crate::secret::Secret;
+use crate::session::Session;
+use crate::ui::Ui;
+
+pub use auth::AuthCommand;
+
+/// `cliauth`: log in to a server and use its hosted API from the command line.
+#[derive(Debug, Parser)]
+#[command(name = "cliauth", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Use this access token (highest precedence: before CLIAUTH_TOKEN and stored credentials).
+    #[arg(long, global = true, value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: TopCommand,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum TopCommand {
+    /// Log in, inspect and manage credentials.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// Hosted workflows.
+    #[command(subcommand)]
+    Sync(sync::SyncCommand),
+}
+
+/// What a successful command reports.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// The `--json` document (printed on stdout with `--json`).
+    pub json: serde_json::Value,
+    /// Human data for stdout (without `--json`).
+    pub stdout: Vec<String>,
+    /// Human messages for stderr (without `--json`; warnings are printed in both modes).
+    pub stderr: Vec<String>,
+    /// Exit code (0 unless a command reports a non-error state such as "not logged in").
+    pub exit: u8,
+}
+
+/// Shared invocation context.
+#[derive(Debug)]
+pub struct Ctx {
+    /// `--json`.
+    pub json: bool,
+    /// Terminal presentation.
+    pub ui: Ui,
+    /// `--token`.
+    pub token_flag: Option<Secret>,
+}
+
+impl Ctx {
+    /// Loads the configuration and builds the session manager.
+    pub fn session(&self) -> Result<Session> {
+        Ok(Session::new(Config::load()?, self.token_flag.clone()))
+    }
+}
+
+/// A current-thread runtime for the commands that use the network (the hot path never does).
+pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("start the async runtime", e))?;
+    Ok(rt.block_on(f))
+}
+
+/// Prints a report or an error the way the contract says and returns the exit code.
+pub fn finish(json: bool, result: Result<Report>) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    let (code, write) = match result {
+        Ok(report) => {
+            let w = if json {
+                writeln!(out, "{}", report.json)
+            } else {
+                for line in &report.stderr {
+                    eprintln!("{line}");
+                }
+                report.stdout.iter().try_for_each(|l| writeln!(out, "{l}"))
+            };
+            (report.exit, w)
+        }
+        Err(e) => {
+            let w = if json {
+                writeln!(out, "{}", e.to_json())
+            } else {
+                eprintln!("{}", e.render_human());
+                Ok(())
+            };
+            (e.exit_code(), w)
+        }
+    };
+    match write.and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::from(code),
+        // A closed stdout (e.g. `| head`) must not look like success to a script.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(code.max(1)),
+        Err(e) => {
+            eprintln!("error: cannot write the output: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging() {
+    let Some(level) = crate::config::env_var(crate::config::ENV_LOG) else {
+        return;
+    };
+    // A bare level applies to cliauth only: dependency debug logs are noise and could include
+    // request details we do not control.
+    let directive = if level.contains('=') || level.contains(',') {
+        level
+    } else {
+        format!("cliauth={level}")
+    };
+    let filter = tracing_subscriber::EnvFilter::new(directive);
+    if let Err(e) = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .try_init()
+    {
+        eprintln!("warning: cannot start the debug log: {e}");
+    }
+}
+
+/// Runs the whole `cliauth` binary from `std::env::args_os()`.
+pub fn run_main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                crate::classify::EXIT_USAGE
+            } else {
+                0
+            };
+            if let Err(pe) = e.print() {
+                eprintln!("error: cannot print the usage message: {pe}");
+            }
+            return ExitCode::from(code);
+        }
+    };
+    init_logging();
+    let token_flag = cli.token.map(Secret::new);
+    match cli.command {
+        TopCommand::Auth(cmd) => auth::run(cmd, token_flag),
+        TopCommand::Sync(cmd) => sync::run(&cmd, token_flag),
+    }
+}

@@ -1,0 +1,207 @@
+//! RFC 8628 device authorization: show the code, poll at the server's interval, obey every
+//! `slow_down` (+5 s, no cap), stop at expiry or the timeout.
+
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use super::{OAuthClient, Tokens};
+use crate::classify::{Error, Result};
+use crate::secret::Secret;
+use crate::ui::Ui;
+
+const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+#[derive(Deserialize)]
+struct DeviceAuthorization {
+    device_code: Secret,
+    user_code: String,
+    verification_uri: String,
+    #[serde(default)]
+    verification_uri_complete: Option<String>,
+    expires_in: u64,
+    #[serde(default)]
+    interval: Option<u64>,
+}
+
+/// Options of a device login.
+#[derive(Debug, Clone, Copy)]
+pub struct DeviceOptions {
+    /// Open the verification URI in a browser.
+    pub open_browser: bool,
+    /// Give up after this long.
+    pub timeout: Duration,
+}
+
+/// Runs the device flow to completion.
+pub async fn login(client: &OAuthClient<'_>, opts: DeviceOptions, ui: Ui) -> Result<Tokens> {
+    let Some(endpoint) = &client.meta.device_authorization_endpoint else {
+        return Err(Error::MethodUnsupported { method: "device" });
+    };
+    let auth: DeviceAuthorization = client
+        .http
+        .post_form_json(
+            endpoint,
+            &[("client_id", client.client_id.as_str())],
+            "the device authorization endpoint",
+        )
+        .await?;
+    ui.say(&format!("Code: {}", auth.user_code));
+    ui.say(&format!("Open: {}", auth.verification_uri));
+    if opts.open_browser {
+        let target = auth
+            .verification_uri_complete
+            .as_deref()
+            .unwrap_or(&auth.verification_uri);
+        super::browser::open_in_browser(target, ui);
+    }
+    let started = Instant::now();
+    let expires_at = started + Duration::from_secs(auth.expires_in);
+    let give_up_at = started + opts.timeout;
+    // RFC 8628 §3.2: 5 seconds when the server does not say.
+    let mut interval = Duration::from_secs(auth.interval.unwrap_or(5));
+    let countdown = ui.countdown("Waiting for approval", expires_at.min(give_up_at));
+    loop {
+        let wake = Instant::now() + interval;
+        if wake > give_up_at {
+            tokio::time::sleep_until(give_up_at.into()).await;
+            return Err(timed_out(opts.timeout));
+        }
+        while Instant::now() < wake {
+            countdown.tick();
+            tokio::time::sleep(
+                wake.saturating_duration_since(Instant::now())
+                    .min(Duration::from_secs(1)),
+            )
+            .await;
+        }
+        if Instant::now() >= expires_at {
+            return Err(Error::ExpiredCode {
+                what: "device code",
+            });
+        }
+        match client
+            .grant(&[
+                ("grant_type", GRANT),
+                ("device_code", auth.device_code.expose()),
+            ])
+            .await
+        {
+            Ok(tokens) => return Ok(tokens),
+            Err(Error::OAuth { body, what }) => match body.error.as_str() {
+                "authorization_pending" => {}
+                "slow_down" => {
+                    interval += Duration::from_secs(5);
+                    tracing::debug!(interval_s = interval.as_secs(), "slow_down: polling slower");
+                }
+                "access_denied" => {
+                    return Err(Error::AccessDenied {
+                        detail: Some("the device login was denied".into()),
+                    });
+                }
+                "expired_token" => {
+                    return Err(Error::ExpiredCode {
+                        what: "device code",
+                    });
+                }
+                _ => return Err(Error::OAuth { what, body }),
+            },
+            // A network blip or an overloaded server should not end a login the person may be
+            // approving right now: keep polling (at least as slowly as asked) until the deadline.
+            Err(e @ (Error::Transport { .. } | Error::Unavailable { .. })) => {
+                if let Error::Unavailable {
+                    retry_after: Some(s),
+                    ..
+                } = &e
+                {
+                    interval = interval.max(Duration::from_secs(*s));
+                }
+                tracing::debug!(error = %e, "device poll failed; retrying");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn timed_out(timeout: Duration) -> Error {
+    Error::Cancelled {
+        reason: format!("login timed out after {} s", timeout.as_secs()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flows::discovery::ServerMetadata;
+    use crate::http::Http;
+    use wiremock::matchers::{body_string_contains, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    async fn run(final_error: &str) -> Result<Tokens> {
+        let server = MockServer::start().await;
+        let base = url::Url::parse(&server.uri()).unwrap();
+        Mock::given(method("POST"))
+            .and(path("/device"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "device_code": "dc", "user_code": "ABCD-EFGH",
+                "verification_uri": "http://127.0.0.1/device", "expires_in": 60, "interval": 0
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .and(body_string_contains("device_code"))
+            .respond_with(
+                ResponseTemplate::new(400)
+                    .set_body_json(serde_json::json!({"error": "authorization_pending"})),
+            )
+            .up_to_n_times(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(
+                ResponseTemplate::new(400).set_body_json(serde_json::json!({"error": final_error})),
+            )
+            .mount(&server)
+            .await;
+        let meta = ServerMetadata {
+            issuer: base.clone(),
+            authorization_endpoint: None,
+            token_endpoint: base.join("/token").unwrap(),
+            device_authorization_endpoint: Some(base.join("/device").unwrap()),
+            revocation_endpoint: None,
+            registration_endpoint: None,
+            grant_types_supported: None,
+        };
+        let http = Http::new().unwrap();
+        let client = OAuthClient {
+            http: &http,
+            meta: &meta,
+            client_id: "c".into(),
+        };
+        let r = login(
+            &client,
+            DeviceOptions {
+                open_browser: false,
+                timeout: Duration::from_secs(30),
+            },
+            Ui::detect(),
+        )
+        .await;
+        assert_eq!(
+            server.received_requests().await.unwrap().len(),
+            4,
+            "1 authorization + 3 polls"
+        );
+        r
+    }
+
+    #[tokio::test]
+    async fn access_denied_and_expired_token_are_distinct() {
+        let denied = run("access_denied").await.unwrap_err();
+        assert_eq!(denied.category().name(), "access_denied");
+        let expired = run("expired_token").await.unwrap_err();
+        assert_eq!(expired.category().name(), "expired_code");
+    }
+}

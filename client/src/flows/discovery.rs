@@ -1,0 +1,236 @@
+//! Finding the authorization server: the issuer (config, `/api/v1/meta`, or the server URL) and
+//! its metadata (RFC 8414, falling back to OpenID Connect discovery). No OAuth path is ever
+//! hard-coded.
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::classify::{Error, Result};
+use crate::config::{check_url_security, display_url, join_url};
+use crate::http::Http;
+
+/// `GET /api/v1/meta` of the hosted API.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiMeta {
+    /// False on zero-auth servers.
+    #[serde(default = "default_true")]
+    pub auth_required: bool,
+    /// The issuer the hosted API trusts.
+    #[serde(default)]
+    pub issuer: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// RFC 8414 §2 authorization server metadata (the fields cliauth uses).
+#[derive(Debug, Clone)]
+pub struct ServerMetadata {
+    /// The issuer.
+    pub issuer: Url,
+    /// Authorization endpoint (browser login).
+    pub authorization_endpoint: Option<Url>,
+    /// Token endpoint.
+    pub token_endpoint: Url,
+    /// RFC 8628 device authorization endpoint.
+    pub device_authorization_endpoint: Option<Url>,
+    /// RFC 7009 revocation endpoint.
+    pub revocation_endpoint: Option<Url>,
+    /// RFC 7591 registration endpoint.
+    pub registration_endpoint: Option<Url>,
+    /// Grant types the server says it supports, when it says.
+    pub grant_types_supported: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct RawMetadata {
+    issuer: String,
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
+    device_authorization_endpoint: Option<String>,
+    revocation_endpoint: Option<String>,
+    registration_endpoint: Option<String>,
+    grant_types_supported: Option<Vec<String>>,
+}
+
+impl ServerMetadata {
+    /// True when the server supports `grant` (or does not say).
+    pub fn supports_grant(&self, grant: &str) -> bool {
+        self.grant_types_supported
+            .as_ref()
+            .is_none_or(|g| g.iter().any(|x| x == grant))
+    }
+}
+
+/// Reads `/api/v1/meta`; `None` when the server has none (404) or it is not JSON.
+pub async fn fetch_api_meta(http: &Http, server: &Url) -> Result<Option<ApiMeta>> {
+    match http
+        .get_json::<ApiMeta>(
+            &join_url(server, "/api/v1/meta"),
+            "the server's /api/v1/meta",
+        )
+        .await
+    {
+        Ok(m) => Ok(Some(m)),
+        Err(Error::ServerStatus { status: 404, .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The issuer: configured, else `/api/v1/meta`'s, else the server URL.
+pub fn choose_issuer(
+    configured: Option<&Url>,
+    meta: Option<&ApiMeta>,
+    server: &Url,
+) -> Result<Url> {
+    if let Some(i) = configured {
+        return Ok(i.clone());
+    }
+    if let Some(raw) = meta.and_then(|m| m.issuer.as_deref()) {
+        return crate::config::parse_server_url(raw, "issuer advertised by /api/v1/meta");
+    }
+    Ok(server.clone())
+}
+
+/// RFC 8414 §3: the well-known suffix goes between the host and the issuer's path.
+fn well_known(issuer: &Url, suffix: &str) -> Url {
+    let mut url = issuer.clone();
+    let path = issuer.path().trim_end_matches('/');
+    url.set_path(&format!("/.well-known/{suffix}{path}"));
+    url.set_query(None);
+    url
+}
+
+/// Fetches and validates the issuer's metadata.
+pub async fn discover(http: &Http, issuer: &Url) -> Result<ServerMetadata> {
+    let primary = well_known(issuer, "oauth-authorization-server");
+    let raw: RawMetadata = match http
+        .get_json(&primary, "the authorization server's discovery document")
+        .await
+    {
+        Ok(m) => m,
+        Err(Error::ServerStatus { status: 404, .. }) => {
+            // OpenID Connect Discovery appends the suffix to the issuer's path.
+            let oidc = join_url(issuer, "/.well-known/openid-configuration");
+            match http
+                .get_json(&oidc, "the authorization server's discovery document")
+                .await
+            {
+                Ok(m) => m,
+                Err(Error::ServerStatus { status: 404, .. }) => {
+                    return Err(Error::config(
+                        format!(
+                            "no OAuth discovery document at {} (tried RFC 8414 and OpenID Connect discovery)",
+                            display_url(issuer)
+                        ),
+                        "set [auth] issuer in config.toml or CLIAUTH_ISSUER to the authorization server's issuer URL",
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    validate(issuer, raw)
+}
+
+fn validate(issuer: &Url, raw: RawMetadata) -> Result<ServerMetadata> {
+    let want = display_url(issuer);
+    if raw.issuer.trim_end_matches('/') != want {
+        return Err(Error::config(
+            format!(
+                "the discovery document names issuer {:?}, not {want:?}",
+                raw.issuer
+            ),
+            "set [auth] issuer or CLIAUTH_ISSUER to the issuer the server reports",
+        ));
+    }
+    let endpoint = |name: &str, v: Option<String>| -> Result<Option<Url>> {
+        match v {
+            None => Ok(None),
+            Some(s) => {
+                let url = Url::parse(&s).map_err(|e| Error::Malformed {
+                    what: "the discovery document".into(),
+                    detail: format!("{name} is not a URL ({e})"),
+                })?;
+                check_url_security(&url)?;
+                Ok(Some(url))
+            }
+        }
+    };
+    let token_endpoint =
+        endpoint("token_endpoint", raw.token_endpoint)?.ok_or_else(|| Error::Malformed {
+            what: "the discovery document".into(),
+            detail: "it has no token_endpoint".into(),
+        })?;
+    Ok(ServerMetadata {
+        issuer: issuer.clone(),
+        authorization_endpoint: endpoint("authorization_endpoint", raw.authorization_endpoint)?,
+        token_endpoint,
+        device_authorization_endpoint: endpoint(
+            "device_authorization_endpoint",
+            raw.device_authorization_endpoint,
+        )?,
+        revocation_endpoint: endpoint("revocation_endpoint", raw.revocation_endpoint)?,
+        registration_endpoint: endpoint("registration_endpoint", raw.registration_endpoint)?,
+        grant_types_supported: raw.grant_types_supported,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    #[test]
+    fn well_known_inserts_before_the_issuer_path() {
+        let i = Url::parse("https://h/tenant1").unwrap();
+        assert_eq!(
+            well_known(&i, "oauth-authorization-server").as_str(),
+            "https://h/.well-known/oauth-authorization-server/tenant1"
+        );
+        let i = Url::parse("https://h").unwrap();
+        assert_eq!(
+            well_known(&i, "oauth-authorization-server").as_str(),
+            "https://h/.well-known/oauth-authorization-server"
+        );
+    }
+
+    #[tokio::test]
+    async fn falls_back_to_openid_configuration() {
+        let server = MockServer::start().await;
+        let base = server.uri();
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "issuer": base, "token_endpoint": format!("{base}/t"),
+                "revocation_endpoint": format!("{base}/r")
+            })))
+            .mount(&server)
+            .await;
+        let m = discover(&Http::new().unwrap(), &Url::parse(&base).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(m.token_endpoint.path(), "/t");
+        assert!(m.device_authorization_endpoint.is_none());
+    }
+
+    #[tokio::test]
+    async fn insecure_endpoints_are_refused() {
+        let server = MockServer::start().await;
+        let base = server.uri();
+        Mock::given(method("GET"))
+            .and(path("/.well-known/oauth-authorization-server"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "issuer": base, "token_endpoint": "http://evil.example/t"
+            })))
+            .mount(&server)
+            .await;
+        let err = discover(&Http::new().unwrap(), &Url::parse(&base).unwrap())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InsecureUrl { .. }), "{err:?}");
+    }
+}

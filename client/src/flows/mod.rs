@@ -1,0 +1,156 @@
+//! Login protocols, one per module, over a discovered authorization server.
+
+pub mod browser;
+pub mod device;
+pub mod discovery;
+pub mod password;
+
+use serde::Deserialize;
+
+use crate::classify::{Error, Result};
+use crate::http::Http;
+use crate::secret::Secret;
+use crate::store::now_unix;
+pub use discovery::ServerMetadata;
+
+/// The scopes cliauth asks for: none beyond the server's default (many servers reject unknown
+/// scopes, and the hosted API needs no special one).
+pub const SCOPE: Option<&str> = None;
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Deserialize)]
+pub struct Tokens {
+    /// The access token.
+    pub access_token: Secret,
+    /// `Bearer` (anything else is refused).
+    #[serde(default)]
+    pub token_type: Option<String>,
+    /// Lifetime of the access token in seconds.
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+    /// The refresh token.
+    #[serde(default)]
+    pub refresh_token: Option<Secret>,
+    /// Lifetime of the refresh token in seconds (a common extension).
+    #[serde(default)]
+    pub refresh_token_expires_in: Option<u64>,
+}
+
+impl Tokens {
+    /// Absolute expiry of the access token.
+    pub fn access_expires_at(&self) -> Option<u64> {
+        self.expires_in.map(|s| now_unix().saturating_add(s))
+    }
+
+    /// Absolute expiry of the refresh token.
+    pub fn refresh_expires_at(&self) -> Option<u64> {
+        self.refresh_token_expires_in
+            .map(|s| now_unix().saturating_add(s))
+    }
+}
+
+/// An OAuth client talking to one authorization server.
+#[derive(Debug)]
+pub struct OAuthClient<'a> {
+    /// The HTTP client.
+    pub http: &'a Http,
+    /// The server's metadata.
+    pub meta: &'a ServerMetadata,
+    /// Our client id.
+    pub client_id: String,
+}
+
+impl OAuthClient<'_> {
+    /// Calls the token endpoint with a grant (the client id is added).
+    pub async fn grant(&self, form: &[(&str, &str)]) -> Result<Tokens> {
+        let mut full: Vec<(&str, &str)> = form.to_vec();
+        full.push(("client_id", &self.client_id));
+        let tokens: Tokens = self
+            .http
+            .post_form_json(&self.meta.token_endpoint, &full, "the token endpoint")
+            .await?;
+        match tokens.token_type.as_deref() {
+            None => Ok(tokens),
+            Some(t) if t.eq_ignore_ascii_case("bearer") => Ok(tokens),
+            Some(t) => Err(Error::Malformed {
+                what: "the token endpoint".into(),
+                detail: format!("unsupported token type {t:?}"),
+            }),
+        }
+    }
+
+    /// Refreshes with `refresh_token` (RFC 6749 §6).
+    pub async fn refresh(&self, refresh_token: &Secret) -> Result<Tokens> {
+        self.grant(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.expose()),
+        ])
+        .await
+    }
+
+    /// Revokes a token (RFC 7009). `Ok(false)` when the server has no revocation endpoint.
+    pub async fn revoke(&self, token: &Secret, hint: &str) -> Result<bool> {
+        let Some(endpoint) = &self.meta.revocation_endpoint else {
+            return Ok(false);
+        };
+        self.http
+            .post_form(
+                endpoint,
+                &[
+                    ("token", token.expose()),
+                    ("token_type_hint", hint),
+                    ("client_id", &self.client_id),
+                ],
+                "the revocation endpoint",
+            )
+            .await?;
+        Ok(true)
+    }
+}
+
+/// Registers cliauth as a public native client (RFC 7591) and returns the client id.
+pub async fn register_client(http: &Http, meta: &ServerMetadata) -> Result<String> {
+    #[derive(Deserialize)]
+    struct Registered {
+        client_id: String,
+    }
+    let Some(endpoint) = &meta.registration_endpoint else {
+        return Err(Error::RegistrationFailed {
+            detail: "the server has no registration endpoint".into(),
+        });
+    };
+    let body = serde_json::json!({
+        "client_name": "cliauth",
+        "application_type": "native",
+        "token_endpoint_auth_method": "none",
+        "redirect_uris": ["http://127.0.0.1/callback"],
+        "response_types": ["code"],
+        "grant_types": [
+            "authorization_code",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code",
+            "password"
+        ],
+    });
+    match http
+        .post_json::<Registered>(endpoint, &body, "the registration endpoint")
+        .await
+    {
+        Ok(r) if !r.client_id.is_empty() => Ok(r.client_id),
+        Ok(_) => Err(Error::RegistrationFailed {
+            detail: "the server returned an empty client_id".into(),
+        }),
+        Err(e) if e.category().retryable() => Err(e),
+        Err(e) => Err(Error::RegistrationFailed {
+            detail: e.to_string(),
+        }),
+    }
+}
+
+/// Random URL-safe string of `bytes` random bytes (PKCE verifier, `state`).
+pub(crate) fn random_urlsafe(bytes: usize) -> String {
+    use base64::Engine;
+    let mut buf = vec![0u8; bytes];
+    rand::fill(buf.as_mut_slice());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&buf)
+}

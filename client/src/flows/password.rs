@@ -1,0 +1,25 @@
+//! Resource owner password credentials (RFC 6749 §4.3), for servers that allow it.
+
+use super::{OAuthClient, Tokens};
+use crate::classify::{Error, Result};
+use crate::secret::Secret;
+
+/// Exchanges a username and password for tokens.
+pub async fn login(client: &OAuthClient<'_>, username: &str, password: &Secret) -> Result<Tokens> {
+    if !client.meta.supports_grant("password") {
+        return Err(Error::MethodUnsupported { method: "password" });
+    }
+    match client
+        .grant(&[
+            ("grant_type", "password"),
+            ("username", username),
+            ("password", password.expose()),
+        ])
+        .await
+    {
+        Err(Error::OAuth { body, .. }) if body.error == "invalid_grant" => {
+            Err(Error::InvalidCredentials)
+        }
+        other => other,
+    }
+}

@@ -1,0 +1,534 @@
+//! One configured HTTP client: timeouts, no redirects, a response size limit, and the
+//! classification of transport and status failures into [`Error`]s.
+
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::classify::{Error, OAuthErrorBody, Result};
+use crate::config::display_url;
+use crate::secret::Secret;
+
+/// Largest response body read (discovery documents and token responses are a few KiB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest `Retry-After` the hosted API calls wait for before their single retry.
+const MAX_AUTO_RETRY_AFTER: u64 = 5;
+
+/// A bearer token and where it came from (named in the error when the server rejects it).
+#[derive(Debug, Clone, Copy)]
+pub struct Bearer<'a> {
+    /// The token.
+    pub token: &'a Secret,
+    /// `--token`, `CLIAUTH_TOKEN` or `stored credentials`.
+    pub source: &'static str,
+}
+
+/// A response that passed transport and size checks.
+#[derive(Debug)]
+pub struct RawResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// The body, at most [`MAX_BODY_BYTES`].
+    pub body: Vec<u8>,
+}
+
+/// The HTTP client. Redirects are never followed: a token or credential must not be replayed
+/// to another location, and a redirect from an API endpoint is a misconfiguration to report.
+#[derive(Debug, Clone)]
+pub struct Http {
+    client: reqwest::Client,
+}
+
+impl Http {
+    /// Builds the client. Proxy environment variables are honoured for real use.
+    pub fn new() -> Result<Http> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("cliauth/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Http { client })
+    }
+
+    /// Sends a request and reads at most [`MAX_BODY_BYTES`] of the body.
+    pub async fn send(&self, req: reqwest::RequestBuilder, what: &str) -> Result<RawResponse> {
+        let req = req
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot build the request to {what}: {e}")))?;
+        tracing::debug!(
+            event = "http_request",
+            method = %req.method(),
+            url = %display_url(&strip_query(req.url())),
+            "http_request"
+        );
+        let mut resp = self
+            .client
+            .execute(req)
+            .await
+            .map_err(|e| transport(what, e))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+        {
+            return Err(too_large(what));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(what, e))? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(too_large(what));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// GET a JSON document (no authentication), e.g. discovery.
+    pub async fn get_json<T: DeserializeOwned>(&self, url: &Url, what: &str) -> Result<T> {
+        let raw = self.send(self.client.get(url.clone()), what).await?;
+        expect_json(what, &raw, None)
+    }
+
+    /// A hosted API call with an optional bearer; 429/503 with a short `Retry-After` is retried
+    /// once after the requested wait.
+    pub async fn api_json<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        url: &Url,
+        bearer: Option<Bearer<'_>>,
+        json: Option<&serde_json::Value>,
+        what: &str,
+    ) -> Result<T> {
+        let build = || {
+            let mut req = self.client.request(method.clone(), url.clone());
+            if let Some(b) = bearer {
+                req = req.bearer_auth(b.token.expose());
+            }
+            if let Some(j) = json {
+                req = req.json(j);
+            }
+            req
+        };
+        let raw = self.send(build(), what).await?;
+        let raw = match retry_after_of(&raw) {
+            Some(secs) if matches!(raw.status, 429 | 503) && secs <= MAX_AUTO_RETRY_AFTER => {
+                tracing::debug!(status = raw.status, secs, "retrying after Retry-After");
+                tokio::time::sleep(Duration::from_secs(secs)).await;
+                self.send(build(), what).await?
+            }
+            _ => raw,
+        };
+        expect_json(what, &raw, bearer)
+    }
+
+    /// POST a form to an OAuth endpoint (token, device authorization, revocation). OAuth error
+    /// bodies become [`Error::OAuth`], including an `error` member in a 200 answer.
+    pub async fn post_form(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+        what: &str,
+    ) -> Result<RawResponse> {
+        let raw = self
+            .send(
+                self.client
+                    .post(url.clone())
+                    .header(reqwest::header::ACCEPT, "application/json")
+                    .form(form),
+                what,
+            )
+            .await?;
+        if !(200..300).contains(&raw.status) {
+            return Err(oauth_status_error(what, &raw));
+        }
+        Ok(raw)
+    }
+
+    /// POST a form to an OAuth endpoint and parse the JSON success body.
+    pub async fn post_form_json<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+        what: &str,
+    ) -> Result<T> {
+        let raw = self.post_form(url, form, what).await?;
+        check_json_content_type(what, &raw)?;
+        let value: serde_json::Value = parse_json(what, &raw.body)?;
+        if value.get("error").is_some_and(serde_json::Value::is_string) {
+            let body: OAuthErrorBody =
+                serde_json::from_value(value).map_err(|e| malformed(what, &e))?;
+            return Err(Error::OAuth {
+                what: what.to_owned(),
+                body,
+            });
+        }
+        serde_json::from_value(value).map_err(|e| malformed(what, &e))
+    }
+
+    /// POST JSON (RFC 7591 registration) and parse the JSON answer.
+    pub async fn post_json<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        json: &serde_json::Value,
+        what: &str,
+    ) -> Result<T> {
+        let raw = self
+            .send(self.client.post(url.clone()).json(json), what)
+            .await?;
+        if !(200..300).contains(&raw.status) {
+            return Err(oauth_status_error(what, &raw));
+        }
+        expect_json(what, &raw, None)
+    }
+}
+
+fn strip_query(url: &Url) -> Url {
+    let mut u = url.clone();
+    u.set_query(None);
+    u
+}
+
+fn too_large(what: &str) -> Error {
+    Error::Malformed {
+        what: what.to_owned(),
+        detail: format!("the response is larger than {MAX_BODY_BYTES} bytes"),
+    }
+}
+
+fn malformed(what: &str, e: &serde_json::Error) -> Error {
+    Error::Malformed {
+        what: what.to_owned(),
+        detail: format!("invalid JSON ({e})"),
+    }
+}
+
+fn transport(what: &str, e: reqwest::Error) -> Error {
+    let kind = if e.is_timeout() {
+        "the request timed out"
+    } else if e.is_connect() {
+        "the connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "the connection broke while reading the response"
+    } else {
+        "the connection was interrupted"
+    };
+    Error::Transport {
+        what: what.to_owned(),
+        kind: kind.to_owned(),
+        source: Some(e.without_url()),
+    }
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is ignored: servers in this space send seconds,
+/// and a date would need a clock comparison the client cannot trust).
+pub fn retry_after_of(raw: &RawResponse) -> Option<u64> {
+    raw.headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn check_json_content_type(what: &str, raw: &RawResponse) -> Result<()> {
+    let ct = raw
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime == "application/json" || mime.ends_with("+json") {
+        Ok(())
+    } else {
+        Err(Error::Malformed {
+            what: what.to_owned(),
+            detail: if mime.is_empty() {
+                "expected JSON but the response has no content type".to_owned()
+            } else {
+                format!("expected JSON but got {mime}")
+            },
+        })
+    }
+}
+
+fn parse_json<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| malformed(what, &e))
+}
+
+/// Turns a non-2xx hosted API answer (or a 2xx one) into a value or a classified error.
+fn expect_json<T: DeserializeOwned>(
+    what: &str,
+    raw: &RawResponse,
+    bearer: Option<Bearer<'_>>,
+) -> Result<T> {
+    if !(200..300).contains(&raw.status) {
+        return Err(status_error(what, raw, bearer));
+    }
+    check_json_content_type(what, raw)?;
+    parse_json(what, &raw.body)
+}
+
+fn error_code(raw: &RawResponse) -> Option<(String, Option<String>)> {
+    let body: OAuthErrorBody = serde_json::from_slice(&raw.body).ok()?;
+    Some((body.error, body.error_description))
+}
+
+/// Classifies a non-2xx answer of the hosted API.
+pub fn status_error(what: &str, raw: &RawResponse, bearer: Option<Bearer<'_>>) -> Error {
+    match raw.status {
+        300..=399 => redirect_error(what, raw),
+        401 => Error::TokenRejected {
+            source_name: bearer.map_or("no credentials", |b| b.source),
+        },
+        403 => match error_code(raw) {
+            Some((code, description)) if code == "private_teamspace_required" => {
+                Error::PrivateTeamspaceRequired { description }
+            }
+            other => Error::Forbidden {
+                what: what.to_owned(),
+                description: other.and_then(|(_, d)| d),
+            },
+        },
+        429 | 502..=504 => Error::Unavailable {
+            what: what.to_owned(),
+            status: raw.status,
+            retry_after: retry_after_of(raw),
+        },
+        status => Error::ServerStatus {
+            what: what.to_owned(),
+            status,
+            detail: error_code(raw).map(|(c, _)| c),
+        },
+    }
+}
+
+fn redirect_error(what: &str, raw: &RawResponse) -> Error {
+    let to = raw
+        .headers
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| Url::parse(l).ok())
+        .map_or_else(
+            || "another location".to_owned(),
+            |u| display_url(&strip_query(&u)),
+        );
+    Error::Malformed {
+        what: what.to_owned(),
+        detail: format!(
+            "HTTP {} redirect to {to} refused (redirects are never followed)",
+            raw.status
+        ),
+    }
+}
+
+/// Classifies a non-2xx answer of an OAuth endpoint: an RFC 6749 error body wins.
+fn oauth_status_error(what: &str, raw: &RawResponse) -> Error {
+    if (300..400).contains(&raw.status) {
+        return redirect_error(what, raw);
+    }
+    if matches!(raw.status, 429 | 502..=504) {
+        return status_error(what, raw, None);
+    }
+    match serde_json::from_slice::<OAuthErrorBody>(&raw.body) {
+        Ok(mut body) if !body.error.is_empty() => {
+            if body.retry_after.is_none() {
+                body.retry_after = retry_after_of(raw);
+            }
+            Error::OAuth {
+                what: what.to_owned(),
+                body,
+            }
+        }
+        _ => Error::ServerStatus {
+            what: what.to_owned(),
+            status: raw.status,
+            detail: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::ErrorCategory;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    async fn server_with(resp: ResponseTemplate) -> (MockServer, Url) {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(resp.clone())
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/doc"))
+            .respond_with(resp)
+            .mount(&server)
+            .await;
+        let url = Url::parse(&server.uri()).unwrap();
+        (server, url)
+    }
+
+    async fn token_call(resp: ResponseTemplate) -> Result<serde_json::Value> {
+        let (_s, base) = server_with(resp).await;
+        Http::new()
+            .unwrap()
+            .post_form_json(
+                &base.join("/token").unwrap(),
+                &[("grant_type", "x")],
+                "the token endpoint",
+            )
+            .await
+    }
+
+    #[tokio::test]
+    async fn malformed_json_is_a_server_error() {
+        let err =
+            token_call(ResponseTemplate::new(200).set_body_raw("{not json", "application/json"))
+                .await
+                .unwrap_err();
+        assert_eq!(err.category(), ErrorCategory::ServerError, "{err}");
+        assert!(err.to_string().contains("invalid JSON"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn wrong_content_type_is_a_server_error() {
+        let err =
+            token_call(ResponseTemplate::new(200).set_body_raw("<html>login</html>", "text/html"))
+                .await
+                .unwrap_err();
+        assert_eq!(err.category(), ErrorCategory::ServerError);
+        assert!(
+            err.to_string().contains("expected JSON but got text/html"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn too_many_requests_carries_retry_after() {
+        let err = token_call(ResponseTemplate::new(429).insert_header("Retry-After", "7"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.category(), ErrorCategory::RetryableTransport);
+        assert!(
+            matches!(
+                err,
+                Error::Unavailable {
+                    status: 429,
+                    retry_after: Some(7),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(err.hint(), "try again in 7 s");
+    }
+
+    #[tokio::test]
+    async fn redirect_on_the_token_endpoint_is_refused_not_followed() {
+        let (server, base) = server_with(
+            ResponseTemplate::new(307)
+                .insert_header("Location", "http://127.0.0.1:1/elsewhere?code=x"),
+        )
+        .await;
+        let err = Http::new()
+            .unwrap()
+            .post_form_json::<serde_json::Value>(
+                &base.join("/token").unwrap(),
+                &[("a", "b")],
+                "the token endpoint",
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("redirect to http://127.0.0.1:1/elsewhere refused"),
+            "{err}"
+        );
+        assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn oversized_body_is_refused() {
+        let big = "x".repeat(MAX_BODY_BYTES + 1);
+        let err = token_call(ResponseTemplate::new(200).set_body_raw(big, "application/json"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("larger than"), "{err}");
+        assert_eq!(err.category(), ErrorCategory::ServerError);
+    }
+
+    #[tokio::test]
+    async fn oauth_error_body_is_typed_even_in_a_200() {
+        let err = token_call(ResponseTemplate::new(200).set_body_json(
+            serde_json::json!({"error":"invalid_grant","error_description":"spent"}),
+        ))
+        .await
+        .unwrap_err();
+        assert!(matches!(&err, Error::OAuth { body, .. } if body.error == "invalid_grant"));
+        assert_eq!(err.category(), ErrorCategory::Unauthenticated);
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_retryable_transport() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let err = Http::new()
+            .unwrap()
+            .get_json::<serde_json::Value>(
+                &Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap(),
+                "the server",
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.category(), ErrorCategory::RetryableTransport, "{err}");
+    }
+
+    #[tokio::test]
+    async fn hosted_403_private_teamspace_is_its_own_category() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(403).set_body_json(serde_json::json!({
+                "error": "private_teamspace_required", "error_description": "create one"
+            })))
+            .mount(&server)
+            .await;
+        let t = Secret::new("t");
+        let err = Http::new()
+            .unwrap()
+            .api_json::<serde_json::Value>(
+                reqwest::Method::POST,
+                &Url::parse(&server.uri()).unwrap(),
+                Some(Bearer {
+                    token: &t,
+                    source: "stored credentials",
+                }),
+                Some(&serde_json::json!({"events": []})),
+                "the ingress API",
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.category(), ErrorCategory::PrivateTeamspaceRequired);
+    }
+}
