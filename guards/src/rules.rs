@@ -98,21 +98,23 @@ impl Walker {
         self.frames.pop();
     }
 
-    /// The `#[expect(.., reason = "..")]` of an attribute, judged.
+    /// The `#[expect(<suppression lint>, reason = "..")]` of an attribute, judged. An
+    /// `expect` of an unrelated lint, or one without a reason, justifies nothing (the latter is
+    /// itself a `blanket-allow` finding).
     fn expectation(&self, attr: &Attribute) -> Option<Expectation> {
         if !attr.path().is_ident("expect") {
             return None;
         }
-        let (_, reason) = lint_list(&attr.meta)?;
+        let (lints, reason) = lint_list(&attr.meta)?;
+        let reason = reason?;
+        if !lints.iter().any(|lint| is_suppression_lint(lint)) {
+            return None;
+        }
         let (line, column) = position(attr.pound_token.span);
-        let verdict = match reason {
-            Some(reason) => justify::judge(&reason, self.min_words),
-            None => Err("the `#[expect]` has no `reason = \"...\"`".to_owned()),
-        };
         Some(Expectation {
             line,
             column,
-            verdict,
+            verdict: justify::judge(&reason, self.min_words),
         })
     }
 
@@ -243,7 +245,9 @@ impl Walker {
     }
 
     fn check_match(&mut self, m: &ExprMatch) {
-        let has_ok_arm = m.arms.iter().any(|arm| is_ok_pattern(&arm.pat));
+        // With an `Err(..)` arm of its own, the `_` arm only catches the other `Ok` values.
+        let has_ok_arm = m.arms.iter().any(|arm| is_ok_pattern(&arm.pat))
+            && !m.arms.iter().any(|arm| is_err_pattern(&arm.pat));
         for arm in &m.arms {
             self.push(&arm.attrs, false);
             if has_ok_arm && matches!(arm.pat, Pat::Wild(_)) {
@@ -538,14 +542,40 @@ fn is_ok_pattern(pat: &Pat) -> bool {
     }
 }
 
+/// `Err(..)`, possibly behind `|` or a guard.
+fn is_err_pattern(pat: &Pat) -> bool {
+    match pat {
+        Pat::TupleStruct(p) => path_ends_with(&p.path, "Err"),
+        Pat::Or(p) => p.cases.iter().any(is_err_pattern),
+        Pat::Guard(p) => is_err_pattern(&p.pat),
+        Pat::Paren(p) => is_err_pattern(&p.pat),
+        _ => false,
+    }
+}
+
 fn path_ends_with(path: &Path, name: &str) -> bool {
     path.segments.last().is_some_and(|s| s.ident == name)
 }
 
+/// Methods whose value is not a `Result` by std convention (or has been unwrapped already).
+const NON_RESULT_METHODS: &[&str] = &[
+    "clone",
+    "expect",
+    "into_iter",
+    "iter",
+    "len",
+    "replace",
+    "take",
+    "to_owned",
+    "to_string",
+    "to_vec",
+    "unwrap",
+];
+
 /// A call, method call or `.await` whose value may be a `Result` (not already unwrapped).
 fn is_fallible_call(expr: &Expr) -> bool {
     match expr {
-        Expr::MethodCall(m) => !matches!(m.method.to_string().as_str(), "unwrap" | "expect"),
+        Expr::MethodCall(m) => !NON_RESULT_METHODS.contains(&m.method.to_string().as_str()),
         Expr::Call(_) | Expr::Await(_) => true,
         Expr::Macro(m) => m.mac.path.is_ident("write") || m.mac.path.is_ident("writeln"),
         Expr::Paren(p) => is_fallible_call(&p.expr),

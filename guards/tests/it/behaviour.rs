@@ -33,6 +33,10 @@ use crate::{check, fixture_config, summary};
 #[case::kept_join_handle("let handle = tokio::spawn(refresh());")]
 #[case::join_set_spawn("set.spawn(refresh());")]
 #[case::ok_into_option_binding("let maybe = f().ok();")]
+#[case::wildcard_beside_an_err_arm(
+    "match f() { Ok(false) => {} Err(e) => return Err(e), _ => {} }"
+)]
+#[case::drop_of_a_take("drop(slot.take());")]
 #[case::allow_with_specific_reason(
     "#[allow(unused_must_use, reason = \"the writer is a Vec and cannot fail on write\")] fn g() {}"
 )]
@@ -136,6 +140,24 @@ fn expect_on_an_enclosing_function_justifies_but_not_beyond_it() {
     assert_eq!(
         summary(&check(src, &Config::default())),
         ["5:9 discard-let"]
+    );
+}
+
+#[test]
+fn expect_of_an_unrelated_lint_justifies_nothing() {
+    let src = "#[expect(clippy::type_complexity, reason = \"the callback type is spelled out once\")]\nfn t() {\n    let _ = f();\n}\n";
+    assert_eq!(
+        summary(&check(src, &Config::default())),
+        ["3:5 discard-let"]
+    );
+}
+
+#[test]
+fn expect_without_reason_is_blanket_allow_and_justifies_nothing() {
+    let src = "#[expect(unused_must_use)]\nfn t() {\n    let _ = f();\n}\n";
+    assert_eq!(
+        summary(&check(src, &Config::default())),
+        ["1:1 blanket-allow", "3:5 discard-let"]
     );
 }
 
