@@ -121,6 +121,11 @@ impl Walker {
     fn check_local(&mut self, local: &Local) {
         let Some(init) = &local.init else { return };
         match &local.pat {
+            Pat::Wild(_) if is_task_spawn(&init.expr) => self.hit(
+                Rule::DetachedTask,
+                local.let_token.span,
+                "`let _ =` discards the spawned task's handle, so its failure goes unseen",
+            ),
             Pat::Wild(_) if is_fallible_call(&init.expr) => self.hit(
                 Rule::DiscardLet,
                 local.let_token.span,
@@ -152,12 +157,7 @@ impl Walker {
                 call.func.span(),
                 "the spawned task's handle is discarded, so its failure goes unseen",
             ),
-            Expr::MethodCall(call)
-                if matches!(
-                    call.method.to_string().as_str(),
-                    "spawn" | "spawn_blocking" | "spawn_local"
-                ) && !is_place(&call.receiver) =>
-            {
+            Expr::MethodCall(call) if is_task_spawn(expr) && !is_place(&call.receiver) => {
                 self.hit(
                     Rule::DetachedTask,
                     call.method.span(),
@@ -177,6 +177,17 @@ impl Walker {
         };
         let name = last.ident.to_string();
         match name.as_str() {
+            "drop"
+                if call.args.len() == 1
+                    && call.args.first().is_some_and(is_task_spawn)
+                    && is_drop_path(&func.path) =>
+            {
+                self.hit(
+                    Rule::DetachedTask,
+                    func.span(),
+                    "`drop(..)` of the spawned task's handle detaches it, so its failure goes unseen",
+                );
+            }
             "drop"
                 if call.args.len() == 1
                     && call.args.first().is_some_and(is_fallible_call)
@@ -639,10 +650,27 @@ const OPTION_METHODS: &[&str] = &[
     "var_os",
 ];
 
-/// A call whose name says it returns an `Option` (see [`OPTION_METHODS`]).
+/// Option combinators that keep an `Option` an `Option` (also `Result` methods, hence only
+/// looked through, never trusted on their own).
+const PASS_THROUGH_METHODS: &[&str] = &[
+    "and_then", "as_deref", "as_ref", "cloned", "copied", "filter", "flatten", "map", "or",
+    "or_else",
+];
+
+/// A call whose name says it returns an `Option` (see [`OPTION_METHODS`]), looking through
+/// combinators to the call that produced the value; `.ok()` is a `Result` turned into one.
 fn returns_option(expr: &Expr) -> bool {
     match expr {
-        Expr::MethodCall(m) => OPTION_METHODS.contains(&m.method.to_string().as_str()),
+        Expr::MethodCall(m) => {
+            let name = m.method.to_string();
+            if OPTION_METHODS.contains(&name.as_str()) {
+                true
+            } else if PASS_THROUGH_METHODS.contains(&name.as_str()) {
+                returns_option(&m.receiver)
+            } else {
+                false
+            }
+        }
         Expr::Call(c) => match &*c.func {
             Expr::Path(p) => p
                 .path
@@ -683,12 +711,28 @@ fn is_drop_path(path: &Path) -> bool {
     )
 }
 
+/// A call that spawns a task: `tokio::spawn(f)` and kin by path, or `.spawn(f)` and kin as a
+/// method with one argument (`Command::spawn()` takes none).
+fn is_task_spawn(expr: &Expr) -> bool {
+    match expr {
+        Expr::Call(call) => is_spawn_path(&call.func),
+        Expr::MethodCall(call) => call.args.len() == 1 && is_spawn_name(&call.method),
+        Expr::Paren(p) => is_task_spawn(&p.expr),
+        _ => false,
+    }
+}
+
+fn is_spawn_name(ident: &proc_macro2::Ident) -> bool {
+    ident == "spawn" || ident == "spawn_blocking" || ident == "spawn_local"
+}
+
 /// `tokio::spawn`, `task::spawn_blocking`, `thread::spawn`, `spawn_local`, ...
 fn is_spawn_path(func: &Expr) -> bool {
     let Expr::Path(p) = func else { return false };
-    p.path.segments.last().is_some_and(|s| {
-        s.ident == "spawn" || s.ident == "spawn_blocking" || s.ident == "spawn_local"
-    })
+    p.path
+        .segments
+        .last()
+        .is_some_and(|s| is_spawn_name(&s.ident))
 }
 
 /// A closure (possibly in `Box::new(..)`) whose first parameter is `_` or `_name`.

@@ -37,6 +37,9 @@ use crate::{check, fixture_config, summary};
     "match f() { Ok(false) => {} Err(e) => return Err(e), _ => {} }"
 )]
 #[case::drop_of_a_take("drop(slot.take());")]
+#[case::option_chain_fallback(
+    "let target = head.lines().next().and_then(|l| l.split_whitespace().nth(1)).unwrap_or(\"/\");"
+)]
 #[case::allow_with_specific_reason(
     "#[allow(unused_must_use, reason = \"the writer is a Vec and cannot fail on write\")] fn g() {}"
 )]
@@ -44,6 +47,28 @@ fn handled_error_is_not_a_finding(#[case] body: &str) {
     let src = format!("fn t() {{ {body} }}\n");
     let findings = check(&src, &fixture_config());
     assert!(findings.is_empty(), "{src}: {findings:#?}");
+}
+
+#[test]
+fn explicitly_discarded_task_handle_is_detached_task_not_a_core_finding() {
+    let src = "fn t() {\n    drop(tokio::spawn(run()));\n    let _ = rt.spawn(run());\n    let _ = Command::new(\"x\").spawn();\n}\n";
+    assert_eq!(
+        summary(&check(src, &Config::default())),
+        ["4:5 discard-let"]
+    );
+    assert_eq!(
+        summary(&check(src, &fixture_config())),
+        ["2:5 detached-task", "3:5 detached-task", "4:5 discard-let"]
+    );
+}
+
+#[test]
+fn ok_then_fallback_is_default_fallback() {
+    let src = "fn t() {\n    let v = f().ok().map(parse).unwrap_or(0);\n}\n";
+    assert_eq!(
+        summary(&check(src, &fixture_config())),
+        ["2:33 default-fallback"]
+    );
 }
 
 #[test]
