@@ -131,11 +131,17 @@ impl Walker {
                 local.let_token.span,
                 "`let _ =` discards the result of a call; handle or propagate the error",
             ),
-            Pat::Type(typed) if matches!(*typed.pat, Pat::Wild(_)) => self.hit(
-                Rule::DiscardTypedLet,
-                local.let_token.span,
-                "`let _: T =` discards a value; handle or propagate the error",
-            ),
+            Pat::Type(typed)
+                if matches!(*typed.pat, Pat::Wild(_))
+                    && names_result(&typed.ty)
+                    && !matches!(*init.expr, Expr::Try(_)) =>
+            {
+                self.hit(
+                    Rule::DiscardTypedLet,
+                    local.let_token.span,
+                    "`let _: ..Result =` discards a result; handle or propagate the error",
+                );
+            }
             pat if init.diverge.is_some() && is_ok_pattern(pat) => self.hit(
                 Rule::LetElseErr,
                 local.let_token.span,
@@ -427,11 +433,11 @@ impl<'ast> Visit<'ast> for Walker {
     }
 
     fn visit_expr_assign(&mut self, node: &'ast syn::ExprAssign) {
-        if matches!(*node.left, Expr::Infer(_)) {
+        if matches!(*node.left, Expr::Infer(_)) && is_fallible_call(&node.right) {
             self.hit(
                 Rule::DiscardAssign,
                 node.left.span(),
-                "`_ =` discards a value; handle or propagate the error",
+                "`_ =` discards the result of a call; handle or propagate the error",
             );
         }
         visit::visit_expr_assign(self, node);
@@ -540,6 +546,21 @@ fn is_suppression_lint(lint: &str) -> bool {
     ) || lint.strip_prefix("clippy::").is_some_and(|l| {
         l.starts_with("let_underscore_") || l == "map_err_ignore" || l == "unused_result_ok"
     })
+}
+
+/// A type written as `_` or a path whose last segment ends in `Result` (`io::Result<()>`,
+/// `Result<T, E>`, `LockResult<..>`); anything else is a type assertion, not a discard.
+fn names_result(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Infer(_) => true,
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident.to_string().ends_with("Result")),
+        syn::Type::Paren(p) => names_result(&p.elem),
+        _ => false,
+    }
 }
 
 /// `Ok(..)`, possibly behind `|` or a guard.

@@ -40,6 +40,9 @@ use crate::{check, fixture_config, summary};
 #[case::option_chain_fallback(
     "let target = head.lines().next().and_then(|l| l.split_whitespace().nth(1)).unwrap_or(\"/\");"
 )]
+#[case::typed_let_with_try("let _: Token![pub] = input.parse()?;")]
+#[case::typed_let_type_assertion("let _: Digest = context.finish();")]
+#[case::assign_of_an_index("_ = map[&4];")]
 #[case::allow_with_specific_reason(
     "#[allow(unused_must_use, reason = \"the writer is a Vec and cannot fail on write\")] fn g() {}"
 )]
