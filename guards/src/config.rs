@@ -123,6 +123,8 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
+        // Invariant: the default has no rule ids or reasons to reject and its globs are the
+        // literals `**/*.rs`, `target/**` and `**/target/**`, which always compile.
         Config::from_raw(RawConfig::default(), PathBuf::from("."))
             .expect("the default configuration has only literal, valid globs")
     }

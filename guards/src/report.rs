@@ -30,6 +30,19 @@ pub fn render_text(findings: &[Finding], files: usize) -> String {
 
 /// `{"count": N, "files": M, "findings": [{rule, path, line, column, message}, ...]}`.
 pub fn render_json(findings: &[Finding], files: usize) -> String {
+    let findings: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "rule": f.rule.id(),
+                // Display, not Serialize: a non-UTF-8 path is shown lossily instead of failing.
+                "path": f.path.display().to_string(),
+                "line": f.line,
+                "column": f.column,
+                "message": f.message.as_str(),
+            })
+        })
+        .collect();
     serde_json::json!({
         "count": findings.len(),
         "files": files,
