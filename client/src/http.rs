@@ -48,7 +48,18 @@ pub struct Http {
 impl Http {
     /// Builds the client. Proxy environment variables are honoured for real use.
     pub fn new() -> Result<Http> {
-        let client = reqwest::Client::builder()
+        Self::build(reqwest::Client::builder())
+    }
+
+    /// A client that ignores proxy variables: unit tests talk only to their own loopback
+    /// servers, whatever the caller's shell has set.
+    #[cfg(test)]
+    pub(crate) fn without_proxy() -> Result<Http> {
+        Self::build(reqwest::Client::builder().no_proxy())
+    }
+
+    fn build(builder: reqwest::ClientBuilder) -> Result<Http> {
+        let client = builder
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
@@ -391,7 +402,7 @@ mod tests {
 
     async fn token_call(resp: ResponseTemplate) -> Result<serde_json::Value> {
         let (_s, base) = server_with(resp).await;
-        Http::new()
+        Http::without_proxy()
             .unwrap()
             .post_form_json(
                 &base.join("/token").unwrap(),
@@ -451,7 +462,7 @@ mod tests {
                 .insert_header("Location", "http://127.0.0.1:1/elsewhere?code=x"),
         )
         .await;
-        let err = Http::new()
+        let err = Http::without_proxy()
             .unwrap()
             .post_form_json::<serde_json::Value>(
                 &base.join("/token").unwrap(),
@@ -494,7 +505,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         drop(listener);
-        let err = Http::new()
+        let err = Http::without_proxy()
             .unwrap()
             .get_json::<serde_json::Value>(
                 &Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap(),
@@ -515,7 +526,7 @@ mod tests {
             .mount(&server)
             .await;
         let t = Secret::new("t");
-        let err = Http::new()
+        let err = Http::without_proxy()
             .unwrap()
             .api_json::<serde_json::Value>(
                 reqwest::Method::POST,

@@ -174,7 +174,7 @@ mod tests {
             registration_endpoint: None,
             grant_types_supported: None,
         };
-        let http = Http::new().unwrap();
+        let http = Http::without_proxy().unwrap();
         let client = OAuthClient {
             http: &http,
             meta: &meta,

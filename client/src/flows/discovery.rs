@@ -210,7 +210,7 @@ mod tests {
             })))
             .mount(&server)
             .await;
-        let m = discover(&Http::new().unwrap(), &Url::parse(&base).unwrap())
+        let m = discover(&Http::without_proxy().unwrap(), &Url::parse(&base).unwrap())
             .await
             .unwrap();
         assert_eq!(m.token_endpoint.path(), "/t");
@@ -228,7 +228,7 @@ mod tests {
             })))
             .mount(&server)
             .await;
-        let err = discover(&Http::new().unwrap(), &Url::parse(&base).unwrap())
+        let err = discover(&Http::without_proxy().unwrap(), &Url::parse(&base).unwrap())
             .await
             .unwrap_err();
         assert!(matches!(err, Error::InsecureUrl { .. }), "{err:?}");

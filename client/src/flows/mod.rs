@@ -140,7 +140,7 @@ pub async fn register_client(http: &Http, meta: &ServerMetadata) -> Result<Strin
         Ok(_) => Err(Error::RegistrationFailed {
             detail: "the server returned an empty client_id".into(),
         }),
-        Err(e) if e.category().retryable() => Err(e),
+        Err(e @ (Error::Transport { .. } | Error::Unavailable { .. })) => Err(e),
         Err(e) => Err(Error::RegistrationFailed {
             detail: e.to_string(),
         }),

@@ -1,0 +1,82 @@
+//! Local failures: corruption, permissions, configuration.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::support::Fixture;
+
+fn cred_file(f: &Fixture) -> std::path::PathBuf {
+    std::fs::read_dir(f.credentials_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "cred"))
+        .expect("a credentials file")
+}
+
+#[tokio::test]
+async fn corrupted_store_is_reported_and_moved_aside() {
+    let f = Fixture::new("").await;
+    f.login_password("alice").await;
+    let p = cred_file(&f);
+    let mut bytes = std::fs::read(&p).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&p, &bytes).unwrap();
+    let run = f.run(&["auth", "token"]).await;
+    assert_eq!(run.code, 10, "{run:?}");
+    assert!(run.stderr.contains("is corrupted"), "{run:?}");
+    assert!(run.stderr.contains("hint: run `cliauth auth login`"));
+    assert!(!p.exists());
+    assert_eq!(f.run(&["auth", "status"]).await.code, 4);
+}
+
+#[tokio::test]
+async fn loose_permissions_are_refused_with_the_exact_chmod() {
+    let f = Fixture::new("").await;
+    f.login_password("alice").await;
+    let p = cred_file(&f);
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = f.run(&["auth", "token"]).await;
+    assert_eq!(run.code, 10, "{run:?}");
+    assert!(
+        run.stderr
+            .contains(&format!("hint: run: chmod 600 {}", p.display())),
+        "{run:?}"
+    );
+}
+
+#[tokio::test]
+async fn insecure_server_url_is_refused() {
+    let f = Fixture::new("").await;
+    let mut cmd = f.cmd(&["auth", "status"]);
+    cmd.env("CLIAUTH_SERVER_URL", "http://auth.example.com");
+    let run = f.run_cmd(cmd, None).await;
+    assert_eq!(run.code, 9, "{run:?}");
+    assert!(run.stderr.contains("refusing insecure URL"), "{run:?}");
+}
+
+#[tokio::test]
+async fn doctor_reports_a_checklist() {
+    let f = Fixture::new("").await;
+    f.login_password("alice").await;
+    let run = f.run(&["auth", "doctor", "--json"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let j = run.json();
+    assert_eq!(j["ok"], true, "{j}");
+    let names: Vec<&str> = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for want in [
+        "config",
+        "server",
+        "discovery",
+        "permissions",
+        "lock",
+        "credentials",
+        "session",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the `cliauth` binary as an OS process against `cliauth_mock::MockServer`.
+//! Every spawned process gets a clean environment (no caller CLIAUTH_* or proxy variables) and
+//! its own CLIAUTH_HOME.
+
+mod concurrency;
+mod errors;
+mod hosted;
+mod login;
+mod refresh;
+mod support;
