@@ -162,7 +162,7 @@ pub fn check_paths(paths: &[PathBuf], config: &Config) -> std::io::Result<CheckR
             let path = entry.path();
             if entry.file_type().is_file()
                 && path.extension().is_some_and(|e| e == "rs")
-                && config.is_included(config.relative(path))
+                && config.is_included(path)
             {
                 found.push(path.to_owned());
             }

@@ -249,8 +249,13 @@ impl Config {
         &self.root
     }
 
-    /// Whether a file found by walking a directory is checked (`rel` is relative to the root).
-    pub fn is_included(&self, rel: &Path) -> bool {
+    /// Whether a file found by walking a directory is checked. `path` is relative to the root
+    /// or absolute; outside the root the include globs do not apply, only the excludes.
+    pub fn is_included(&self, path: &Path) -> bool {
+        let rel = self.relative(path);
+        if rel.is_absolute() {
+            return !self.exclude.is_match(rel);
+        }
         self.include.is_match(rel) && !self.exclude.is_match(rel)
     }
 

@@ -151,13 +151,8 @@ fn run_deps(args: &DepsArgs) -> Result<u8> {
     let report = deps::check(&json, package, &config.deps_allow)?;
     let mut out = std::io::stdout().lock();
     for v in &report.allowed {
-        writeln!(
-            out,
-            "allowed: {} ({}): {}",
-            v.krate,
-            v.why,
-            v.chain.join(" -> ")
-        )?;
+        writeln!(out, "accepted by [[deps.allow]]: {}: {}", v.krate, v.why)?;
+        writeln!(out, "  pulled in by: {}", v.chain.join(" -> "))?;
     }
     for v in &report.violations {
         writeln!(out, "forbidden: {}: {}", v.krate, v.why)?;

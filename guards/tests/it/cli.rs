@@ -109,6 +109,20 @@ fn explicit_file_paths_are_checked_even_outside_include() {
 }
 
 #[test]
+fn directory_outside_the_config_root_is_walked_without_include_globs() {
+    let dir = project(&[]);
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("a.rs"), "fn f() { let _ = g(); }\n").unwrap();
+    let out = guard(&["check", outside.path().to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("a.rs:1:10: discard-let"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
 fn usage_and_config_errors_exit_2() {
     let dir = project(&[]);
     assert_eq!(
