@@ -280,7 +280,11 @@ impl Walker {
     }
 
     fn check_err_arm(&mut self, arm: &Arm) {
-        let Pat::TupleStruct(pat) = &arm.pat else {
+        let (pat, guard) = match &arm.pat {
+            Pat::Guard(guarded) => (&*guarded.pat, Some(&*guarded.guard)),
+            pat => (pat, None),
+        };
+        let Pat::TupleStruct(pat) = pat else {
             return;
         };
         if !path_ends_with(&pat.path, "Err") || pat.elems.len() != 1 {
@@ -295,6 +299,12 @@ impl Walker {
             // A narrower pattern (`Err(Error::NotFound)`) handles one error on purpose.
             _ => return,
         };
+        // A guard that inspects the error (`Err(e) if e.kind() == NotFound`) is narrow.
+        if let (Some(name), Some(guard)) = (&binding, guard)
+            && mentions(guard, name)
+        {
+            return;
+        }
         if let Some(name) = &binding
             && self.log_is_handling
             && mentions(&arm.body, name)
@@ -311,6 +321,13 @@ impl Walker {
             let shown = match &binding {
                 Some(name) => format!("Err({name})"),
                 None => "Err(_)".to_owned(),
+            };
+            let logs =
+                matches!(&*arm.body, Expr::Block(b) if !b.block.stmts.is_empty()) && kind == EMPTY;
+            let kind = if logs {
+                "logging that leaves the error out"
+            } else {
+                kind
             };
             self.hit(
                 Rule::SilentErrArm,
@@ -848,10 +865,13 @@ fn is_log_expr(expr: &Expr) -> bool {
     matches!(expr, Expr::Macro(m) if is_logging_macro(&m.mac.path))
 }
 
+/// What an arm with nothing left after logging is called.
+const EMPTY: &str = "an empty body";
+
 /// When the remaining statements of an arm do nothing with the error, what they amount to.
 fn silent_kind(rest: &[&Expr]) -> Option<&'static str> {
     match rest {
-        [] => Some("an empty body"),
+        [] => Some(EMPTY),
         [only] => silent_expr(only),
         _ => None,
     }
@@ -866,7 +886,7 @@ fn silent_expr(expr: &Expr) -> Option<&'static str> {
         Expr::Path(p) if p.path.is_ident("None") => Some("`None`"),
         Expr::Lit(_) => Some("a literal default"),
         Expr::Block(b) if b.label.is_none() => match b.block.stmts.as_slice() {
-            [] => Some("an empty body"),
+            [] => Some(EMPTY),
             [Stmt::Expr(inner, _)] => silent_expr(inner),
             _ => None,
         },

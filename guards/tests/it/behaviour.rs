@@ -86,6 +86,20 @@ fn arm_that_logs_the_error_is_a_finding_when_logging_is_not_handling() {
 #[test]
 fn arm_that_logs_without_the_error_is_a_finding() {
     let src = "fn t() {\n    match f() {\n        Ok(()) => {}\n        Err(_) => { tracing::warn!(\"failed\"); }\n    }\n}\n";
+    let findings = check(src, &Config::default());
+    assert_eq!(summary(&findings), ["4:9 silent-err-arm"]);
+    assert!(
+        findings[0]
+            .message
+            .contains("logging that leaves the error out"),
+        "{}",
+        findings[0].message
+    );
+}
+
+#[test]
+fn guard_that_does_not_inspect_the_error_is_not_narrow() {
+    let src = "fn t() {\n    match f() {\n        Ok(()) => {}\n        Err(_) if retrying => {}\n        Err(e) => return Err(e),\n    }\n}\n";
     assert_eq!(
         summary(&check(src, &Config::default())),
         ["4:9 silent-err-arm"]
