@@ -230,6 +230,18 @@ fn blanket_allow_in_cfg_attr_and_inner_attribute_is_found() {
 }
 
 #[test]
+fn allow_with_a_generic_reason_is_a_weak_justification() {
+    let src = "#[allow(unused_must_use, reason = \"best effort\")]\nfn t() {}\n";
+    let findings = check(src, &Config::default());
+    assert_eq!(summary(&findings), ["1:1 weak-justification"]);
+    assert!(
+        findings[0].message.contains("generic phrase"),
+        "{}",
+        findings[0].message
+    );
+}
+
+#[test]
 fn panic_hook_that_ignores_its_input_is_found() {
     let src = "fn t() {\n    std::panic::set_hook(Box::new(|_| {}));\n}\n";
     assert_eq!(
