@@ -134,11 +134,17 @@ fn run_check(args: &CheckArgs) -> Result<u8> {
     std::io::stdout()
         .write_all(text.as_bytes())
         .context("write the report")?;
-    Ok(if findings.is_empty() {
-        EXIT_CLEAN
-    } else {
-        EXIT_FINDINGS
-    })
+    if findings.is_empty() {
+        return Ok(EXIT_CLEAN);
+    }
+    if matches!(args.format, Format::Text) {
+        eprintln!(
+            "hint: handle or propagate each error, or justify it on its line or the line above \
+             with `// allow(broad-suppress): <why losing this error is safe here>` \
+             (see guards/README.md)"
+        );
+    }
+    Ok(EXIT_FINDINGS)
 }
 
 fn run_deps(args: &DepsArgs) -> Result<u8> {
