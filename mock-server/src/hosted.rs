@@ -128,7 +128,8 @@ pub(crate) async fn ingress(
         },
         Some(Err(e)) => return OAuthError::invalid_request(e).into_response(),
         None => {
-            return OAuthError::invalid_request("the body must be application/json").into_response();
+            return OAuthError::invalid_request("the body must be application/json")
+                .into_response();
         }
     };
     (
@@ -168,7 +169,8 @@ pub(crate) async fn login(
         Some(Ok(v)) => v,
         Some(Err(e)) => return OAuthError::invalid_request(e).into_response(),
         None => {
-            return OAuthError::invalid_request("the body must be application/json").into_response();
+            return OAuthError::invalid_request("the body must be application/json")
+                .into_response();
         }
     };
     let field = |k: &str| body.get(k).and_then(serde_json::Value::as_str);

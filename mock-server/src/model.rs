@@ -347,7 +347,7 @@ impl Shared {
         let mut st = lock(&self.state);
         let mut n = 0;
         for a in st.access.values_mut() {
-            if a.exp_ms > now {
+            if !a.revoked && a.exp_ms > now {
                 a.exp_ms = now;
                 n += 1;
             }

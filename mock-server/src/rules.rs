@@ -182,7 +182,7 @@ impl RuleMatch {
 
 /// What a rule does to a matching request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "RawAction")]
 #[non_exhaustive]
 pub enum Action {
     /// Answer with this status, body and headers; the request is not processed.
@@ -243,6 +243,107 @@ pub enum Action {
 
 fn default_oauth_error() -> String {
     "invalid_grant".to_owned()
+}
+
+/// The wire form of an [`Action`]: one flat table, so that an unknown key is an error for
+/// every kind (serde ignores extra keys of internally tagged unit variants) and a key that
+/// does not belong to the kind is named.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAction {
+    kind: ActionKind,
+    status: Option<u16>,
+    body: Option<String>,
+    headers: Option<BTreeMap<String, String>>,
+    ms: Option<u64>,
+    error: Option<String>,
+    count: Option<usize>,
+    order: Option<HoldOrder>,
+    name: Option<CatalogName>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ActionKind {
+    Status,
+    Delay,
+    SlowFirstByte,
+    Drop,
+    Reset,
+    Truncate,
+    MalformedJson,
+    #[serde(rename = "oauth_error_200")]
+    OauthError200,
+    HtmlLogin,
+    CommitThenReset,
+    Hold,
+    Catalog,
+}
+
+impl TryFrom<RawAction> for Action {
+    type Error = String;
+
+    fn try_from(raw: RawAction) -> Result<Self, String> {
+        let kind = raw.kind;
+        let mut present: Vec<&str> = Vec::new();
+        for (key, set) in [
+            ("status", raw.status.is_some()),
+            ("body", raw.body.is_some()),
+            ("headers", raw.headers.is_some()),
+            ("ms", raw.ms.is_some()),
+            ("error", raw.error.is_some()),
+            ("count", raw.count.is_some()),
+            ("order", raw.order.is_some()),
+            ("name", raw.name.is_some()),
+        ] {
+            if set {
+                present.push(key);
+            }
+        }
+        let allowed: &[&str] = match kind {
+            ActionKind::Status => &["status", "body", "headers"],
+            ActionKind::Delay | ActionKind::SlowFirstByte => &["ms"],
+            ActionKind::OauthError200 => &["error"],
+            ActionKind::Hold => &["count", "order"],
+            ActionKind::Catalog => &["name"],
+            _ => &[],
+        };
+        if let Some(extra) = present.iter().find(|k| !allowed.contains(k)) {
+            return Err(format!(
+                "field `{extra}` does not apply to action kind {kind:?}; expected one of {allowed:?}"
+            ));
+        }
+        let need = |what: &str| format!("action kind {kind:?} needs field `{what}`");
+        Ok(match kind {
+            ActionKind::Status => Action::Status {
+                status: raw.status.ok_or_else(|| need("status"))?,
+                body: raw.body.unwrap_or_default(),
+                headers: raw.headers.unwrap_or_default(),
+            },
+            ActionKind::Delay => Action::Delay {
+                ms: raw.ms.ok_or_else(|| need("ms"))?,
+            },
+            ActionKind::SlowFirstByte => Action::SlowFirstByte {
+                ms: raw.ms.ok_or_else(|| need("ms"))?,
+            },
+            ActionKind::Drop => Action::Drop,
+            ActionKind::Reset => Action::Reset,
+            ActionKind::Truncate => Action::Truncate,
+            ActionKind::MalformedJson => Action::MalformedJson,
+            ActionKind::OauthError200 => Action::OauthError200 {
+                error: raw.error.unwrap_or_else(default_oauth_error),
+            },
+            ActionKind::HtmlLogin => Action::HtmlLogin,
+            ActionKind::CommitThenReset => Action::CommitThenReset,
+            ActionKind::Hold => Action::Hold {
+                count: raw.count.ok_or_else(|| need("count"))?,
+                order: raw.order.unwrap_or_default(),
+            },
+            ActionKind::Catalog => Action::Catalog {
+                name: raw.name.ok_or_else(|| need("name"))?,
+            },
+        })
+    }
 }
 
 /// Order in which held requests are released.
@@ -452,5 +553,8 @@ mod tests {
         let err = toml::from_str::<Rule>("name = \"h\"\naction = { kind = \"drop\", bogus = 1 }\n")
             .unwrap_err();
         assert!(err.to_string().contains("bogus"), "{err}");
+        let err = toml::from_str::<Rule>("name = \"h\"\naction = { kind = \"drop\", ms = 1 }\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("`ms` does not apply"), "{err}");
     }
 }

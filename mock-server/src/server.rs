@@ -461,10 +461,10 @@ fn status_response(
                 resp.headers_mut().insert(k, v);
             }
             (Err(e), _) => {
-                tracing::warn!(error = %e, header = %k, "rule header name is invalid; skipped")
+                tracing::warn!(error = %e, header = %k, "rule header name is invalid; skipped");
             }
             (_, Err(e)) => {
-                tracing::warn!(error = %e, header = %k, "rule header value is invalid; skipped")
+                tracing::warn!(error = %e, header = %k, "rule header value is invalid; skipped");
             }
         }
     }
@@ -533,14 +533,17 @@ async fn truncate(resp: Response) -> Response {
     parts
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(full.len()));
-    let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-        Ok(half),
-        Err(std::io::Error::new(
+    // The error comes after one `Pending`, so hyper flushes the headers and the first half
+    // before it sees the failure and aborts the connection.
+    let failure = futures_util::stream::once(async {
+        tokio::task::yield_now().await;
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
             std::io::ErrorKind::ConnectionAborted,
             "truncated by rule",
-        )),
-    ];
-    Response::from_parts(parts, Body::from_stream(futures_util::stream::iter(chunks)))
+        ))
+    });
+    let body = futures_util::StreamExt::chain(futures_util::stream::iter([Ok(half)]), failure);
+    Response::from_parts(parts, Body::from_stream(body))
 }
 
 const HTML_LOGIN: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Sign in</title></head>\

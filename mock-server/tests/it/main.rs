@@ -1,0 +1,13 @@
+//! Integration tests of `cliauth-mock`: one binary, one module per area.
+
+mod admin;
+mod authorize;
+mod binary;
+mod device;
+mod discovery;
+mod faults;
+mod hosted;
+mod interop;
+mod malformed;
+mod support;
+mod token;
