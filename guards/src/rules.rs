@@ -495,6 +495,37 @@ impl<'ast> Visit<'ast> for Walker {
         self.pop();
     }
 
+    fn visit_macro(&mut self, node: &'ast syn::Macro) {
+        // syn keeps macro arguments as tokens. `select!` and `join!` are the async macros
+        // whose arguments are ordinary Rust code, so they are parsed and walked too.
+        let Some(name) = node.path.segments.last().map(|s| s.ident.to_string()) else {
+            return;
+        };
+        match name.as_str() {
+            "select" | "select_biased" => {
+                if let Ok(parts) = node.parse_body_with(parse_select) {
+                    for part in &parts {
+                        match part {
+                            SelectPart::Expr(expr) => self.visit_expr(expr),
+                            SelectPart::Block(block) => self.visit_block(block),
+                        }
+                    }
+                }
+            }
+            "join" | "try_join" => {
+                if let Ok(args) = node.parse_body_with(
+                    syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated,
+                ) {
+                    for expr in &args {
+                        self.visit_expr(expr);
+                    }
+                }
+            }
+            _ => {}
+        }
+        visit::visit_macro(self, node);
+    }
+
     fn visit_expr_if(&mut self, node: &'ast syn::ExprIf) {
         self.check_if(&node.cond, node.else_branch.is_some());
         visit::visit_expr_if(self, node);
@@ -945,4 +976,49 @@ fn tokens_mention(tokens: TokenStream, name: &str) -> bool {
         }
         TokenTree::Punct(_) => false,
     })
+}
+
+/// A piece of a `select!` branch that holds code.
+enum SelectPart {
+    Expr(Expr),
+    Block(syn::Block),
+}
+
+/// Parses the body of `tokio::select!` / `futures::select!` into the code it runs: each
+/// branch's future, its `if` precondition and its handler (`else`, `complete` and `default`
+/// branches have only a handler). A braced handler is parsed as a block, so the next branch's
+/// `(..)` pattern is not taken for a call of it.
+fn parse_select(input: syn::parse::ParseStream<'_>) -> syn::Result<Vec<SelectPart>> {
+    let mut parts = Vec::new();
+    if input.peek(syn::Ident) && input.peek2(syn::Token![;]) {
+        // `biased;`
+        input.parse::<syn::Ident>()?;
+        input.parse::<syn::Token![;]>()?;
+    }
+    while !input.is_empty() {
+        let handler_only = (input.peek(syn::Token![else]) || input.peek(syn::Ident))
+            && input.peek2(syn::Token![=>]);
+        if handler_only {
+            input.parse::<proc_macro2::TokenTree>()?;
+        } else {
+            Pat::parse_single(input)?;
+            input.parse::<syn::Token![=]>()?;
+            parts.push(SelectPart::Expr(input.parse()?));
+            if input.peek(syn::Token![,]) && input.peek2(syn::Token![if]) {
+                input.parse::<syn::Token![,]>()?;
+                input.parse::<syn::Token![if]>()?;
+                parts.push(SelectPart::Expr(input.parse()?));
+            }
+        }
+        input.parse::<syn::Token![=>]>()?;
+        if input.peek(syn::token::Brace) {
+            parts.push(SelectPart::Block(input.parse()?));
+        } else {
+            parts.push(SelectPart::Expr(input.parse()?));
+        }
+        if input.peek(syn::Token![,]) {
+            input.parse::<syn::Token![,]>()?;
+        }
+    }
+    Ok(parts)
 }

@@ -269,6 +269,20 @@ fn unparsable_source_is_one_parse_error_at_its_line() {
 }
 
 #[test]
+fn select_and_join_branches_are_checked() {
+    let src = "async fn t() {\n    tokio::select! {\n        biased;\n        _ = stop.changed() => { let _ = tx.send(1); }\n        () = sleep(tick) => { continue; }\n        res = fetch(), if ready => match res { Ok(v) => v, Err(_) => {} },\n        else => drop(close()),\n    }\n    tokio::join!(async { refresh().await.ok(); }, other());\n}\n";
+    assert_eq!(
+        summary(&check(src, &Config::default())),
+        [
+            "4:33 discard-let",
+            "6:60 silent-err-arm",
+            "7:17 drop-call",
+            "9:42 ok-statement"
+        ]
+    );
+}
+
+#[test]
 fn code_inside_macro_invocations_is_a_known_blind_spot() {
     // syn keeps macro arguments as tokens; the README documents this.
     let src = "fn t() {\n    assert!({ let _ = f(); true });\n}\n";
