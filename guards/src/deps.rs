@@ -137,12 +137,19 @@ fn name_of<'a>(names: &HashMap<&str, &'a Package>, id: &'a str) -> &'a str {
 
 /// Runs `cargo metadata --format-version 1` (optionally for `manifest_path`) and returns its
 /// JSON text.
-pub fn cargo_metadata(manifest_path: Option<&Path>) -> Result<String, DepsError> {
+/// With `filter_platform`, only that target triple's dependencies are resolved.
+pub fn cargo_metadata(
+    manifest_path: Option<&Path>,
+    filter_platform: Option<&str>,
+) -> Result<String, DepsError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command.args(["metadata", "--format-version", "1"]);
     if let Some(path) = manifest_path {
         command.arg("--manifest-path").arg(path);
+    }
+    if let Some(triple) = filter_platform {
+        command.args(["--filter-platform", triple]);
     }
     let output = command.output().map_err(DepsError::Spawn)?;
     if !output.status.success() {

@@ -57,6 +57,9 @@ struct DepsArgs {
     /// Read `cargo metadata --format-version 1` output from this file instead of running cargo.
     #[arg(long)]
     metadata: Option<PathBuf>,
+    /// Only this target triple's dependencies (default: every platform's).
+    #[arg(long)]
+    filter_platform: Option<String>,
     /// The package whose tree is checked (default: `deps.package` in the config, or `cliauth`).
     #[arg(long, short)]
     package: Option<String>,
@@ -148,13 +151,30 @@ fn run_check(args: &CheckArgs) -> Result<u8> {
 }
 
 fn run_deps(args: &DepsArgs) -> Result<u8> {
-    let config = load_config(args.config.as_deref())?;
+    // Without --config, the configuration is looked for beside the manifest, else from here.
+    let config = match (&args.config, &args.manifest_path) {
+        (None, Some(manifest)) => {
+            let dir = std::path::absolute(manifest)
+                .context("resolve --manifest-path")?
+                .parent()
+                .map(Path::to_owned)
+                .context("--manifest-path has no parent directory")?;
+            Config::discover(&dir)
+                .context("load config")?
+                .map_or_else(Config::default, |(config, _)| config)
+        }
+        (explicit, _) => load_config(explicit.as_deref())?,
+    };
     let json = match &args.metadata {
         Some(path) => deps::read_metadata(path)?,
-        None => deps::cargo_metadata(args.manifest_path.as_deref())?,
+        None => deps::cargo_metadata(
+            args.manifest_path.as_deref(),
+            args.filter_platform.as_deref(),
+        )?,
     };
     let package = args.package.as_deref().unwrap_or(&config.deps_package);
     let report = deps::check(&json, package, &config.deps_allow)?;
+    let platforms = args.filter_platform.as_deref().unwrap_or("all platforms");
     let mut out = std::io::stdout().lock();
     for v in &report.allowed {
         writeln!(out, "accepted by [[deps.allow]]: {}: {}", v.krate, v.why)?;
@@ -167,7 +187,7 @@ fn run_deps(args: &DepsArgs) -> Result<u8> {
     match report.violations.len() {
         0 => writeln!(
             out,
-            "No keyring or credential-manager crate in the tree of `{package}` ({} crates, all platforms; {} accepted by [[deps.allow]]).",
+            "No keyring or credential-manager crate in the tree of `{package}` ({} crates, {platforms}; {} accepted by [[deps.allow]]).",
             report.crates,
             report.allowed.len()
         )?,

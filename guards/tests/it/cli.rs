@@ -207,3 +207,37 @@ fn deps_passes_on_this_workspace() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn deps_with_manifest_path_uses_the_config_beside_it_and_fails_without_the_allow_entries() {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let manifest = workspace.join("Cargo.toml");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = guard(
+        &["deps", "--manifest-path", manifest.to_str().unwrap()],
+        elsewhere.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+
+    // An empty config has no [[deps.allow]]: the macOS TLS verifier's Security framework
+    // crate is then reported with the chain that pulls it in.
+    let empty = elsewhere.path().join("guard.toml");
+    std::fs::write(&empty, "").unwrap();
+    let out = guard(
+        &[
+            "deps",
+            "--manifest-path",
+            manifest.to_str().unwrap(),
+            "--config",
+            empty.to_str().unwrap(),
+        ],
+        elsewhere.path(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("-> rustls-platform-verifier ")
+            && stdout(&out).contains("forbidden: security-framework "),
+        "{}",
+        stdout(&out)
+    );
+}
