@@ -314,9 +314,11 @@ fn skip_char_or_lifetime(src: &str, i: usize) -> usize {
     let mut chars = rest.char_indices();
     match chars.next() {
         Some((_, '\\')) => {
-            // An escape: find the closing quote (escapes never contain a newline).
-            match rest[1..].find('\'') {
-                Some(n) => i + 1 + 1 + n + 1,
+            // An escape (`'\''`, `'\n'`, `'\u{..}'`): skip the backslash and the escaped
+            // character, then find the closing quote (escapes never contain a newline).
+            let escaped = rest[1..].chars().next().map_or(0, char::len_utf8);
+            match rest[1 + escaped..].find('\'') {
+                Some(n) => i + 1 + 1 + escaped + n + 1,
                 None => src.len(),
             }
         }
@@ -423,6 +425,14 @@ mod tests {
             (2, 1, true)
         );
         assert_eq!(found[0].covered_line(), 3);
+    }
+
+    #[test]
+    fn escaped_quote_char_literal_is_skipped_whole() {
+        // Read wrongly, the closing quote of '\'' would open ',' and then '"' a string.
+        let src =
+            "let q = ['\\'','\"']; // allow(broad-suppress): the quote table is static data\n";
+        assert_eq!(scan_comments(src, 4).len(), 1);
     }
 
     #[test]
