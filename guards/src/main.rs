@@ -34,6 +34,8 @@ enum Command {
     Deps(DepsArgs),
     /// Measure lines per second over a tree of Rust files on one thread (all rules, no config).
     Bench(BenchArgs),
+    /// List the rules: id, tier and what each looks for.
+    Rules,
 }
 
 #[derive(Debug, clap::Args)]
@@ -100,6 +102,7 @@ fn main() -> ExitCode {
         Command::Check(args) => run_check(&args),
         Command::Deps(args) => run_deps(&args),
         Command::Bench(args) => run_bench(&args),
+        Command::Rules => run_rules(),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -202,6 +205,20 @@ fn run_deps(args: &DepsArgs) -> Result<u8> {
     } else {
         EXIT_FINDINGS
     })
+}
+
+fn run_rules() -> Result<u8> {
+    let mut out = std::io::stdout().lock();
+    for rule in cliauth_guard::Rule::ALL {
+        writeln!(
+            out,
+            "{:<22} {:<7} {}",
+            rule.id(),
+            rule.tier(),
+            rule.summary()
+        )?;
+    }
+    Ok(EXIT_CLEAN)
 }
 
 fn run_bench(args: &BenchArgs) -> Result<u8> {

@@ -37,6 +37,11 @@ macro_rules! rules {
             pub fn tier(self) -> Tier {
                 match self { $(Rule::$variant => Tier::$tier,)* }
             }
+
+            /// What the rule looks for, in one line.
+            pub fn summary(self) -> &'static str {
+                match self { $(Rule::$variant => $doc,)* }
+            }
         }
     };
 }
@@ -75,9 +80,19 @@ impl Rule {
     }
 }
 
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            Tier::Core => "core",
+            Tier::Strict => "strict",
+            Tier::Meta => "meta",
+        })
+    }
+}
+
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.id())
+        f.pad(self.id())
     }
 }
 

@@ -241,3 +241,17 @@ fn deps_with_manifest_path_uses_the_config_beside_it_and_fails_without_the_allow
         stdout(&out)
     );
 }
+
+#[test]
+fn rules_lists_every_rule_with_its_tier() {
+    let dir = project(&[]);
+    let out = guard(&["rules"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), cliauth_guard::Rule::ALL.len());
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("ok-try                 strict  ")),
+        "{text}"
+    );
+}
