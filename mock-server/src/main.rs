@@ -17,7 +17,8 @@ Default client: public client \"cliauth\" (no secret), every grant, redirect URI
 
 Once listening, `serve` prints one JSON line to stdout:
   {\"url\":...,\"issuer\":...,\"admin_url\":...,\"port\":...,\"pid\":...}
-Exit status: 0 after SIGTERM or Ctrl-C, 2 for a bad command line or config, 1 otherwise.";
+Exit status: 0 after SIGTERM or Ctrl-C, 2 for a bad command line or config, 1 otherwise.
+Logs go to stderr, secrets as fingerprints only; CLIAUTH_MOCK_LOG=debug logs every request.";
 
 /// A scriptable mock OAuth 2.0 authorization server and hosted API, on 127.0.0.1 only.
 #[derive(Debug, Parser)]
@@ -52,12 +53,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let filter = match tracing_subscriber::EnvFilter::try_from_env("CLIAUTH_MOCK_LOG") {
+        Ok(filter) => filter,
+        Err(e) => {
+            if std::env::var_os("CLIAUTH_MOCK_LOG").is_some() {
+                eprintln!(
+                    "warning: CLIAUTH_MOCK_LOG is not a valid filter ({e}); logging warnings only"
+                );
+            }
+            tracing_subscriber::EnvFilter::new("warn")
+        }
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CLIAUTH_MOCK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
+        .with_env_filter(filter)
         .init();
     match run(port, config) {
         Ok(()) => ExitCode::SUCCESS,

@@ -230,6 +230,7 @@ impl App {
         entry.client_id = ctx
             .basic
             .as_ref()
+            .and_then(|b| b.as_ref().ok())
             .map(|b| b.0.clone())
             .or_else(|| form.and_then(|f| f.get("client_id")).cloned())
             .or_else(|| {
@@ -407,11 +408,9 @@ fn request_ctx(parts: &http::request::Parts, bytes: &Bytes, peer: SocketAddr) ->
         .eq_ignore_ascii_case("bearer")
         .then(|| value.trim().to_owned())
         .filter(|t| !t.is_empty());
-    let basic = if scheme.eq_ignore_ascii_case("basic") {
-        decode_basic(value.trim())
-    } else {
-        None
-    };
+    let basic = scheme
+        .eq_ignore_ascii_case("basic")
+        .then(|| decode_basic(value.trim()));
     RequestCtx {
         form,
         json,
@@ -423,18 +422,20 @@ fn request_ctx(parts: &http::request::Parts, bytes: &Bytes, peer: SocketAddr) ->
 }
 
 /// RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64.
-fn decode_basic(value: &str) -> Option<(String, String)> {
+fn decode_basic(value: &str) -> Result<(String, String), String> {
     let raw = base64::engine::general_purpose::STANDARD
         .decode(value)
-        .ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    let (id, secret) = text.split_once(':')?;
+        .map_err(|e| format!("not base64: {e}"))?;
+    let text = String::from_utf8(raw).map_err(|e| format!("not UTF-8: {e}"))?;
+    let (id, secret) = text
+        .split_once(':')
+        .ok_or("no colon between client id and secret")?;
     let decode = |s: &str| {
         url::form_urlencoded::parse(format!("x={s}").as_bytes())
             .next()
-            .map(|(_, v)| v.into_owned())
+            .map_or_else(String::new, |(_, v)| v.into_owned())
     };
-    Some((decode(id)?, decode(secret)?))
+    Ok((decode(id), decode(secret)))
 }
 
 fn status_response(
@@ -559,7 +560,7 @@ mod tests {
         let value = base64::engine::general_purpose::STANDARD.encode("my%20client:s%3Acret");
         assert_eq!(
             decode_basic(&value),
-            Some(("my client".to_owned(), "s:cret".to_owned()))
+            Ok(("my client".to_owned(), "s:cret".to_owned()))
         );
     }
 }

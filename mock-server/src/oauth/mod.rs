@@ -141,8 +141,8 @@ pub(crate) struct RequestCtx {
     pub(crate) json: Option<Result<serde_json::Value, String>>,
     /// Query parameters (a repeated parameter is an error, kept as `Err`).
     pub(crate) query: Result<HashMap<String, String>, String>,
-    /// HTTP Basic credentials (RFC 6749 §2.3.1).
-    pub(crate) basic: Option<(String, String)>,
+    /// HTTP Basic credentials (RFC 6749 §2.3.1); `Err` says why the header is malformed.
+    pub(crate) basic: Option<Result<(String, String), String>>,
     /// The bearer token sent, if any.
     pub(crate) bearer: Option<String>,
     /// The peer address.
@@ -166,7 +166,16 @@ impl RequestCtx {
         &self,
     ) -> Result<Option<(String, Option<String>)>, OAuthError> {
         let form = self.form()?;
-        match (&self.basic, form.get("client_id")) {
+        let basic = match &self.basic {
+            Some(Err(why)) => {
+                return Err(OAuthError::invalid_client(&format!(
+                    "malformed Basic credentials: {why}"
+                )));
+            }
+            Some(Ok(b)) => Some(b),
+            None => None,
+        };
+        match (basic, form.get("client_id")) {
             (Some((id, _)), Some(f)) if id != f => Err(OAuthError::invalid_request(
                 "client_id differs between Basic auth and the body",
             )),

@@ -161,3 +161,24 @@ async fn garbage_on_the_socket_does_not_take_the_server_down() {
     let (status, _, _) = crate::support::get(&server, "/api/v1/meta", None).await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn malformed_basic_credentials_are_invalid_client() {
+    let server = MockServer::start().await;
+    let resp = http()
+        .post(format!("{}/oauth/token", server.url()))
+        .header("authorization", "Basic %%%not-base64")
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "alice-password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(
+        resp.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_client"
+    );
+}
