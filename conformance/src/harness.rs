@@ -1,0 +1,206 @@
+//! The `harness = false` test driver: one libtest-mimic trial per scenario file, then a table
+//! of groups with pass/fail counts and the wall time.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+
+use crate::profile::{Profile, applicability};
+use crate::runner::Suite;
+
+/// The variable that selects another client's profile.
+pub const PROFILE_ENV: &str = "CLIAUTH_CONFORMANCE_PROFILE";
+
+/// The variable that selects another scenarios folder (for example `conformance/pending`).
+pub const SCENARIOS_ENV: &str = "CLIAUTH_CONFORMANCE_SCENARIOS";
+
+/// Where the harness finds its inputs.
+#[derive(Debug, Clone)]
+pub struct HarnessConfig {
+    /// The `scenarios/` folder.
+    pub scenarios_dir: PathBuf,
+    /// The profile used when `CLIAUTH_CONFORMANCE_PROFILE` is not set.
+    pub default_profile: PathBuf,
+    /// The reference client binary, linked onto `PATH` as `cliauth`.
+    pub client_bin: Option<PathBuf>,
+    /// Relative paths in `CLIAUTH_CONFORMANCE_PROFILE` and `CLIAUTH_CONFORMANCE_SCENARIOS`
+    /// are resolved against this folder (the workspace root).
+    pub base_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Passed,
+    Failed,
+    NotApplicable,
+}
+
+/// Runs the suite with libtest's command-line arguments; returns the process exit code.
+pub fn main(config: &HarnessConfig) -> ExitCode {
+    let started = Instant::now();
+    let mut args = Arguments::from_args();
+    // Scenarios mostly wait on client processes and sockets, so more trials than cores keep
+    // the machine busy; `--test-threads` still wins.
+    if args.test_threads.is_none() {
+        args.test_threads = Some(8);
+    }
+    let from_env =
+        |name: &str| std::env::var_os(name).map(|p| config.base_dir.join(PathBuf::from(p)));
+    let profile_path = from_env(PROFILE_ENV).unwrap_or_else(|| config.default_profile.clone());
+    let profile = match Profile::from_file(&profile_path) {
+        Ok(profile) => profile,
+        Err(e) => {
+            eprintln!("conformance: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let bin_dir = match &config.client_bin {
+        Some(bin) => match link_client(bin) {
+            Ok(dir) => Some(dir),
+            Err(e) => {
+                eprintln!("conformance: cannot put the reference client on PATH: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+    let scenarios_dir = from_env(SCENARIOS_ENV).unwrap_or_else(|| config.scenarios_dir.clone());
+    let files = match scenario_files(&scenarios_dir) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("conformance: cannot list {}: {e}", scenarios_dir.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Arc::new(rt),
+        Err(e) => {
+            eprintln!("conformance: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let suite = Arc::new(Suite {
+        profile,
+        bin_dir: bin_dir.as_ref().map(|d| d.path().to_path_buf()),
+    });
+    let results: Arc<Mutex<Vec<(String, Outcome)>>> = Arc::default();
+    let mut trials = Vec::new();
+    for (name, path) in files {
+        let loaded = applicability(&suite.profile, &path);
+        let ignored = matches!(&loaded, Ok((_, missing)) if !missing.is_empty());
+        let suite = Arc::clone(&suite);
+        let runtime = Arc::clone(&runtime);
+        let results = Arc::clone(&results);
+        let trial_name = name.clone();
+        let trial = Trial::ignorable_test(name, move || {
+            let record = |outcome| {
+                results
+                    .lock()
+                    .expect("results lock poisoned")
+                    .push((trial_name.clone(), outcome));
+            };
+            let (scenario, missing) = match loaded {
+                Ok(loaded) => loaded,
+                Err(e) => {
+                    record(Outcome::Failed);
+                    return Err(Failed::from(e.to_string()));
+                }
+            };
+            if !missing.is_empty() {
+                record(Outcome::NotApplicable);
+                return Ok(Completion::ignored_with(format!(
+                    "not applicable: profile {} lacks {}",
+                    suite.profile.name,
+                    missing.join(", ")
+                )));
+            }
+            match runtime.block_on(suite.run(&scenario)) {
+                Ok(()) => {
+                    record(Outcome::Passed);
+                    Ok(Completion::Completed)
+                }
+                Err(failure) => {
+                    record(Outcome::Failed);
+                    Err(Failed::from(format!(
+                        "{}\n{}",
+                        scenario.description, failure.report
+                    )))
+                }
+            }
+        })
+        .with_ignored_flag(ignored);
+        trials.push(trial);
+    }
+    let list_only = args.list;
+    let conclusion = libtest_mimic::run(&args, trials);
+    if !list_only {
+        let results = results.lock().expect("results lock poisoned");
+        print_table(&results, started.elapsed().as_secs_f64());
+    }
+    drop(bin_dir);
+    conclusion.exit_code()
+}
+
+fn print_table(results: &[(String, Outcome)], seconds: f64) {
+    if results.is_empty() {
+        return;
+    }
+    let mut groups: BTreeMap<&str, [u32; 3]> = BTreeMap::new();
+    for (name, outcome) in results {
+        let group = name.split('/').next().unwrap_or(name);
+        let row = groups.entry(group).or_default();
+        row[*outcome as usize] += 1;
+    }
+    let mut total = [0_u32; 3];
+    println!(
+        "\n{:<14} {:>6} {:>6} {:>6}",
+        "group", "passed", "failed", "n/a"
+    );
+    for (group, row) in &groups {
+        println!("{group:<14} {:>6} {:>6} {:>6}", row[0], row[1], row[2]);
+        for i in 0..3 {
+            total[i] += row[i];
+        }
+    }
+    println!(
+        "{:<14} {:>6} {:>6} {:>6}",
+        "total", total[0], total[1], total[2]
+    );
+    println!("conformance wall time: {seconds:.1} s\n");
+}
+
+/// Every `*.toml` below `dir`, named by its path without the extension (`refresh/manual`).
+fn scenario_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "toml") {
+                let rel = path.strip_prefix(dir).unwrap_or(&path).with_extension("");
+                out.push((rel.to_string_lossy().replace('\\', "/"), path));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// A temp folder holding a `cliauth` symlink to the reference client.
+fn link_client(bin: &Path) -> std::io::Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix("cliauth-conformance-bin-")
+        .tempdir()?;
+    std::os::unix::fs::symlink(bin, dir.path().join("cliauth"))?;
+    Ok(dir)
+}

@@ -1,0 +1,392 @@
+//! Client profiles: how the abstract actions of the scenarios map to one client's command
+//! lines, environment, output and files (`conformance/profiles/<client>.toml`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::scenario::{Scenario, ScenarioError, Step, line_column};
+
+/// A client profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Short name of the client.
+    pub name: String,
+    /// What the client is.
+    #[serde(default)]
+    pub description: String,
+    /// The variable that holds the client's state folder; the runner sets it to a temp folder
+    /// per scenario home.
+    pub home_env: String,
+    /// Prefixes of the caller's variables removed before the client runs (its own
+    /// configuration variables); proxies are always removed.
+    #[serde(default)]
+    pub scrub_env_prefixes: Vec<String>,
+    /// Variables set for every process (templates: `{server_url}`, `{issuer}`, `{home}`).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Abstract environment settings of the scenarios (`token`, ...) → variable names.
+    #[serde(default)]
+    pub env_names: BTreeMap<String, String>,
+    /// Abstract actions → command lines.
+    pub actions: BTreeMap<String, Action>,
+    /// Abstract options → arguments appended to the command (`{value}` is the option value).
+    #[serde(default)]
+    pub options: BTreeMap<String, Vec<String>>,
+    /// Error categories → exit codes (`success` is 0).
+    #[serde(default)]
+    pub categories: BTreeMap<String, i32>,
+    /// How to read JSON output.
+    #[serde(default)]
+    pub json: JsonProfile,
+    /// How to turn on and read the debug log.
+    #[serde(default)]
+    pub debug_log: Option<DebugLog>,
+    /// Test pause points (kill and race scenarios).
+    #[serde(default)]
+    pub pause: Option<Pause>,
+    /// How to read what a login shows the user.
+    #[serde(default)]
+    pub prompts: Prompts,
+    /// Named files and folders relative to the home (`credentials_dir`, `store`, `key`,
+    /// `lock`); `*` allowed in the last component.
+    #[serde(default)]
+    pub paths: BTreeMap<String, String>,
+}
+
+/// One abstract action.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    /// Program and arguments (templates allowed: `{username}`, `{server_url}`, ...). The program
+    /// is looked up on `PATH`.
+    pub command: Vec<String>,
+    /// Arguments appended when a step asks for JSON output; absent = no JSON mode.
+    #[serde(default)]
+    pub json_args: Option<Vec<String>>,
+    /// Standard input (template), used when the step gives none.
+    #[serde(default)]
+    pub stdin: Option<String>,
+    /// The action prints a secret on stdout by design (`token`); its stdout is exempt from
+    /// the leak scan.
+    #[serde(default)]
+    pub prints_secret: bool,
+}
+
+/// JSON output conventions.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonProfile {
+    /// JSON pointer of the error category in an error document.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Abstract field names → JSON pointers.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
+/// Debug log conventions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DebugLog {
+    /// Variables that turn the log on.
+    pub env: BTreeMap<String, String>,
+    /// Abstract event words → the word the client writes.
+    pub words: BTreeMap<String, String>,
+}
+
+/// Pause-point conventions.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pause {
+    /// Variable naming the point to pause at.
+    pub env: String,
+    /// The stderr line the client prints when paused (`{point}`).
+    pub line: String,
+    /// File relative to the home whose creation releases the pause (`{point}`).
+    pub release_file: String,
+    /// Supported points.
+    pub points: Vec<String>,
+}
+
+/// Regexes over a login's stderr; the first capture group is the value.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prompts {
+    /// The authorize URL of a browser login.
+    #[serde(default)]
+    pub authorize_url: Option<String>,
+    /// The user code of a device login.
+    #[serde(default)]
+    pub user_code: Option<String>,
+}
+
+/// A profile that could not be read or understood.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileError {
+    /// The file could not be read.
+    #[error("read profile {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// TOML syntax, unknown field or invalid value.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Profile {
+    /// Reads a profile file.
+    pub fn from_file(path: &Path) -> Result<Self, ProfileError> {
+        let src = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&src).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map_or((1, 1), |span| line_column(&src, span.start));
+            ProfileError::Parse {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: e.message().trim().to_owned(),
+            }
+        })
+    }
+
+    /// What the scenario needs that this profile does not offer; empty = applicable.
+    pub fn missing_for(&self, scenario: &Scenario) -> Vec<String> {
+        let mut missing = Vec::new();
+        let mut need = |ok: bool, what: String| {
+            if !ok && !missing.contains(&what) {
+                missing.push(what);
+            }
+        };
+        for step in &scenario.steps {
+            match step {
+                Step::Run(r) | Step::Parallel(r) => {
+                    let action = self.actions.get(&r.action);
+                    need(action.is_some(), format!("action `{}`", r.action));
+                    if r.json {
+                        need(
+                            action.is_some_and(|a| a.json_args.is_some()),
+                            format!("JSON output of `{}`", r.action),
+                        );
+                    }
+                    for opt in r.options.keys() {
+                        need(self.options.contains_key(opt), format!("option `{opt}`"));
+                    }
+                    for var in r.env.keys() {
+                        need(
+                            self.env_names.contains_key(var),
+                            format!("environment setting `{var}`"),
+                        );
+                    }
+                    if r.debug_log {
+                        need(self.debug_log.is_some(), "debug log".to_owned());
+                    }
+                    if let Some(point) = &r.pause {
+                        need(
+                            self.pause
+                                .as_ref()
+                                .is_some_and(|p| p.points.contains(point)),
+                            format!("pause point `{point}`"),
+                        );
+                    }
+                }
+                Step::Browser(b) => {
+                    let prompt = match b.flow {
+                        crate::scenario::BrowserFlow::Authorize => &self.prompts.authorize_url,
+                        crate::scenario::BrowserFlow::Device => &self.prompts.user_code,
+                    };
+                    need(
+                        prompt.is_some(),
+                        format!("prompt regex for the {:?} flow", b.flow),
+                    );
+                }
+                Step::Kill(k) => {
+                    if let Some(point) = &k.at_pause {
+                        need(
+                            self.pause
+                                .as_ref()
+                                .is_some_and(|p| p.points.contains(point)),
+                            format!("pause point `{point}`"),
+                        );
+                    }
+                }
+                Step::AwaitPause(a) => {
+                    need(
+                        self.pause
+                            .as_ref()
+                            .is_some_and(|p| p.points.contains(&a.point)),
+                        format!("pause point `{}`", a.point),
+                    );
+                }
+                Step::AwaitLog(a) => {
+                    need(
+                        self.debug_log
+                            .as_ref()
+                            .is_some_and(|d| d.words.contains_key(&a.word)),
+                        format!("debug-log word `{}`", a.word),
+                    );
+                }
+                Step::Release(r) => {
+                    need(
+                        self.pause
+                            .as_ref()
+                            .is_some_and(|p| p.points.contains(&r.point)),
+                        format!("pause point `{}`", r.point),
+                    );
+                }
+                Step::Fs(f) => {
+                    if let Some(name) = path_name(&f.path) {
+                        need(self.paths.contains_key(name), format!("path `{name}`"));
+                    }
+                }
+                Step::Wait(_) | Step::Admin(_) | Step::Check(_) => {}
+            }
+            if let Some(expect) = step.expect() {
+                if let Some(cat) = &expect.category {
+                    need(
+                        cat == "success" || self.categories.contains_key(cat),
+                        format!("category `{cat}`"),
+                    );
+                }
+                for field in expect.json.keys().chain(expect.json_regex.keys()) {
+                    need(
+                        field.starts_with('/') || self.json.fields.contains_key(field),
+                        format!("JSON field `{field}`"),
+                    );
+                }
+                for log in &expect.log {
+                    need(
+                        self.debug_log
+                            .as_ref()
+                            .is_some_and(|d| d.words.contains_key(&log.word)),
+                        format!("debug-log word `{}`", log.word),
+                    );
+                }
+                for f in &expect.files {
+                    if let Some(name) = path_name(&f.path) {
+                        need(self.paths.contains_key(name), format!("path `{name}`"));
+                    }
+                }
+            }
+        }
+        missing
+    }
+
+    /// Exit code of a category (`success` = 0).
+    pub fn exit_code(&self, category: &str) -> Option<i32> {
+        if category == "success" {
+            Some(0)
+        } else {
+            self.categories.get(category).copied()
+        }
+    }
+}
+
+/// `{name}` when the whole path is a profile path name.
+pub(crate) fn path_name(path: &str) -> Option<&str> {
+    path.strip_prefix('{').and_then(|p| p.strip_suffix('}'))
+}
+
+/// Substitutes `{name}` placeholders; an unknown name is an error naming it.
+pub(crate) fn render(template: &str, vars: &BTreeMap<String, String>) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        let end = after.find('}').filter(|&e| {
+            e > 0
+                && after[..e]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        if let Some(end) = end {
+            let name = &after[..end];
+            let value = vars
+                .get(name)
+                .ok_or_else(|| format!("no value for placeholder {{{name}}}"))?;
+            out.push_str(value);
+            rest = &after[end + 1..];
+        } else {
+            out.push('{');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Loads a scenario and returns the missing capabilities for this profile.
+pub fn applicability(
+    profile: &Profile,
+    path: &Path,
+) -> Result<(Scenario, Vec<String>), ScenarioError> {
+    let scenario = Scenario::from_file(path)?;
+    let missing = profile.missing_for(&scenario);
+    Ok((scenario, missing))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_substitutes_and_reports_unknown_names() {
+        let vars: BTreeMap<String, String> = [("a".to_owned(), "1".to_owned())].into();
+        assert_eq!(render("x{a}y", &vars).unwrap(), "x1y");
+        assert_eq!(render("{\"json\": {}}", &vars).unwrap(), "{\"json\": {}}");
+        assert!(render("{b}", &vars).unwrap_err().contains("{b}"));
+    }
+
+    #[test]
+    fn shipped_profile_parses_and_covers_the_core_actions() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/cliauth.toml");
+        let p = Profile::from_file(&path).unwrap();
+        for action in [
+            "login_web",
+            "login_device",
+            "login_password",
+            "login_token",
+            "status",
+            "token",
+            "refresh",
+            "logout",
+            "sync",
+        ] {
+            assert!(p.actions.contains_key(action), "{action}");
+        }
+        assert_eq!(p.exit_code("unauthenticated"), Some(4));
+    }
+
+    #[test]
+    fn missing_action_makes_scenario_not_applicable() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/cliauth.toml");
+        let p = Profile::from_file(&path).unwrap();
+        let s = Scenario::from_toml_str(
+            "description = \"d\"\n[[step]]\nkind = \"run\"\naction = \"teleport\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        assert_eq!(p.missing_for(&s), vec!["action `teleport`".to_owned()]);
+    }
+}
