@@ -39,3 +39,14 @@ guard:
 # Benchmark the guard: lines/s over ~/.cargo/registry/src on one thread (release build).
 bench-guard *ARGS:
     cargo run -q --release -p cliauth-guard --locked -- bench {{ARGS}}
+
+# Mutation testing: the client's store, session, flows and classify, with its tests and the conformance suite as oracle.
+mutants *ARGS:
+    command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
+    cargo mutants --package cliauth --test-package cliauth --test-package cliauth-conformance --file 'client/src/store/**' --file client/src/session.rs --file 'client/src/flows/**' --file client/src/classify.rs {{ARGS}}
+
+# Mutation testing of the client's mutants inside `git diff BASE` only (a CI gate for one change).
+mutants-diff BASE="origin/main" *ARGS:
+    command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
+    git diff {{BASE}} -- client/src > "${TMPDIR:-/tmp}/cliauth-mutants.diff"
+    cargo mutants --in-diff "${TMPDIR:-/tmp}/cliauth-mutants.diff" --package cliauth --test-package cliauth --test-package cliauth-conformance --file 'client/src/store/**' --file client/src/session.rs --file 'client/src/flows/**' --file client/src/classify.rs {{ARGS}}
