@@ -40,6 +40,15 @@ guard:
 bench-guard *ARGS:
     cargo run -q --release -p cliauth-guard --locked -- bench {{ARGS}}
 
+# Benchmark the client's hot path: median wall time of `cliauth auth token` vs `true` (release build).
+bench-client *ARGS:
+    cargo build -q --release -p cliauth --bin cliauth --example bench_token
+    target/release/examples/bench_token target/release/cliauth {{ARGS}}
+
+# Benchmark the mock server: start-up time and refresh grants per second (release build, loopback only).
+bench-mock:
+    cargo bench -p cliauth-mock --bench mock
+
 # Mutation testing: the client's store, session, flows and classify, with its tests and the conformance suite as oracle.
 mutants *ARGS:
     command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked

@@ -359,6 +359,11 @@ fn oauth_status_error(what: &str, raw: &RawResponse) -> Error {
     if matches!(raw.status, 429 | 502..=504) {
         return status_error(what, raw, None);
     }
+    let status_only = || Error::ServerStatus {
+        what: what.to_owned(),
+        status: raw.status,
+        detail: None,
+    };
     match serde_json::from_slice::<OAuthErrorBody>(&raw.body) {
         Ok(mut body) if !body.error.is_empty() => {
             if body.retry_after.is_none() {
@@ -369,11 +374,12 @@ fn oauth_status_error(what: &str, raw: &RawResponse) -> Error {
                 body,
             }
         }
-        _ => Error::ServerStatus {
-            what: what.to_owned(),
-            status: raw.status,
-            detail: None,
-        },
+        Ok(_) => status_only(),
+        // Not an RFC 6749 error body: the status is all there is to report.
+        Err(e) => {
+            tracing::debug!(status = raw.status, error = %e, "error response without an OAuth error body");
+            status_only()
+        }
     }
 }
 

@@ -311,20 +311,16 @@ impl Session {
         discovery::fetch_api_meta(self.http()?, &self.cfg.server_url).await
     }
 
-    fn lock_or_adopt(
-        &self,
-        observed: &SessionRecord,
-    ) -> Result<std::result::Result<LockGuard, SessionRecord>> {
+    /// Takes the lock for a refresh; when it stays busy past the bound, a still-valid stored
+    /// token is good enough (unless the person asked for a refresh explicitly).
+    fn lock_or_adopt(&self, force: bool) -> Result<std::result::Result<LockGuard, SessionRecord>> {
         match self.store.lock(self.cfg.lock_timeout) {
             Ok(g) => Ok(Ok(g)),
             Err(e @ Error::LockTimeout { .. }) => {
                 // Read without the lock: atomic renames make any file we see complete.
                 let stored = self.store.load(None)?.and_then(|s| s.session);
                 match stored {
-                    Some(s)
-                        if access_valid(&s, 0)
-                            && !s.access_token.same_as(&observed.access_token) =>
-                    {
+                    Some(s) if !force && access_valid(&s, 0) => {
                         tracing::debug!(event = "lock_timeout_adopted", "lock_timeout_adopted");
                         Ok(Err(s))
                     }
@@ -344,7 +340,7 @@ impl Session {
         observed: &SessionRecord,
         force: bool,
     ) -> Result<(SessionRecord, RefreshOutcome)> {
-        let mut guard = match self.lock_or_adopt(observed)? {
+        let mut guard = match self.lock_or_adopt(force)? {
             Ok(g) => g,
             Err(adopted) => return Ok((adopted, RefreshOutcome::LockTimeoutAdopted)),
         };
@@ -406,6 +402,11 @@ impl Session {
                     // lock), wait as asked, then continue only with a newer stored token.
                     drop(guard);
                     let wait = body.retry_after.unwrap_or(1).min(MAX_REPLAY_WAIT_SECS);
+                    tracing::debug!(
+                        event = "refresh_replay_wait",
+                        wait_s = wait,
+                        "refresh_replay_wait"
+                    );
                     tokio::time::sleep(Duration::from_secs(wait)).await;
                     guard = self.store.lock(self.cfg.lock_timeout)?;
                     state = self.store.load(Some(&guard))?.ok_or(Error::NotLoggedIn)?;

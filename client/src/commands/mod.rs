@@ -21,11 +21,21 @@ pub use auth::AuthCommand;
 #[command(name = "cliauth", version, about, propagate_version = true)]
 pub struct Cli {
     /// Use this access token (highest precedence: before CLIAUTH_TOKEN and stored credentials).
-    #[arg(long, global = true, value_name = "TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    #[arg(long, global = true, value_name = "TOKEN", value_parser = secret_arg)]
+    pub token: Option<Secret>,
     /// The command.
     #[command(subcommand)]
     pub command: TopCommand,
+}
+
+/// Parses a secret argument straight into a [`Secret`], so `Debug` of the parsed command line
+/// never shows it.
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "clap's value_parser takes a fallible function"
+)]
+fn secret_arg(raw: &str) -> std::result::Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(raw))
 }
 
 /// Top-level commands.
@@ -140,6 +150,21 @@ fn init_logging() {
 
 /// Runs the whole `cliauth` binary from `std::env::args_os()`.
 pub fn run_main() -> ExitCode {
+    // The hot path skips building clap's command tree: `cliauth auth token` with nothing else
+    // is by far the most frequent invocation (scripts and credential helpers call it per
+    // request), and the parse would be a large share of its run time.
+    let mut args = std::env::args_os().skip(1);
+    if let (Some(a), Some(b), None) = (args.next(), args.next(), args.next())
+        && a == "auth"
+        && b == "token"
+    {
+        init_logging();
+        return auth::token::run(&Ctx {
+            json: false,
+            ui: Ui::detect(),
+            token_flag: None,
+        });
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -155,7 +180,7 @@ pub fn run_main() -> ExitCode {
         }
     };
     init_logging();
-    let token_flag = cli.token.map(Secret::new);
+    let token_flag = cli.token;
     match cli.command {
         TopCommand::Auth(cmd) => auth::run(cmd, token_flag),
         TopCommand::Sync(cmd) => sync::run(&cmd, token_flag),

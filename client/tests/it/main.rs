@@ -4,7 +4,10 @@
 
 mod concurrency;
 mod errors;
+#[cfg(feature = "test-hooks")]
+mod hooks;
 mod hosted;
 mod login;
 mod refresh;
+mod replay;
 mod support;

@@ -22,7 +22,11 @@ pub fn run(args: &LogoutArgs, ctx: &Ctx) -> Result<Report> {
     let report = block_on(session.logout(args.all))??;
     let mut lines = Vec::new();
     if !report.removed_session && !report.removed_static {
-        lines.push("No credentials found.".to_owned());
+        lines.push(if report.kept_static {
+            "No session found.".to_owned()
+        } else {
+            "No credentials found.".to_owned()
+        });
     } else {
         match (&report.revoked, &report.revoke_error) {
             (Some(true), _) => lines.push("Revoked the session at the server.".into()),

@@ -1,0 +1,96 @@
+//! Pause-point scenarios (only with the `test-hooks` feature, which the workspace build enables
+//! through the conformance crate).
+
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::support::Fixture;
+
+async fn wait_for_pause(
+    child: &mut tokio::process::Child,
+    point: &str,
+) -> tokio::io::Lines<BufReader<tokio::process::ChildStderr>> {
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    loop {
+        let l = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("the process reaches the pause point");
+        if l == format!("cliauth-test-pause: {point}") {
+            return lines;
+        }
+    }
+}
+
+#[tokio::test]
+async fn crash_between_write_and_rename_leaves_the_old_credentials_valid() {
+    let f = Fixture::new("[tokens]\naccess_ttl = 0\n").await;
+    f.login_password("alice").await;
+    let before = f.run(&["auth", "status", "--json"]).await.json();
+    let mut cmd = f.cmd(&["auth", "refresh"]);
+    cmd.env("CLIAUTH_TEST_PAUSE", "between_write_and_rename");
+    let mut child = cmd.spawn().unwrap();
+    let _lines = wait_for_pause(&mut child, "between_write_and_rename").await;
+    child.kill().await.unwrap();
+    let after = f.run(&["auth", "status", "--json"]).await;
+    assert_eq!(after.code, 0, "{after:?}");
+    assert_eq!(
+        after.json()["fingerprint"],
+        before["fingerprint"],
+        "the old file is intact"
+    );
+}
+
+#[tokio::test]
+async fn logout_cannot_be_undone_by_an_in_flight_refresh() {
+    let f = Fixture::new("[tokens]\naccess_ttl = 0\n").await;
+    f.login_password("alice").await;
+    let mut cmd = f.cmd(&["auth", "refresh"]);
+    cmd.env("CLIAUTH_TEST_PAUSE", "after_lock_acquired");
+    let mut refresh = cmd.spawn().unwrap();
+    let _lines = wait_for_pause(&mut refresh, "after_lock_acquired").await;
+    let mut logout = f.cmd(&["auth", "logout"]);
+    logout.stderr(Stdio::piped());
+    let logout = logout.spawn().unwrap();
+    std::fs::write(f.home.path().join("release-after_lock_acquired"), "").unwrap();
+    assert!(refresh.wait().await.unwrap().success());
+    let out = logout.wait_with_output().await.unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        f.run(&["auth", "status"]).await.code,
+        4,
+        "logged out stays logged out"
+    );
+    assert_eq!(f.count(|e| e.path.contains("revoke") && e.status == 200), 1);
+}
+
+#[tokio::test]
+async fn a_lock_busy_past_the_bound_is_a_clear_lock_timeout() {
+    let f = Fixture::new("[tokens]\naccess_ttl = 0\n").await;
+    f.login_password("alice").await;
+    let mut cmd = f.cmd(&["auth", "refresh"]);
+    cmd.env("CLIAUTH_TEST_PAUSE", "after_lock_acquired");
+    let mut holder = cmd.spawn().unwrap();
+    let _lines = wait_for_pause(&mut holder, "after_lock_acquired").await;
+    let mut cmd = f.cmd(&["auth", "token"]);
+    cmd.env("CLIAUTH_LOCK_TIMEOUT_MS", "100")
+        .env("CLIAUTH_LOG", "debug");
+    let run = f.run_cmd(cmd, None).await;
+    assert_eq!(run.code, 10, "{run:?}");
+    assert!(run.stderr.contains("lock_timeout"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("waiting for the credentials lock"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("pid={}", holder.id().unwrap())),
+        "{}",
+        run.stderr
+    );
+    std::fs::write(f.home.path().join("release-after_lock_acquired"), "").unwrap();
+    assert!(holder.wait().await.unwrap().success());
+}

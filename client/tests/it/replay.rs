@@ -1,0 +1,121 @@
+//! Spent refresh tokens: benign replay (409) and stale rejections. A credentials file restored
+//! from an older copy plays the part of a writer outside the lock protocol (e.g. a second machine
+//! sharing the folder), which is how a spent refresh token reaches the client.
+
+use std::time::Duration;
+
+use cliauth_mock::{Action, HoldOrder, Rule, RuleMatch};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::support::Fixture;
+
+fn cred_file(f: &Fixture) -> std::path::PathBuf {
+    std::fs::read_dir(f.credentials_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "cred"))
+        .expect("a credentials file")
+}
+
+/// Logs in, refreshes once, and returns (file before the refresh, file after it).
+async fn two_generations(f: &Fixture) -> (Vec<u8>, Vec<u8>) {
+    f.login_password("alice").await;
+    let p = cred_file(f);
+    let old = std::fs::read(&p).unwrap();
+    let r = f.run(&["auth", "refresh"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    (old, std::fs::read(&p).unwrap())
+}
+
+#[tokio::test]
+async fn benign_replay_never_sends_the_spent_token_twice() {
+    let f = Fixture::new(
+        "[tokens]\naccess_ttl = 0\n[rotation]\npolicy = \"benign_replay\"\nretry_after = 1\n",
+    )
+    .await;
+    let (old, _new) = two_generations(&f).await;
+    std::fs::write(cred_file(&f), &old).unwrap();
+    let run = f.run(&["auth", "token"]).await;
+    assert_eq!(run.code, 7, "{run:?}");
+    assert!(
+        run.stderr.contains("being rotated by another client"),
+        "{run:?}"
+    );
+    let refreshes = f.count(|e| e.grant_type.as_deref() == Some("refresh_token"));
+    assert_eq!(
+        refreshes, 2,
+        "the first refresh, then the replay once (not twice)"
+    );
+    assert_eq!(f.count(|e| e.is_grant("refresh_token", 409)), 1);
+}
+
+#[tokio::test]
+async fn benign_replay_retries_once_with_the_newest_stored_token() {
+    let f = Fixture::new(
+        "[tokens]\naccess_ttl = 0\n[rotation]\npolicy = \"benign_replay\"\nretry_after = 2\n",
+    )
+    .await;
+    let (old, new) = two_generations(&f).await;
+    let p = cred_file(&f);
+    std::fs::write(&p, &old).unwrap();
+    let mut cmd = f.cmd(&["auth", "token"]);
+    cmd.env("CLIAUTH_LOG", "debug");
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    while let Some(l) = lines.next_line().await.unwrap() {
+        seen.push_str(&l);
+        seen.push('\n');
+        if l.contains("refresh_replay_wait") {
+            // The client released the lock and waits as asked: the newer generation lands now.
+            std::fs::write(&p, &new).unwrap();
+            break;
+        }
+    }
+    while let Some(l) = lines.next_line().await.unwrap() {
+        seen.push_str(&l);
+        seen.push('\n');
+    }
+    let status = child.wait().await.unwrap();
+    assert!(status.success(), "{seen}");
+    assert!(seen.contains(" refreshed"), "{seen}");
+    assert_eq!(f.count(|e| e.is_grant("refresh_token", 409)), 1);
+    assert_eq!(f.count(|e| e.is_grant("refresh_token", 200)), 2);
+}
+
+#[tokio::test]
+async fn rejection_of_a_token_that_is_no_longer_stored_keeps_the_newer_session() {
+    let f = Fixture::new("[tokens]\naccess_ttl = 0\n").await;
+    let (old, new) = two_generations(&f).await;
+    let p = cred_file(&f);
+    std::fs::write(&p, &old).unwrap();
+    f.server.add_rule(Rule::new(
+        "hold",
+        RuleMatch::default()
+            .path("/oauth/token")
+            .grant_type("refresh_token"),
+        Action::Hold {
+            count: 1000,
+            order: HoldOrder::Arrival,
+        },
+    ));
+    let mut cmd = f.cmd(&["auth", "token"]);
+    cmd.env("CLIAUTH_LOG", "debug");
+    let child = cmd.spawn().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while f.server.held("hold") == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the refresh never reached the server"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // While the spent token is in flight, a newer generation is written by someone else.
+    std::fs::write(&p, &new).unwrap();
+    f.server.release_hold("hold");
+    let out = child.wait_with_output().await.unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("stale_rejection_preserved"), "{err}");
+    assert!(cred_file(&f).exists(), "the newer session was kept");
+}
