@@ -24,6 +24,9 @@ pub enum Error {
         /// The JWS algorithm.
         algorithm: &'static str,
     },
+    /// The thread that generates the signing keys could not be started.
+    #[error("start the key generation thread")]
+    Spawn(#[source] std::io::Error),
     /// A JWT could not be signed.
     #[error("sign an access token")]
     Signing,

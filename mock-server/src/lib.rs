@@ -105,8 +105,26 @@ impl MockServerBuilder {
             port: self.port,
             source,
         })?;
-        let signer = tokens::Signer::generate(config.tokens.algorithm == SigningAlgorithm::Rs256)?;
-        let shared = Arc::new(Shared::new(config, signer, format!("http://{addr}")));
+        let rsa = config.tokens.algorithm == SigningAlgorithm::Rs256;
+        let shared = Arc::new(Shared::new(
+            config,
+            tokens::Signer::new(),
+            format!("http://{addr}"),
+        ));
+        // Key generation seeds AWS-LC's RNG (about 25 ms of CPU); do it beside serving so
+        // that the server answers discovery at once. A token request that comes sooner
+        // blocks on the same `OnceLock` until the keys exist.
+        let warm = Arc::clone(&shared);
+        let warmer = std::thread::Builder::new().name("cliauth-mock-keys".to_owned()).spawn(move || {
+            if let Err(e) = warm.signer.warm(rsa) {
+                tracing::error!(error = %e, "signing keys unavailable; token requests will fail with server_error");
+            }
+        });
+        // The thread ends by itself; its only product is the keys in `shared`.
+        drop(warmer.map_err(|source| Error::Bind {
+            port: self.port,
+            source,
+        })?);
         let runtime = tokio::runtime::Handle::current();
         let app = App {
             router: server::router(Arc::clone(&shared), runtime.clone()),

@@ -41,41 +41,64 @@ pub(crate) fn user_code() -> String {
     out
 }
 
-/// The server's signing keys. ES256 is generated at start (microseconds); RS256 on first use.
+/// The server's signing keys, generated on first use or by [`Signer::warm`].
+///
+/// AWS-LC seeds its RNG with CPU-jitter entropy the first time it is used, which costs about
+/// 25 ms of CPU. The server therefore binds and answers first and warms the keys on a
+/// background thread; a token request that comes sooner waits for that thread.
 pub(crate) struct Signer {
     rng: SystemRandom,
-    es256: EcdsaKeyPair,
-    es256_kid: String,
+    es256: OnceLock<Option<(EcdsaKeyPair, String)>>,
     rs256: OnceLock<Option<(RsaKeyPair, String)>>,
 }
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Signer")
-            .field("es256_kid", &self.es256_kid)
+            .field(
+                "es256_kid",
+                &self.es256.get().and_then(Option::as_ref).map(|k| &k.1),
+            )
             .finish_non_exhaustive()
     }
 }
 
 impl Signer {
-    /// Generates the ES256 key; RS256 as well when `eager_rsa`.
-    pub(crate) fn generate(eager_rsa: bool) -> Result<Self, Error> {
-        let es256 =
-            EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|e| {
-                tracing::error!(error = %e, "ES256 key generation failed");
-                Error::KeyGeneration { algorithm: "ES256" }
-            })?;
-        let es256_kid = format!("es256-{}", hex8(es256.public_key().as_ref()));
-        let signer = Self {
+    /// A signer whose keys do not exist yet.
+    pub(crate) fn new() -> Self {
+        Self {
             rng: SystemRandom::new(),
-            es256,
-            es256_kid,
+            es256: OnceLock::new(),
             rs256: OnceLock::new(),
-        };
-        if eager_rsa && signer.rsa().is_none() {
-            return Err(Error::KeyGeneration { algorithm: "RS256" });
         }
-        Ok(signer)
+    }
+
+    /// Generates the ES256 key, and the RS256 key when `rsa`; returns the first failure.
+    pub(crate) fn warm(&self, rsa: bool) -> Result<(), Error> {
+        self.es256()
+            .ok_or(Error::KeyGeneration { algorithm: "ES256" })?;
+        if rsa {
+            self.rsa()
+                .ok_or(Error::KeyGeneration { algorithm: "RS256" })?;
+        }
+        Ok(())
+    }
+
+    fn es256(&self) -> Option<&(EcdsaKeyPair, String)> {
+        self.es256
+            .get_or_init(|| {
+                match EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING) {
+                    Ok(key) => {
+                        let kid = format!("es256-{}", hex8(key.public_key().as_ref()));
+                        Some((key, kid))
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "ES256 key generation failed");
+                        None
+                    }
+                }
+            })
+            .as_ref()
     }
 
     fn rsa(&self) -> Option<&(RsaKeyPair, String)> {
@@ -103,7 +126,7 @@ impl Signer {
     ) -> Result<String, Error> {
         let (name, kid) = match alg {
             SigningAlgorithm::Rs256 => ("RS256", self.rsa().ok_or(Error::Signing)?.1.as_str()),
-            _ => ("ES256", self.es256_kid.as_str()),
+            _ => ("ES256", self.es256().ok_or(Error::Signing)?.1.as_str()),
         };
         let header = serde_json::json!({ "alg": name, "typ": "at+jwt", "kid": kid });
         let mut input = String::with_capacity(512);
@@ -127,7 +150,9 @@ impl Signer {
                 sig
             }
             _ => self
-                .es256
+                .es256()
+                .ok_or(Error::Signing)?
+                .0
                 .sign(&self.rng, input.as_bytes())
                 .map_err(|e| {
                     tracing::error!(error = %e, "ES256 signing failed");
@@ -142,8 +167,11 @@ impl Signer {
     }
 
     /// The JWK Set (RFC 7517) with the public keys in use.
-    pub(crate) fn jwks(&self, alg: SigningAlgorithm) -> serde_json::Value {
-        let point = self.es256.public_key().as_ref();
+    pub(crate) fn jwks(&self, alg: SigningAlgorithm) -> Result<serde_json::Value, Error> {
+        let (es256, es256_kid) = self
+            .es256()
+            .ok_or(Error::KeyGeneration { algorithm: "ES256" })?;
+        let point = es256.public_key().as_ref();
         // An uncompressed P-256 point is 0x04 || x (32 bytes) || y (32 bytes).
         let (x, y) = if point.len() == 65 {
             (&point[1..33], &point[33..])
@@ -151,7 +179,7 @@ impl Signer {
             (&point[..0], &point[..0])
         };
         let mut keys = vec![serde_json::json!({
-            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": self.es256_kid,
+            "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": es256_kid,
             "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
         })];
         let rsa = if alg == SigningAlgorithm::Rs256 {
@@ -167,7 +195,7 @@ impl Signer {
                 "e": URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero()),
             }));
         }
-        serde_json::json!({ "keys": keys })
+        Ok(serde_json::json!({ "keys": keys }))
     }
 }
 
@@ -200,7 +228,8 @@ mod tests {
 
     #[test]
     fn es256_jwt_has_three_parts_and_64_byte_signature() {
-        let signer = Signer::generate(false).unwrap();
+        let signer = Signer::new();
+        signer.warm(false).unwrap();
         let jwt = signer
             .sign(
                 SigningAlgorithm::Es256,

@@ -119,8 +119,13 @@ fn is_loopback(u: &url::Url) -> bool {
 
 /// RFC 8252 §7.3: a loopback redirect URI matches on any port; others match exactly.
 pub(crate) fn redirect_matches(registered: &str, got: &url::Url) -> bool {
-    let Ok(reg) = url::Url::parse(registered) else {
-        return false;
+    let reg = match url::Url::parse(registered) {
+        Ok(reg) => reg,
+        Err(e) => {
+            // Config and registration validate every URI, so this means a bug; never match.
+            tracing::warn!(error = %e, uri = %registered, "a registered redirect URI does not parse");
+            return false;
+        }
     };
     if is_loopback(&reg) && is_loopback(got) {
         reg.scheme() == got.scheme()

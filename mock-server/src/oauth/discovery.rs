@@ -70,5 +70,8 @@ pub(crate) async fn openid_metadata(State(s): State<Arc<Shared>>) -> Response {
 /// `GET /jwks.json`.
 pub(crate) async fn jwks(State(s): State<Arc<Shared>>) -> Response {
     let alg = lock(&s.state).config.tokens.algorithm;
-    Json(s.signer.jwks(alg)).into_response()
+    match s.signer.jwks(alg) {
+        Ok(jwks) => Json(jwks).into_response(),
+        Err(e) => crate::oauth::OAuthError::server_error(&format!("failed to {e}")).into_response(),
+    }
 }
