@@ -176,10 +176,12 @@ pub enum Error {
         description: Option<String>,
     },
     /// The connection failed (DNS, refused, reset, timeout).
-    #[error("could not reach {what}: {kind}")]
+    #[error("could not reach {what} at {target}: {kind}")]
     Transport {
         /// The endpoint, e.g. `the token endpoint`.
         what: String,
+        /// `host:port` that was tried.
+        target: String,
         /// A short description of the transport failure.
         kind: String,
         /// The underlying error.
@@ -187,7 +189,7 @@ pub enum Error {
         source: Option<reqwest::Error>,
     },
     /// 429, 502, 503 or 504.
-    #[error("{what} is unavailable (HTTP {status}){}", retry_detail(*.retry_after))]
+    #[error("{what} is {} (HTTP {status}){}", if *.status == 429 { "rate-limiting requests" } else { "temporarily unavailable" }, retry_detail(*.retry_after))]
     Unavailable {
         /// The endpoint.
         what: String,
@@ -576,7 +578,7 @@ mod tests {
     #[case::env_token(Error::TokenRejected { source_name: "CLIAUTH_TOKEN" }, "unauthenticated", 4, false, "unset CLIAUTH_TOKEN")]
     #[case::teamspace(Error::PrivateTeamspaceRequired { description: None }, "private_teamspace_required", 5, false, "Private Teamspace")]
     #[case::forbidden(Error::Forbidden { what: "the ingress".into(), description: None }, "forbidden", 6, false, "access")]
-    #[case::transport(Error::Transport { what: "the server".into(), kind: "connection refused".into(), source: None }, "retryable_transport", 7, true, "try again")]
+    #[case::transport(Error::Transport { what: "the server".into(), target: "127.0.0.1:9".into(), kind: "connection refused".into(), source: None }, "retryable_transport", 7, true, "try again")]
     #[case::rate_limited(Error::Unavailable { what: "the server".into(), status: 429, retry_after: Some(3) }, "retryable_transport", 7, true, "3 s")]
     #[case::benign_replay(Error::RefreshInProgress, "retryable_transport", 7, true, "again")]
     #[case::server_500(Error::ServerStatus { what: "the server".into(), status: 500, detail: None }, "server_error", 8, true, "try again later")]

@@ -28,6 +28,8 @@ pub const ENV_LOG: &str = "CLIAUTH_LOG";
 pub const ENV_NO_BROWSER: &str = "CLIAUTH_NO_BROWSER";
 /// How long to wait for the credentials lock, in milliseconds.
 pub const ENV_LOCK_TIMEOUT_MS: &str = "CLIAUTH_LOCK_TIMEOUT_MS";
+/// Bound on each whole HTTP request, in milliseconds.
+pub const ENV_HTTP_TIMEOUT_MS: &str = "CLIAUTH_HTTP_TIMEOUT_MS";
 /// `test-hooks` only: the pause point to stop at.
 pub const ENV_TEST_PAUSE: &str = "CLIAUTH_TEST_PAUSE";
 /// Where the passphrase-derived key may be handed to peers.
@@ -35,6 +37,9 @@ pub const ENV_XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 
 /// Default bound on waiting for the credentials lock.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default bound on each whole HTTP request (connect, send, wait, read the body).
+pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The OAuth client id used when none is configured and the server offers no registration.
 pub const DEFAULT_CLIENT_ID: &str = "cliauth";
@@ -105,6 +110,8 @@ pub struct Config {
     pub no_browser: bool,
     /// Bound on waiting for the credentials lock.
     pub lock_timeout: Duration,
+    /// Bound on each whole HTTP request.
+    pub http_timeout: Duration,
 }
 
 /// Reads a variable, treating an empty value as unset.
@@ -138,15 +145,8 @@ impl Config {
             None => None,
         };
         let client_id = env_var(ENV_CLIENT_ID).or(file.auth.client_id);
-        let lock_timeout = match env_var(ENV_LOCK_TIMEOUT_MS) {
-            Some(v) => Duration::from_millis(v.parse().map_err(|e| {
-                Error::config(
-                    format!("{ENV_LOCK_TIMEOUT_MS}={v} is not a number of milliseconds ({e})"),
-                    format!("set {ENV_LOCK_TIMEOUT_MS} to a whole number such as 10000"),
-                )
-            })?),
-            None => DEFAULT_LOCK_TIMEOUT,
-        };
+        let lock_timeout = millis_var(ENV_LOCK_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT)?;
+        let http_timeout = millis_var(ENV_HTTP_TIMEOUT_MS, DEFAULT_HTTP_TIMEOUT)?;
         Ok(Config {
             config_file,
             credentials_dir,
@@ -159,7 +159,21 @@ impl Config {
             passphrase: env_var(ENV_PASSPHRASE).map(Secret::new),
             no_browser: env_var(ENV_NO_BROWSER).is_some_and(|v| v != "0"),
             lock_timeout,
+            http_timeout,
         })
+    }
+}
+
+/// A duration variable in milliseconds, or `default` when unset.
+fn millis_var(name: &str, default: Duration) -> Result<Duration> {
+    match env_var(name) {
+        Some(v) => v.parse().map(Duration::from_millis).map_err(|e| {
+            Error::config(
+                format!("{name}={v} is not a number of milliseconds ({e})"),
+                format!("set {name} to a whole number such as 10000"),
+            )
+        }),
+        None => Ok(default),
     }
 }
 

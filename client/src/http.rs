@@ -14,7 +14,6 @@ use crate::secret::Secret;
 /// Largest response body read (discovery documents and token responses are a few KiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest `Retry-After` the hosted API calls wait for before their single retry.
 const MAX_AUTO_RETRY_AFTER: u64 = 5;
 
@@ -46,23 +45,27 @@ pub struct Http {
 }
 
 impl Http {
-    /// Builds the client. Proxy environment variables are honoured for real use.
-    pub fn new() -> Result<Http> {
-        Self::build(reqwest::Client::builder())
+    /// Builds the client with a bound on each whole request. Proxy environment variables are
+    /// honoured for real use.
+    pub fn new(timeout: Duration) -> Result<Http> {
+        Self::build(reqwest::Client::builder().timeout(timeout))
     }
 
     /// A client that ignores proxy variables: unit tests talk only to their own loopback
     /// servers, whatever the caller's shell has set.
     #[cfg(test)]
     pub(crate) fn without_proxy() -> Result<Http> {
-        Self::build(reqwest::Client::builder().no_proxy())
+        Self::build(
+            reqwest::Client::builder()
+                .no_proxy()
+                .timeout(crate::config::DEFAULT_HTTP_TIMEOUT),
+        )
     }
 
     fn build(builder: reqwest::ClientBuilder) -> Result<Http> {
         let client = builder
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("cliauth/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Internal(format!("cannot build the HTTP client: {e}")))?;
@@ -80,11 +83,12 @@ impl Http {
             url = %display_url(&strip_query(req.url())),
             "http_request"
         );
+        let target = authority(req.url());
         let mut resp = self
             .client
             .execute(req)
             .await
-            .map_err(|e| transport(what, e))?;
+            .map_err(|e| transport(what, &target, e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         if resp
@@ -94,7 +98,11 @@ impl Http {
             return Err(too_large(what));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(what, e))? {
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| transport(what, &target, e))?
+        {
             if body.len() + chunk.len() > MAX_BODY_BYTES {
                 return Err(too_large(what));
             }
@@ -226,7 +234,16 @@ fn malformed(what: &str, e: &serde_json::Error) -> Error {
     }
 }
 
-fn transport(what: &str, e: reqwest::Error) -> Error {
+/// `host:port` of a URL, for naming the server a connection failed to reach.
+fn authority(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port_or_known_default() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    }
+}
+
+fn transport(what: &str, target: &str, e: reqwest::Error) -> Error {
     let kind = if e.is_timeout() {
         "the request timed out"
     } else if e.is_connect() {
@@ -238,6 +255,7 @@ fn transport(what: &str, e: reqwest::Error) -> Error {
     };
     Error::Transport {
         what: what.to_owned(),
+        target: target.to_owned(),
         kind: kind.to_owned(),
         source: Some(e.without_url()),
     }

@@ -212,7 +212,7 @@ impl Session {
         if let Some(h) = self.http.get() {
             return Ok(h);
         }
-        let h = Http::new()?;
+        let h = Http::new(self.cfg.http_timeout)?;
         Ok(self.http.get_or_init(|| h))
     }
 

@@ -80,3 +80,65 @@ async fn doctor_reports_a_checklist() {
         assert!(names.contains(&want), "{want} missing from {names:?}");
     }
 }
+
+#[tokio::test]
+async fn unreachable_server_is_named_and_retryable() {
+    let f = Fixture::new("").await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut cmd = f.cmd(&[
+        "auth",
+        "login",
+        "--password",
+        "--username",
+        "alice",
+        "--password-stdin",
+    ]);
+    cmd.env("CLIAUTH_SERVER_URL", format!("http://127.0.0.1:{port}"));
+    let run = f.run_cmd(cmd, Some("alice-password\n")).await;
+    assert_eq!(run.code, 7, "{run:?}");
+    assert!(run.stderr.contains(&format!("127.0.0.1:{port}")), "{run:?}");
+}
+
+#[tokio::test]
+async fn token_endpoint_503_says_temporarily_unavailable() {
+    let f = Fixture::new(
+        "[[rules]]\nname = \"token-503\"\nmatch = { method = \"POST\", path = \"/oauth/token\", grant_type = \"password\" }\naction = { kind = \"status\", status = 503, headers = { \"Retry-After\" = \"2\" }, body = \"{\\\"error\\\":\\\"temporarily_unavailable\\\"}\" }\n",
+    )
+    .await;
+    let run = f
+        .run_stdin(
+            &[
+                "auth",
+                "login",
+                "--password",
+                "--username",
+                "alice",
+                "--password-stdin",
+            ],
+            "alice-password\n",
+        )
+        .await;
+    assert_eq!(run.code, 7, "{run:?}");
+    assert!(
+        run.stderr.contains("temporarily unavailable (HTTP 503)"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("hint: try again in 2 s"), "{run:?}");
+}
+
+#[tokio::test]
+async fn logout_mentions_a_token_still_set_in_the_environment() {
+    let f = Fixture::new("").await;
+    f.login_password("alice").await;
+    let mut cmd = f.cmd(&["auth", "logout"]);
+    cmd.env("CLIAUTH_TOKEN", "some-env-token");
+    let run = f.run_cmd(cmd, None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("CLIAUTH_TOKEN is set and still authenticates"),
+        "{run:?}"
+    );
+}

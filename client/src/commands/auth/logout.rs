@@ -4,6 +4,7 @@ use clap::Args;
 
 use super::super::{Ctx, Report, block_on};
 use crate::classify::Result;
+use crate::config::ENV_TOKEN;
 
 /// `auth logout` flags.
 #[derive(Debug, Clone, Copy, Args)]
@@ -37,6 +38,11 @@ pub fn run(args: &LogoutArgs, ctx: &Ctx) -> Result<Report> {
             (None, None) => {}
         }
         lines.push("Logged out.".into());
+    }
+    if session.config().env_token.is_some() {
+        lines.push(format!(
+            "note: {ENV_TOKEN} is set and still authenticates cliauth commands; unset it to stop using that token."
+        ));
     }
     if report.kept_static {
         lines.push("A stored personal access token was kept; use `cliauth auth logout --all` to remove it.".into());
