@@ -274,7 +274,7 @@ impl<'a> Run<'a> {
                     self.check(&w.expect, &outputs, from)
                 }
                 Step::Admin(a) => {
-                    self.admin(a).map_err(|m| (at, m))?;
+                    self.admin(a).await.map_err(|m| (at, m))?;
                     self.check(&a.expect, &[], journal_from)
                 }
                 Step::Browser(b) => {
@@ -901,7 +901,7 @@ impl<'a> Run<'a> {
         inner.await.map_err(|m| (None, m))
     }
 
-    fn admin(&mut self, a: &AdminStep) -> Result<(), Miss> {
+    async fn admin(&mut self, a: &AdminStep) -> Result<(), Miss> {
         let s = &self.server;
         let fail = |e: &dyn std::fmt::Display| {
             Miss::new(format!("admin {:?} succeeds", a.op), e.to_string())
@@ -924,12 +924,18 @@ impl<'a> Run<'a> {
             AdminOp::ClearRules => s.clear_rules(),
             AdminOp::ReleaseHold => {
                 let name = a.name.as_deref().unwrap_or_default();
-                if s.release_hold(name) == 0 {
-                    return Err(Miss::new(
-                        format!("rule {name:?} holds at least one request"),
-                        "it held none",
-                    ));
+                // The held request is the event to wait for; the mock offers no notification,
+                // so its count is polled until the scenario deadline.
+                while s.held(name) == 0 {
+                    if Instant::now() >= self.deadline {
+                        return Err(Miss::new(
+                            format!("rule {name:?} holds a request before the scenario timeout"),
+                            "it held none",
+                        ));
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
                 }
+                s.release_hold(name);
             }
             AdminOp::RevokeAll => {
                 let user = a.username.as_deref().unwrap_or_default();
