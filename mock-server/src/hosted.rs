@@ -186,6 +186,9 @@ pub(crate) async fn login(
             .unwrap_or_default();
         (ok, client)
     };
+    if lock(&s.state).client(&client_id).is_none() {
+        return OAuthError::invalid_client("unknown client").into_response();
+    }
     if !ok {
         return OAuthError::new(401, "invalid_grant", "invalid username or password")
             .into_response();

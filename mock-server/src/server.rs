@@ -144,6 +144,14 @@ impl App {
                 let mut entry = journal::blank("", "", self.shared.clock.now_ms());
                 entry.tls_handshake = true;
                 lock(&self.shared.journal).push(entry);
+                // Consume the ClientHello that already arrived so the close is a FIN, not the
+                // RST the kernel sends when unread data is discarded.
+                let mut sink = [0u8; 4096];
+                while let Ok(n) = stream.try_read(&mut sink) {
+                    if n == 0 {
+                        break;
+                    }
+                }
                 return;
             }
             Ok(_) => {}

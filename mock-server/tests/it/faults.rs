@@ -109,7 +109,13 @@ async fn slow_first_byte_commits_the_grant_before_a_client_timeout_fires() {
         .await
         .unwrap_err();
     assert!(err.is_timeout(), "{err}");
-    // The client saw nothing, yet the server minted a pair: the lost-response case.
+    // The client saw nothing, yet the server minted a pair: the lost-response case. (On a
+    // loaded machine the handler may still be running when the client gives up; wait for it.)
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.issued_secrets().len() < 2 {
+        assert!(Instant::now() < deadline, "the grant was never committed");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     assert_eq!(server.issued_secrets().len(), 2);
 }
 
@@ -469,8 +475,8 @@ async fn a_tls_client_hello_on_the_plain_port_is_journaled_and_closed() {
         .await
         .unwrap();
     let mut buf = Vec::new();
-    let read = sock.read_to_end(&mut buf).await;
-    assert!(buf.is_empty(), "{read:?}");
+    let read = sock.read_to_end(&mut buf).await.expect("a clean close");
+    assert_eq!(read, 0);
     assert_eq!(get(&server, "/api/v1/meta", None).await.0, 200);
     let journal = server.journal();
     assert!(journal[0].tls_handshake);

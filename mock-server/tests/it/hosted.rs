@@ -144,6 +144,7 @@ async fn session_describes_the_token() {
 #[case::ok(json!({"username": "alice", "password": "alice-password"}), 200, None)]
 #[case::bad_password(json!({"username": "alice", "password": "x"}), 401, Some("invalid_grant"))]
 #[case::missing_fields(json!({"username": "alice"}), 400, Some("invalid_request"))]
+#[case::unknown_client(json!({"username": "alice", "password": "alice-password", "client_id": "nope"}), 401, Some("invalid_client"))]
 #[tokio::test]
 async fn json_login_answers_the_token_pair(
     #[case] body: serde_json::Value,
