@@ -227,10 +227,21 @@ fn too_large(what: &str) -> Error {
     }
 }
 
+/// Describes a JSON failure by kind and position only: serde's message can quote a value from
+/// the body, and a token endpoint's body may hold a secret.
 fn malformed(what: &str, e: &serde_json::Error) -> Error {
+    let kind = match e.classify() {
+        serde_json::error::Category::Data => "a JSON document of the wrong shape",
+        serde_json::error::Category::Eof => "truncated JSON",
+        serde_json::error::Category::Syntax | serde_json::error::Category::Io => "invalid JSON",
+    };
     Error::Malformed {
         what: what.to_owned(),
-        detail: format!("invalid JSON ({e})"),
+        detail: if e.line() == 0 {
+            kind.to_owned()
+        } else {
+            format!("{kind} (line {}, column {})", e.line(), e.column())
+        },
     }
 }
 
@@ -444,6 +455,29 @@ mod tests {
                 .unwrap_err();
         assert_eq!(err.category(), ErrorCategory::ServerError, "{err}");
         assert!(err.to_string().contains("invalid JSON"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_json_shape_error_never_quotes_the_body() {
+        let (_s, base) = server_with(
+            ResponseTemplate::new(200).set_body_raw("\"secret-token-value\"", "application/json"),
+        )
+        .await;
+        let err = Http::without_proxy()
+            .unwrap()
+            .post_form_json::<crate::flows::Tokens>(
+                &base.join("/token").unwrap(),
+                &[("grant_type", "x")],
+                "the token endpoint",
+            )
+            .await
+            .unwrap_err();
+        assert!(!err.to_string().contains("secret-token-value"), "{err}");
+        assert!(
+            !format!("{err:?}").contains("secret-token-value"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("wrong shape"), "{err}");
     }
 
     #[tokio::test]

@@ -4,19 +4,11 @@ use std::os::unix::fs::PermissionsExt;
 
 use crate::support::Fixture;
 
-fn cred_file(f: &Fixture) -> std::path::PathBuf {
-    std::fs::read_dir(f.credentials_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "cred"))
-        .expect("a credentials file")
-}
-
 #[tokio::test]
 async fn corrupted_store_is_reported_and_moved_aside() {
     let f = Fixture::new("").await;
     f.login_password("alice").await;
-    let p = cred_file(&f);
+    let p = f.cred_file();
     let mut bytes = std::fs::read(&p).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
@@ -33,7 +25,7 @@ async fn corrupted_store_is_reported_and_moved_aside() {
 async fn loose_permissions_are_refused_with_the_exact_chmod() {
     let f = Fixture::new("").await;
     f.login_password("alice").await;
-    let p = cred_file(&f);
+    let p = f.cred_file();
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
     let run = f.run(&["auth", "token"]).await;
     assert_eq!(run.code, 10, "{run:?}");

@@ -85,6 +85,19 @@ async fn already_logged_in_makes_no_network_call() {
     assert_eq!(f.journal().len(), before, "no request");
 }
 
+type StderrLines = tokio::io::Lines<BufReader<tokio::process::ChildStderr>>;
+
+/// Reads the login's stderr up to the printed authorize URL.
+async fn authorize_url(child: &mut tokio::process::Child) -> (StderrLines, String) {
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    loop {
+        let line = lines.next_line().await.unwrap().expect("the URL line");
+        if let Some(u) = line.strip_prefix("Open this URL to log in: ") {
+            return (lines, u.to_owned());
+        }
+    }
+}
+
 #[tokio::test]
 async fn browser_login_end_to_end_with_pkce_and_state() {
     let f = Fixture::new("").await;
@@ -92,13 +105,7 @@ async fn browser_login_end_to_end_with_pkce_and_state() {
         .cmd(&["auth", "login", "--no-browser", "--timeout", "60"])
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next_line().await.unwrap().expect("the URL line");
-        if let Some(u) = line.strip_prefix("Open this URL to log in: ") {
-            break u.to_owned();
-        }
-    };
+    let (mut lines, url) = authorize_url(&mut child).await;
     let parsed = url::Url::parse(&url).unwrap();
     let q: std::collections::HashMap<_, _> = parsed.query_pairs().into_owned().collect();
     assert_eq!(q["code_challenge_method"], "S256");
@@ -144,13 +151,7 @@ async fn browser_callback_with_a_wrong_state_is_refused() {
         .cmd(&["auth", "login", "--no-browser", "--timeout", "60"])
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next_line().await.unwrap().expect("the URL line");
-        if let Some(u) = line.strip_prefix("Open this URL to log in: ") {
-            break u.to_owned();
-        }
-    };
+    let (mut lines, url) = authorize_url(&mut child).await;
     let q: std::collections::HashMap<_, _> = url::Url::parse(&url)
         .unwrap()
         .query_pairs()

@@ -9,18 +9,10 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::Fixture;
 
-fn cred_file(f: &Fixture) -> std::path::PathBuf {
-    std::fs::read_dir(f.credentials_dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "cred"))
-        .expect("a credentials file")
-}
-
 /// Logs in, refreshes once, and returns (file before the refresh, file after it).
 async fn two_generations(f: &Fixture) -> (Vec<u8>, Vec<u8>) {
     f.login_password("alice").await;
-    let p = cred_file(f);
+    let p = f.cred_file();
     let old = std::fs::read(&p).unwrap();
     let r = f.run(&["auth", "refresh"]).await;
     assert_eq!(r.code, 0, "{r:?}");
@@ -34,7 +26,7 @@ async fn benign_replay_never_sends_the_spent_token_twice() {
     )
     .await;
     let (old, _new) = two_generations(&f).await;
-    std::fs::write(cred_file(&f), &old).unwrap();
+    std::fs::write(f.cred_file(), &old).unwrap();
     let run = f.run(&["auth", "token"]).await;
     assert_eq!(run.code, 7, "{run:?}");
     assert!(
@@ -56,7 +48,7 @@ async fn benign_replay_retries_once_with_the_newest_stored_token() {
     )
     .await;
     let (old, new) = two_generations(&f).await;
-    let p = cred_file(&f);
+    let p = f.cred_file();
     std::fs::write(&p, &old).unwrap();
     let mut cmd = f.cmd(&["auth", "token"]);
     cmd.env("CLIAUTH_LOG", "debug");
@@ -87,7 +79,7 @@ async fn benign_replay_retries_once_with_the_newest_stored_token() {
 async fn rejection_of_a_token_that_is_no_longer_stored_keeps_the_newer_session() {
     let f = Fixture::new("[tokens]\naccess_ttl = 0\n").await;
     let (old, new) = two_generations(&f).await;
-    let p = cred_file(&f);
+    let p = f.cred_file();
     std::fs::write(&p, &old).unwrap();
     f.server.add_rule(Rule::new(
         "hold",
@@ -117,5 +109,5 @@ async fn rejection_of_a_token_that_is_no_longer_stored_keeps_the_newer_session()
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(out.status.success(), "{err}");
     assert!(err.contains("stale_rejection_preserved"), "{err}");
-    assert!(cred_file(&f).exists(), "the newer session was kept");
+    assert!(f.cred_file().exists(), "the newer session was kept");
 }

@@ -60,6 +60,15 @@ impl Fixture {
         self.home.path().join("credentials")
     }
 
+    /// The encrypted credentials file of the fixture's server.
+    pub(crate) fn cred_file(&self) -> PathBuf {
+        std::fs::read_dir(self.credentials_dir())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "cred"))
+            .expect("a credentials file")
+    }
+
     pub(crate) fn cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cliauth"));
         clean_env(&mut cmd);
