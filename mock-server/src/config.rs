@@ -525,6 +525,47 @@ mod tests {
     }
 
     #[test]
+    fn inconsistent_values_are_rejected_naming_the_field() {
+        for (src, field) in [
+            ("[consent]\nuser = \"carol\"\n", "consent.user"),
+            ("[device]\nuser = \"carol\"\n", "device.user"),
+            (
+                "[[clients]]\nclient_id = \"a\"\n[[clients]]\nclient_id = \"a\"\n",
+                "duplicate client_id",
+            ),
+            (
+                "[[clients]]\nclient_id = \"a\"\nredirect_uris = [\"not a url\"]\n",
+                "clients.redirect_uris",
+            ),
+            ("issuer = \"nope\"\n", "issuer"),
+            (
+                "[[rules]]\nname = \"h\"\naction = { kind = \"hold\", count = 0 }\n",
+                "rules.h",
+            ),
+            (
+                "[[rules]]\nname = \"s\"\naction = { kind = \"status\", status = 1000 }\n",
+                "rules.s",
+            ),
+        ] {
+            let err = Config::from_toml_str(src).unwrap_err().to_string();
+            assert!(err.contains(field), "{src}: {err}");
+        }
+    }
+
+    #[test]
+    fn from_file_names_the_file() {
+        let path =
+            std::env::temp_dir().join(format!("cliauth-mock-config-{}.toml", std::process::id()));
+        std::fs::write(&path, "[pkce]\nmode = \"sloppy\"\n").unwrap();
+        let err = Config::from_file(&path).unwrap_err().to_string();
+        std::fs::remove_file(&path).unwrap();
+        assert!(err.starts_with(&format!("{}:2:", path.display())), "{err}");
+        assert!(err.contains("sloppy"), "{err}");
+        let missing = Config::from_file("/nonexistent/cliauth-mock.toml").unwrap_err();
+        assert!(matches!(missing, ConfigError::Read { .. }));
+    }
+
+    #[test]
     fn non_terminal_last_script_step_is_rejected() {
         let err = Config::from_toml_str("[device]\nscript = [\"pending\"]\n").unwrap_err();
         assert!(err.to_string().contains("device.script"), "{err}");

@@ -121,3 +121,28 @@ pub(crate) fn blank(method: &str, path: &str, at_ms: u64) -> JournalEntry {
         tls_handshake: false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_group_by_method_path_grant_and_status() {
+        let mut j = Journal::default();
+        let mut a = blank("POST", "/oauth/token", 0);
+        a.grant_type = Some("refresh_token".to_owned());
+        a.status = 200;
+        j.push(a.clone());
+        j.push(a);
+        let mut tls = blank("", "", 0);
+        tls.tls_handshake = true;
+        j.push(tls);
+        let c = j.counters();
+        assert_eq!(c["POST /oauth/token refresh_token 200"], 2);
+        assert_eq!(c["tls_handshake"], 1);
+        assert_eq!(
+            j.entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+    }
+}

@@ -331,3 +331,14 @@ pub(crate) async fn page_post(
             .into_response(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_codes_compare_without_case_or_dashes() {
+        assert_eq!(normalize("wdjb-mjht"), normalize("WDJBMJHT"));
+        assert_eq!(normalize(" WDJB MJHT "), "WDJBMJHT");
+    }
+}

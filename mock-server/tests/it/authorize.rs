@@ -281,3 +281,52 @@ async fn login_hint_picks_another_configured_user() {
         crate::support::get(&server, "/api/v1/me", Some(s(&tokens, "access_token"))).await;
     assert_eq!(me["username"], "bob");
 }
+
+#[tokio::test]
+async fn a_client_without_the_code_grant_is_refused_by_redirect() {
+    let server = server(
+        "[[clients]]\nclient_id = \"cliauth\"\nredirect_uris = [\"http://127.0.0.1/callback\"]\ngrants = [\"password\"]\n",
+    )
+    .await;
+    let (_, challenge) = pkce_pair();
+    let (status, q, _) = authorize(&server, &base(&challenge)).await;
+    assert_eq!(status, 302);
+    assert_eq!(q["error"], "unauthorized_client");
+}
+
+#[tokio::test]
+async fn a_missing_response_type_is_redirected_as_invalid_request() {
+    let server = MockServer::start().await;
+    let (_, challenge) = pkce_pair();
+    let params: Vec<_> = base(&challenge)
+        .into_iter()
+        .filter(|(k, _)| *k != "response_type")
+        .collect();
+    let (status, q, _) = authorize(&server, &params).await;
+    assert_eq!(status, 302);
+    assert_eq!(q["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn a_code_is_bound_to_its_client() {
+    let server = server(
+        "[[clients]]\nclient_id = \"cliauth\"\nredirect_uris = [\"http://127.0.0.1/callback\"]\n\
+[[clients]]\nclient_id = \"other\"\nredirect_uris = [\"http://127.0.0.1/callback\"]\n",
+    )
+    .await;
+    let (verifier, challenge) = pkce_pair();
+    let (_, q, _) = authorize(&server, &base(&challenge)).await;
+    let (status, body) = post_form(
+        &server,
+        "/oauth/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &q["code"]),
+            ("client_id", "other"),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!((status, s(&body, "error")), (400, "invalid_grant"));
+}

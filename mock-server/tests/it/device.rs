@@ -261,3 +261,28 @@ async fn device_authorization_errors(
     let (got, body) = post_form(&server, "/oauth/device_authorization", form).await;
     assert_eq!((got, s(&body, "error")), (status, error_code));
 }
+
+#[tokio::test]
+async fn a_device_code_is_bound_to_its_client() {
+    let server =
+        server("[[clients]]\nclient_id = \"cliauth\"\n[[clients]]\nclient_id = \"other\"\n").await;
+    let d = start(&server).await;
+    let (status, body) = post_form(
+        &server,
+        "/oauth/token",
+        &[
+            ("grant_type", GRANT),
+            ("device_code", s(&d, "device_code")),
+            ("client_id", "other"),
+        ],
+    )
+    .await;
+    assert_eq!((status, s(&body, "error")), (400, "invalid_grant"));
+}
+
+#[tokio::test]
+async fn a_zero_lifetime_device_code_is_born_expired() {
+    let server = server("[device]\nexpires_in = 0\n").await;
+    let dc = s(&start(&server).await, "device_code").to_owned();
+    assert_eq!(error(&poll(&server, &dc).await), "expired_token");
+}

@@ -378,3 +378,127 @@ async fn a_client_without_the_grant_is_unauthorized() {
     .await;
     assert_eq!((status, s(&body, "error")), (400, "unauthorized_client"));
 }
+
+#[tokio::test]
+async fn a_refresh_token_is_bound_to_its_client() {
+    let server =
+        server("[[clients]]\nclient_id = \"cliauth\"\n[[clients]]\nclient_id = \"other\"\n").await;
+    let rt = s(&password_login(&server, "alice").await, "refresh_token").to_owned();
+    let (status, body) = post_form(
+        &server,
+        "/oauth/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &rt),
+            ("client_id", "other"),
+        ],
+    )
+    .await;
+    assert_eq!((status, s(&body, "error")), (400, "invalid_grant"));
+}
+
+#[tokio::test]
+async fn a_refresh_may_narrow_but_not_widen_the_scope() {
+    let server = MockServer::start().await;
+    let (_, pair) = post_form(
+        &server,
+        "/oauth/token",
+        &[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "alice-password"),
+            ("scope", "sync profile"),
+        ],
+    )
+    .await;
+    let rt = s(&pair, "refresh_token");
+    let (status, body) = post_form(
+        &server,
+        "/oauth/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("scope", "sync admin"),
+        ],
+    )
+    .await;
+    assert_eq!((status, s(&body, "error")), (400, "invalid_scope"));
+    let (status, body) = post_form(
+        &server,
+        "/oauth/token",
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("scope", "sync"),
+        ],
+    )
+    .await;
+    assert_eq!((status, s(&body, "scope")), (200, "sync"));
+}
+
+#[tokio::test]
+async fn introspection_of_a_revoked_token_is_inactive() {
+    let server = MockServer::start().await;
+    let pair = password_login(&server, "alice").await;
+    post_form(
+        &server,
+        "/oauth/revoke",
+        &[("token", s(&pair, "access_token"))],
+    )
+    .await;
+    let (_, body) = post_form(
+        &server,
+        "/oauth/introspect",
+        &[("token", s(&pair, "access_token"))],
+    )
+    .await;
+    assert_eq!(body, json!({"active": false}));
+    // Revoking only the access token leaves the refresh token usable.
+    assert_eq!(refresh(&server, s(&pair, "refresh_token")).await.0, 200);
+}
+
+#[tokio::test]
+async fn registration_is_404_when_disabled() {
+    let server = server("[registration]\nenabled = false\n").await;
+    let resp = http()
+        .post(format!("{}/oauth/register", server.url()))
+        .json(&json!({"redirect_uris": ["http://127.0.0.1/cb"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+}
+
+#[tokio::test]
+async fn the_journal_counts_grants_by_status_without_secrets() {
+    let server = MockServer::start().await;
+    let pair = password_login(&server, "alice").await;
+    refresh(&server, s(&pair, "refresh_token")).await;
+    refresh(&server, s(&pair, "refresh_token")).await;
+    let journal = server.journal();
+    assert_eq!(
+        journal
+            .iter()
+            .filter(|e| e.is_grant("refresh_token", 200))
+            .count(),
+        1
+    );
+    assert_eq!(
+        journal
+            .iter()
+            .filter(|e| e.is_grant("refresh_token", 400))
+            .count(),
+        1
+    );
+    assert_eq!(
+        journal
+            .iter()
+            .filter(|e| e.is_grant("password", 200))
+            .count(),
+        1
+    );
+    let text = serde_json::to_string(&journal).unwrap() + &format!("{:?}", server.lineage());
+    for secret in server.issued_secrets() {
+        assert!(!text.contains(&secret), "journal or lineage leaks a secret");
+    }
+}
