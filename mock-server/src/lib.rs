@@ -262,3 +262,19 @@ impl Drop for MockServer {
         self.stop.send_replace(true);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn the_public_types_can_cross_tasks() {
+        assert_send_sync::<MockServer>();
+        assert_send_sync::<Config>();
+        assert_send_sync::<Rule>();
+        assert_send_sync::<JournalEntry>();
+        assert_send_sync::<Error>();
+    }
+}
