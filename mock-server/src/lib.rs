@@ -269,6 +269,19 @@ mod tests {
 
     fn assert_send_sync<T: Send + Sync>() {}
 
+    #[tokio::test]
+    async fn debug_output_shows_no_secrets() {
+        let server = MockServer::start().await;
+        let shared = Arc::clone(&server.shared);
+        let pair = shared.issue_new("alice", "cliauth", "").unwrap();
+        let text = format!("{server:?}");
+        assert!(text.contains(&server.url()));
+        assert!(
+            !text.contains(&pair.access_token) && !text.contains(&pair.refresh_token),
+            "{text}"
+        );
+    }
+
     #[test]
     fn the_public_types_can_cross_tasks() {
         assert_send_sync::<MockServer>();

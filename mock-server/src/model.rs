@@ -10,8 +10,7 @@ use crate::oauth::OAuthError;
 use crate::rules::{Holds, RuleSlot};
 use crate::tokens::{Signer, fingerprint, random_secret};
 
-/// Everything the handlers share.
-#[derive(Debug)]
+/// Everything the handlers share. Its `Debug` shows no state: the maps hold raw secrets.
 pub(crate) struct Shared {
     pub(crate) state: Mutex<State>,
     pub(crate) journal: Mutex<Journal>,
@@ -20,6 +19,14 @@ pub(crate) struct Shared {
     pub(crate) holds: Holds,
     /// `http://127.0.0.1:PORT`.
     pub(crate) base_url: String,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Locks a mutex, recovering from poisoning: every critical section leaves the maps
