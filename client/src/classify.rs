@@ -298,6 +298,9 @@ pub enum Error {
     /// The key is derived from a passphrase and none was given.
     #[error("the credentials are protected by a passphrase and CLIAUTH_PASSPHRASE is not set")]
     PassphraseRequired,
+    /// The passphrase does not derive the key the credentials were encrypted with.
+    #[error("CLIAUTH_PASSPHRASE does not match the passphrase the credentials were stored with")]
+    WrongPassphrase,
     /// A filesystem operation failed.
     #[error("failed to {context}")]
     Io {
@@ -408,7 +411,8 @@ impl Error {
             | Error::PortInUse { .. }
             | Error::RegistrationFailed { .. }
             | Error::MethodUnsupported { .. }
-            | Error::PassphraseRequired => C::Config,
+            | Error::PassphraseRequired
+            | Error::WrongPassphrase => C::Config,
             Error::Permissions { .. }
             | Error::ForeignOwner { .. }
             | Error::Corrupted { .. }
@@ -496,6 +500,10 @@ impl Error {
             ),
             Error::PassphraseRequired => {
                 "set CLIAUTH_PASSPHRASE to the passphrase used when logging in".into()
+            }
+            Error::WrongPassphrase => {
+                "set CLIAUTH_PASSPHRASE to the passphrase used when logging in; to start over, delete the credentials folder (`cliauth auth doctor` shows it) and run `cliauth auth login`"
+                    .into()
             }
             Error::Io { .. } => {
                 "check that the credentials folder exists, is writable and the disk is not full (`cliauth auth doctor`)"
@@ -596,6 +604,7 @@ mod tests {
     #[case::invalid_client(oauth("invalid_client"), "config", 9, false, "client_id")]
     #[case::permissions(Error::Permissions { path: "/h/credentials".into(), mode: 0o755, want: 0o700 }, "local_storage", 10, false, "chmod 700 /h/credentials")]
     #[case::corrupted(Error::Corrupted { path: "/h/s".into(), moved_to: "/h/s.corrupt".into(), reason: "x".into() }, "local_storage", 10, false, "cliauth auth login")]
+    #[case::wrong_passphrase(Error::WrongPassphrase, "config", 9, false, "CLIAUTH_PASSPHRASE")]
     #[case::lock_timeout(Error::LockTimeout { path: "/h/l".into(), waited_ms: 10, holder: None }, "local_storage", 10, false, "try again")]
     #[case::access_denied(Error::AccessDenied { detail: None }, "access_denied", 11, false, "approve")]
     #[case::state_mismatch(Error::StateMismatch, "access_denied", 11, false, "cliauth auth login")]

@@ -106,7 +106,26 @@ pub(crate) fn open(
 /// How the key file says the key is obtained.
 enum KeySpec {
     Random(StoreKey),
-    Argon2id { salt: [u8; 16] },
+    /// The salt, and a check value of the derived key that tells a wrong passphrase apart from
+    /// a damaged credentials file.
+    Argon2id {
+        salt: [u8; 16],
+        check: [u8; 8],
+    },
+}
+
+/// First 8 bytes of SHA-256 over a label and the key. It confirms a derived key without
+/// revealing it; it allows no faster passphrase guessing than the encrypted store already does
+/// (every guess still costs an Argon2id derivation).
+fn key_check(key: &StoreKey) -> [u8; 8] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"cliauth/v1/key-check");
+    h.update(key.0.as_slice());
+    let d = h.finalize();
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&d[..8]);
+    out
 }
 
 /// Loads the store key; `None` when the key file does not exist.
@@ -123,9 +142,15 @@ pub(crate) fn load_key(
     fsutil::check_private(key_path, 0o600)?;
     match parse_key_file(key_path, &text)? {
         KeySpec::Random(k) => Ok(Some(k)),
-        KeySpec::Argon2id { salt } => {
+        KeySpec::Argon2id { salt, check } => {
             let pass = passphrase.ok_or(Error::PassphraseRequired)?;
-            Ok(Some(passphrase_key(key_path, pass, &salt, runtime_dir)?))
+            Ok(Some(passphrase_key(
+                key_path,
+                pass,
+                &salt,
+                check,
+                runtime_dir,
+            )?))
         }
     }
 }
@@ -142,12 +167,14 @@ pub(crate) fn load_or_create_key(
     if let Some(k) = load_key(key_path, passphrase, runtime_dir)? {
         return Ok(k);
     }
-    let body = Zeroizing::new(if passphrase.is_some() {
+    let body = Zeroizing::new(if let Some(pass) = passphrase {
         let mut salt = [0u8; 16];
         rand::fill(&mut salt);
+        let check = key_check(&derive(pass, &salt)?);
         format!(
-            "{KEY_FILE_HEADER} argon2id m={ARGON2_M_KIB},t={ARGON2_T},p={ARGON2_P} {}\n",
-            hex(&salt)
+            "{KEY_FILE_HEADER} argon2id m={ARGON2_M_KIB},t={ARGON2_T},p={ARGON2_P} {} {}\n",
+            hex(&salt),
+            hex(&check)
         )
     } else {
         let mut key = Zeroizing::new([0u8; KEY_LEN]);
@@ -192,7 +219,7 @@ fn parse_key_file(path: &Path, text: &str) -> Result<KeySpec> {
                     })?;
             Ok(KeySpec::Random(StoreKey(Zeroizing::new(arr))))
         }
-        ["argon2id", params, salt] => {
+        ["argon2id", params, salt, check] => {
             if *params != format!("m={ARGON2_M_KIB},t={ARGON2_T},p={ARGON2_P}") {
                 return Err(bad("unsupported Argon2id parameters"));
             }
@@ -203,7 +230,15 @@ fn parse_key_file(path: &Path, text: &str) -> Result<KeySpec> {
                     .map_err(|e: std::array::TryFromSliceError| {
                         bad(&format!("wrong salt length ({e})"))
                     })?;
-            Ok(KeySpec::Argon2id { salt })
+            let check = unhex(check).ok_or_else(|| bad("the check value is not hex"))?;
+            let check: [u8; 8] =
+                check
+                    .as_slice()
+                    .try_into()
+                    .map_err(|e: std::array::TryFromSliceError| {
+                        bad(&format!("wrong check length ({e})"))
+                    })?;
+            Ok(KeySpec::Argon2id { salt, check })
         }
         _ => Err(bad("unknown key kind")),
     }
@@ -235,21 +270,34 @@ fn passphrase_key(
     key_path: &Path,
     pass: &Secret,
     salt: &[u8; 16],
+    check: [u8; 8],
     runtime_dir: Option<&Path>,
 ) -> Result<StoreKey> {
-    let Some(rt) = runtime_dir else {
-        return derive(pass, salt);
-    };
-    let path = handoff_path(rt, key_path, salt);
-    if let Some(k) = read_handoff(&path) {
+    let handoff = runtime_dir.map(|rt| (rt, handoff_path(rt, key_path, salt)));
+    if let Some((_, path)) = &handoff
+        && let Some(k) = read_handoff(path)
+    {
+        if key_check(&k) == check {
+            tracing::debug!(
+                event = "key_handoff_hit",
+                "store key from the runtime hand-off"
+            );
+            return Ok(k);
+        }
         tracing::debug!(
-            event = "key_handoff_hit",
-            "store key from the runtime hand-off"
+            event = "key_handoff_miss",
+            reason = "check mismatch",
+            "key hand-off ignored"
         );
-        return Ok(k);
+        fsutil::remove_quietly(path);
     }
     let key = derive(pass, salt)?;
-    write_handoff(rt, &path, &key);
+    if key_check(&key) != check {
+        return Err(Error::WrongPassphrase);
+    }
+    if let Some((rt, path)) = &handoff {
+        write_handoff(rt, path, &key);
+    }
     Ok(key)
 }
 
@@ -264,7 +312,7 @@ pub(crate) fn drop_handoff(key_path: &Path, runtime_dir: Option<&Path>) -> bool 
         }
     };
     match parse_key_file(key_path, &text) {
-        Ok(KeySpec::Argon2id { salt }) => {
+        Ok(KeySpec::Argon2id { salt, .. }) => {
             fsutil::remove_quietly(&handoff_path(rt, key_path, &salt));
             true
         }
