@@ -575,6 +575,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn hosted_call_retries_once_after_a_short_retry_after() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "0"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"ok": 1})))
+            .mount(&server)
+            .await;
+        let v: serde_json::Value = Http::without_proxy()
+            .unwrap()
+            .api_json(
+                reqwest::Method::GET,
+                &Url::parse(&server.uri()).unwrap(),
+                None,
+                None,
+                "the API",
+            )
+            .await
+            .unwrap();
+        assert_eq!(v["ok"], 1);
+        assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
     async fn hosted_403_private_teamspace_is_its_own_category() {
         let server = MockServer::start().await;
         Mock::given(method("POST"))

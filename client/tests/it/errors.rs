@@ -200,3 +200,36 @@ async fn passphrase_mode_hands_the_key_off_and_names_a_wrong_passphrase() {
     // Within its short TTL the hand-off stands in for the passphrase (documented limitation).
     assert_eq!(wrong.code, 0, "{wrong:?}");
 }
+
+#[tokio::test]
+async fn doctor_clears_a_stale_lock_record_only_with_unstick() {
+    let f = Fixture::new("").await;
+    f.login_password("alice").await;
+    let lock = f.cred_file().with_extension("lock");
+    std::fs::write(&lock, "pid=999999 host=gone version=0 started_at=1\n").unwrap();
+    let run = f.run(&["auth", "doctor"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("a crashed process left a holder record (pid=999999"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("next: run `cliauth auth doctor --unstick-lock`"),
+        "{}",
+        run.stdout
+    );
+    let run = f.run(&["auth", "doctor", "--unstick-lock"]).await;
+    assert!(
+        run.stdout.contains("cleared a stale holder record"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(&lock).unwrap(),
+        "",
+        "record cleared, file kept"
+    );
+}
