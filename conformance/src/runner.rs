@@ -570,11 +570,34 @@ impl<'a> Run<'a> {
                 return Err(Miss::new("the process exits", observed));
             }
         };
+        self.collect(proc, status.code(), false).await
+    }
+
+    /// Drains a finished process's output readers and records its output.
+    async fn collect(
+        &mut self,
+        mut proc: Proc,
+        exit: Option<i32>,
+        killed: bool,
+    ) -> Result<Output, Miss> {
+        // A killed process gets a few seconds of its own: the scenario deadline may be past.
+        let until = if killed {
+            Instant::now() + Duration::from_secs(5)
+        } else {
+            self.deadline
+        };
         for reader in proc.readers.drain(..) {
-            // A client that exits early may close stdin before we wrote it: that is the
-            // client's choice, so a broken pipe on stdin is not a runner failure.
-            match reader.await {
+            // A grandchild that inherited the pipes could keep them open: bounded by the deadline.
+            let joined = tokio::time::timeout_at(until, reader).await.map_err(|elapsed| {
+                Miss::new(
+                    format!("{} closes its output when it exits", proc.label),
+                    format!("still open at the scenario timeout ({elapsed}): a child process kept it"),
+                )
+            })?;
+            match joined {
                 Ok(Ok(())) => {}
+                // A client that exits early may close stdin before we wrote it: that is the
+                // client's choice, so a broken pipe on stdin is not a runner failure.
                 Ok(Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
                 Ok(Err(e)) => {
                     return Err(Miss::new(
@@ -591,8 +614,12 @@ impl<'a> Run<'a> {
             }
         }
         let output = Output {
-            label: proc.label,
-            exit: status.code(),
+            label: if killed {
+                format!("{} (killed)", proc.label)
+            } else {
+                proc.label
+            },
+            exit,
             stdout: proc.stdout.snapshot(),
             stderr: proc.stderr.snapshot(),
             secret_stdout: proc.secret_stdout,
@@ -610,34 +637,7 @@ impl<'a> Run<'a> {
             .wait()
             .await
             .map_err(|e| Miss::new(format!("{} can be waited for", proc.label), e.to_string()))?;
-        for reader in proc.readers.drain(..) {
-            match reader.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                Ok(Err(e)) => {
-                    return Err(Miss::new(
-                        format!("{} output can be read", proc.label),
-                        e.to_string(),
-                    ));
-                }
-                Err(e) => {
-                    return Err(Miss::new(
-                        format!("{} output reader finishes", proc.label),
-                        e.to_string(),
-                    ));
-                }
-            }
-        }
-        let output = Output {
-            label: format!("{} (killed)", proc.label),
-            exit: None,
-            stdout: proc.stdout.snapshot(),
-            stderr: proc.stderr.snapshot(),
-            secret_stdout: proc.secret_stdout,
-            json: proc.json,
-        };
-        self.finished.push(output.clone());
-        Ok(output)
+        self.collect(proc, None, true).await
     }
 
     /// Waits until a capture matches `regex` and returns the first group (or the match).
@@ -1367,8 +1367,8 @@ impl<'a> Run<'a> {
                 .exit
                 .map_or_else(|| "killed by a signal".to_owned(), |c| c.to_string());
             lines.push(format!("  [{}] exit {exit}", o.label));
-            lines.push(format!("    stdout:\n{}", indent2(&mask(&o.stdout))));
-            lines.push(format!("    stderr:\n{}", indent2(&mask(&o.stderr))));
+            lines.push(format!("    stdout:\n{}", indent_by(&mask(&o.stdout), 6)));
+            lines.push(format!("    stderr:\n{}", indent_by(&mask(&o.stderr), 6)));
         }
         let journal = self.server.journal();
         lines.push(format!(
@@ -1513,22 +1513,18 @@ pub(crate) fn glob_match(pattern: &str, name: &str) -> bool {
     true
 }
 
+/// Indents every line by four spaces (`<empty>` for no text), for reports.
 pub(crate) fn indent(text: &str) -> String {
-    if text.is_empty() {
-        return "    <empty>".to_owned();
-    }
-    text.lines()
-        .map(|l| format!("    {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    indent_by(text, 4)
 }
 
-fn indent2(text: &str) -> String {
+fn indent_by(text: &str, width: usize) -> String {
+    let pad = " ".repeat(width);
     if text.is_empty() {
-        return "      <empty>".to_owned();
+        return format!("{pad}<empty>");
     }
     text.lines()
-        .map(|l| format!("      {l}"))
+        .map(|l| format!("{pad}{l}"))
         .collect::<Vec<_>>()
         .join("\n")
 }
