@@ -111,6 +111,7 @@ pub(crate) fn stray_processes(pgids: &[u32]) -> Vec<u32> {
             return Vec::new();
         }
     };
+    let own_session = session_of("/proc/self/stat");
     let mut strays = Vec::new();
     for entry in entries {
         let entry = match entry {
@@ -146,17 +147,32 @@ pub(crate) fn stray_processes(pgids: &[u32]) -> Vec<u32> {
             continue;
         };
         let fields: Vec<&str> = rest.split_whitespace().collect();
-        let (Some(state), Some(pgrp)) = (
+        let (Some(state), Some(pgrp), Some(session)) = (
             fields.first(),
             fields.get(2).and_then(|p| p.parse::<u32>().ok()),
+            fields.get(3).and_then(|p| p.parse::<u32>().ok()),
         ) else {
             continue;
         };
-        if *state != "Z" && pgids.contains(&pgrp) {
+        // The session check keeps a recycled pid that leads an unrelated group out.
+        if *state != "Z" && pgids.contains(&pgrp) && own_session.is_none_or(|own| own == session) {
             strays.push(pid);
         }
     }
     strays
+}
+
+/// The session id in a `/proc/<pid>/stat` file.
+fn session_of(stat_path: &str) -> Option<u32> {
+    let stat = match std::fs::read_to_string(stat_path) {
+        Ok(stat) => stat,
+        Err(e) => {
+            eprintln!("conformance: cannot read {stat_path}: {e}");
+            return None;
+        }
+    };
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(3)?.parse().ok()
 }
 
 /// SIGKILLs stray processes (by pid, each one the runner's own descendant).
@@ -219,5 +235,21 @@ mod tests {
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(credential_modes(&creds).is_err());
         assert!(credential_modes(&dir.path().join("absent")).is_ok());
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_live_process_of_our_group_is_a_stray_until_killed() {
+        use std::os::unix::process::CommandExt as _;
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        assert_eq!(stray_processes(&[pid]), vec![pid]);
+        kill_strays(&[pid]);
+        child.wait().unwrap();
+        assert!(stray_processes(&[pid]).is_empty());
     }
 }
