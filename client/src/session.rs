@@ -50,6 +50,16 @@ impl TokenSource {
         }
     }
 
+    /// How people read it (`auth status`, `auth doctor`).
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenSource::Flag => "the --token flag",
+            TokenSource::Env => "CLIAUTH_TOKEN",
+            TokenSource::StoredStatic => "the stored personal access token",
+            TokenSource::StoredSession => "the stored session",
+        }
+    }
+
     /// How errors name it.
     pub fn bearer_name(self) -> &'static str {
         match self {

@@ -5,7 +5,7 @@ use clap::Args;
 use super::super::{Ctx, Report, block_on};
 use crate::classify::{Error, Result};
 use crate::config::{Config, Origin, display_url};
-use crate::session::{Session, TokenSource, secs_until};
+use crate::session::{Session, secs_until};
 use crate::store::{LockState, lock};
 
 /// `auth doctor` flags.
@@ -279,8 +279,8 @@ async fn server_view(session: &Session, checks: &mut Vec<Check>) {
             checks.push(ok(
                 "session",
                 format!(
-                    "the server accepts the {} token{}",
-                    source_label(resolved.source),
+                    "the server accepts the token from {}{}",
+                    resolved.source.label(),
                     s.username
                         .map(|u| format!(" (user {u})"))
                         .unwrap_or_default()
@@ -295,15 +295,6 @@ async fn server_view(session: &Session, checks: &mut Vec<Check>) {
             },
         )),
         Err(e) => checks.push(fail("session", e)),
-    }
-}
-
-fn source_label(s: TokenSource) -> &'static str {
-    match s {
-        TokenSource::Flag => "--token",
-        TokenSource::Env => "CLIAUTH_TOKEN",
-        TokenSource::StoredStatic => "stored personal",
-        TokenSource::StoredSession => "stored session",
     }
 }
 

@@ -90,7 +90,7 @@ pub fn run(ctx: &Ctx) -> Result<Report> {
             .map(|u| format!(" as {u}"))
             .unwrap_or_default()
     )];
-    stdout.push(format!("  Token source: {}", source.name()));
+    stdout.push(format!("  Token source: {}", source.label()));
     stdout.push(format!(
         "  Access token: {}",
         access_in.map_or_else(|| "no expiry known".to_owned(), human_duration)
