@@ -201,8 +201,11 @@ impl Store {
     /// or parsed is moved aside (under the lock, and only if it is still the same bytes) and
     /// reported as corrupted. `held` says whether the caller already holds the lock.
     pub fn load(&self, held: Option<&LockGuard>) -> Result<Option<StoredState>> {
+        let bytes = self.read_checked()?;
+        // Logged once the bytes are in memory: what this process decides from is fixed now,
+        // whatever peers write afterwards (tests use the line as that synchronisation point).
         tracing::debug!(event = "store_read", "store_read");
-        let Some(bytes) = self.read_checked()? else {
+        let Some(bytes) = bytes else {
             return Ok(None);
         };
         match self.decode(&bytes)? {

@@ -91,3 +91,54 @@ async fn force_login_replaces_then_revokes_the_old_session() {
     );
     assert_eq!(f.count(|e| e.path.contains("revoke") && e.status == 200), 1);
 }
+
+#[tokio::test]
+async fn busy_lock_adopts_a_still_valid_token_but_an_explicit_refresh_times_out() {
+    use cliauth::secret::Secret;
+    use cliauth::store::{LoginMethod, SessionRecord, Store, StoredState, now_unix};
+    let f = Fixture::new("").await;
+    // A session inside its refresh window (expires in 30 s) but still valid, and the lock held
+    // by this test process for the whole test.
+    let store = Store::new(
+        &f.credentials_dir(),
+        &url::Url::parse(&f.server.url()).unwrap(),
+        None,
+        None,
+    );
+    let guard = store.lock(std::time::Duration::from_secs(5)).unwrap();
+    let state = StoredState {
+        server: f.server.url(),
+        registered_client_id: None,
+        static_token: None,
+        session: Some(SessionRecord {
+            access_token: Secret::new("still-valid-access-token"),
+            refresh_token: Some(Secret::new("some-refresh-token")),
+            access_expires_at: Some(now_unix() + 30),
+            refresh_expires_at: None,
+            method: LoginMethod::Password,
+            user: Some("alice".into()),
+            client_id: "cliauth".into(),
+            updated_at: now_unix() - 3600,
+            me: None,
+        }),
+    };
+    store.save(&state, &guard).unwrap();
+    let mut cmd = f.cmd(&["auth", "token"]);
+    cmd.env("CLIAUTH_LOCK_TIMEOUT_MS", "100")
+        .env("CLIAUTH_LOG", "debug");
+    let run = f.run_cmd(cmd, None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout.trim(), "still-valid-access-token");
+    assert!(
+        run.stderr.contains("lock_timeout_adopted"),
+        "{}",
+        run.stderr
+    );
+    let mut cmd = f.cmd(&["auth", "refresh", "--json"]);
+    cmd.env("CLIAUTH_LOCK_TIMEOUT_MS", "100");
+    let run = f.run_cmd(cmd, None).await;
+    assert_eq!(run.code, 10, "{run:?}");
+    assert_eq!(run.json()["category"], "local_storage");
+    assert_eq!(f.journal().len(), 0, "no request while the lock is busy");
+    drop(guard);
+}
