@@ -284,6 +284,14 @@ impl Walker {
             Pat::Guard(guarded) => (&*guarded.pat, Some(&*guarded.guard)),
             pat => (pat, None),
         };
+        // In `Ok(Unused) | Err(_) => false` the `Err(_)` case is what loses the error.
+        let pat = match pat {
+            Pat::Or(or) => match or.cases.iter().find(|case| is_err_pattern(case)) {
+                Some(case) => case,
+                None => return,
+            },
+            pat => pat,
+        };
         let Pat::TupleStruct(pat) = pat else {
             return;
         };

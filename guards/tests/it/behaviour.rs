@@ -98,6 +98,15 @@ fn arm_that_logs_without_the_error_is_a_finding() {
 }
 
 #[test]
+fn err_case_inside_an_or_pattern_is_a_silent_arm() {
+    let src = "fn t() -> bool {\n    match parse() {\n        Ok(Spec::Good) => true,\n        Ok(Spec::Other) | Err(_) => false,\n    }\n}\n";
+    assert_eq!(
+        summary(&check(src, &Config::default())),
+        ["4:9 silent-err-arm"]
+    );
+}
+
+#[test]
 fn guard_that_does_not_inspect_the_error_is_not_narrow() {
     let src = "fn t() {\n    match f() {\n        Ok(()) => {}\n        Err(_) if retrying => {}\n        Err(e) => return Err(e),\n    }\n}\n";
     assert_eq!(
