@@ -133,6 +133,18 @@ async fn load_config(
         Some(Err(e)) => Err(e.clone()),
         None => Config::from_toml_str(&body).map_err(|e| e.to_string()),
     };
+    let running = lock(&a.shared.state).config.dialect;
+    let parsed = parsed.and_then(|mut c: Config| {
+        if c.dialect == running {
+            c.apply_dialect_defaults();
+            Ok(c)
+        } else {
+            Err(format!(
+                "dialect: the server speaks {running}; the dialect is fixed at start (got {})",
+                c.dialect
+            ))
+        }
+    });
     match parsed {
         Ok(config) => {
             replace_config(&a.shared, config);

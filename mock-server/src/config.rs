@@ -15,6 +15,8 @@ use crate::rules::Rule;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// Which product's paths and response shapes the server speaks (fixed at start).
+    pub dialect: Dialect,
     /// Issuer identifier (RFC 8414 §2). `None` means the server's own base URL.
     pub issuer: Option<String>,
     /// When true the hosted API needs no authentication and `/api/v1/meta` says so.
@@ -42,6 +44,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            dialect: Dialect::Cliauth,
             issuer: None,
             zero_auth: false,
             pkce: PkceConfig::default(),
@@ -53,6 +56,66 @@ impl Default for Config {
             users: default_users(),
             clients: vec![ClientConfig::default()],
             rules: Vec::new(),
+        }
+    }
+}
+
+/// The product whose paths, client id and response shapes the server speaks.
+///
+/// A dialect is a thin mapping onto one engine: rotation policies, device scripts, rules,
+/// holds, the clock and the journal work the same in every dialect (`../shared/SEED-CLIENTS.md`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Dialect {
+    /// cliauth's own API (`docs/interfaces.md` section 3).
+    #[default]
+    #[serde(rename = "cliauth")]
+    Cliauth,
+    /// The Spec Kitty SaaS as `spec-kitty-cli` 3.2.7 uses it (client `cli_native`).
+    #[serde(rename = "spec-kitty")]
+    SpecKitty,
+    /// The SkillMeat issuer and API as `skillmeat` 0.74.0 uses them (client `skillmeat-cli`).
+    #[serde(rename = "skillmeat")]
+    Skillmeat,
+}
+
+impl Dialect {
+    /// The name used in TOML and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cliauth => "cliauth",
+            Self::SpecKitty => "spec-kitty",
+            Self::Skillmeat => "skillmeat",
+        }
+    }
+
+    /// The public client id the product's CLI sends.
+    pub fn native_client_id(self) -> &'static str {
+        match self {
+            Self::Cliauth => "cliauth",
+            Self::SpecKitty => "cli_native",
+            Self::Skillmeat => "skillmeat-cli",
+        }
+    }
+}
+
+impl std::fmt::Display for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Dialect {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "cliauth" => Ok(Self::Cliauth),
+            "spec-kitty" => Ok(Self::SpecKitty),
+            "skillmeat" => Ok(Self::Skillmeat),
+            other => Err(format!(
+                "unknown dialect {other:?}, expected cliauth, spec-kitty or skillmeat"
+            )),
         }
     }
 }
@@ -452,6 +515,16 @@ impl Config {
             message,
         })?;
         Ok(config)
+    }
+
+    /// Gives a dialect its product's client: when the clients are still the default
+    /// (`cliauth`), the default client is renamed to the dialect's native client id.
+    pub(crate) fn apply_dialect_defaults(&mut self) {
+        if self.dialect != Dialect::Cliauth && self.clients == [ClientConfig::default()] {
+            self.dialect
+                .native_client_id()
+                .clone_into(&mut self.clients[0].client_id);
+        }
     }
 
     /// Checks cross-field consistency; the message names the offending field.

@@ -18,9 +18,9 @@ pub(crate) async fn meta(State(s): State<Arc<Shared>>) -> Response {
 }
 
 /// Who is calling: a user with the token that proved it, or the anonymous user of zero-auth mode.
-struct Caller {
-    user: UserConfig,
-    token: Option<AccessRecord>,
+pub(crate) struct Caller {
+    pub(crate) user: UserConfig,
+    pub(crate) token: Option<AccessRecord>,
 }
 
 fn anonymous() -> UserConfig {
@@ -34,7 +34,8 @@ fn anonymous() -> UserConfig {
     }
 }
 
-fn caller(s: &Shared, ctx: &RequestCtx) -> Result<Caller, OAuthError> {
+/// The caller of a hosted-API request, or the RFC 6750 §3.1 error.
+pub(crate) fn caller(s: &Shared, ctx: &RequestCtx) -> Result<Caller, OAuthError> {
     let zero_auth = lock(&s.state).config.zero_auth;
     let record = ctx.bearer.as_deref().and_then(|t| s.access(t));
     match (record, zero_auth) {
@@ -66,7 +67,8 @@ fn caller(s: &Shared, ctx: &RequestCtx) -> Result<Caller, OAuthError> {
     }
 }
 
-fn user_json(u: &UserConfig) -> serde_json::Value {
+/// The `/api/v1/me` body of a user.
+pub(crate) fn user_json(u: &UserConfig) -> serde_json::Value {
     let mut teams = Vec::new();
     if u.private_teamspace {
         teams.push(serde_json::json!({
@@ -89,6 +91,11 @@ fn user_json(u: &UserConfig) -> serde_json::Value {
     })
 }
 
+/// Whether the user owns or belongs to a Private Teamspace (direct ingress needs one).
+pub(crate) fn has_private_teamspace(u: &UserConfig) -> bool {
+    u.private_teamspace || u.teams.iter().any(|t| t.private)
+}
+
 /// `GET /api/v1/me`.
 pub(crate) async fn me(
     State(s): State<Arc<Shared>>,
@@ -109,8 +116,7 @@ pub(crate) async fn ingress(
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    let has_private = c.user.private_teamspace || c.user.teams.iter().any(|t| t.private);
-    if !has_private {
+    if !has_private_teamspace(&c.user) {
         return OAuthError::new(
             403,
             "private_teamspace_required",
@@ -193,7 +199,12 @@ pub(crate) async fn login(
         return OAuthError::new(401, "invalid_grant", "invalid username or password")
             .into_response();
     }
-    match s.issue_new(username, &client_id, field("scope").unwrap_or("")) {
+    match s.issue_new(
+        username,
+        &client_id,
+        field("scope").unwrap_or(""),
+        "password",
+    ) {
         Ok(pair) => token_response(pair.to_json(), Some("issued")),
         Err(e) => e.into_response(),
     }

@@ -14,6 +14,9 @@ pub struct JournalEntry {
     pub method: String,
     /// Request path without the query.
     pub path: String,
+    /// In a dialect, the cliauth path this request's path stands for
+    /// (`/oauth/device` → `/oauth/device_authorization`); `None` otherwise.
+    pub canonical_path: Option<String>,
     /// The `grant_type` form field, when present.
     pub grant_type: Option<String>,
     /// The client (form field, Basic auth user or query parameter), when present.
@@ -110,6 +113,7 @@ pub(crate) fn blank(method: &str, path: &str, at_ms: u64) -> JournalEntry {
         seq: 0,
         method: method.to_owned(),
         path: path.to_owned(),
+        canonical_path: None,
         grant_type: None,
         client_id: None,
         status: 0,

@@ -28,6 +28,7 @@
 mod admin;
 mod clock;
 mod config;
+mod dialect;
 mod error;
 mod hosted;
 mod journal;
@@ -46,8 +47,8 @@ use tokio::task::JoinHandle;
 
 pub use crate::config::{
     ClientConfig, Config, ConfigError, ConsentAction, ConsentConfig, DeviceConfig, DeviceStep,
-    PkceConfig, PkceMode, RegistrationConfig, RotationConfig, RotationPolicy, SigningAlgorithm,
-    TeamConfig, TokenFormat, TokensConfig, UserConfig,
+    Dialect, PkceConfig, PkceMode, RegistrationConfig, RotationConfig, RotationPolicy,
+    SigningAlgorithm, TeamConfig, TokenFormat, TokensConfig, UserConfig,
 };
 pub use crate::error::Error;
 pub use crate::journal::{JournalEntry, LineageEntry};
@@ -71,6 +72,7 @@ pub struct MockServer {
 pub struct MockServerBuilder {
     config: Option<Config>,
     port: u16,
+    dialect: Option<Dialect>,
 }
 
 impl MockServerBuilder {
@@ -78,6 +80,13 @@ impl MockServerBuilder {
     #[must_use]
     pub fn config(mut self, config: Config) -> Self {
         self.config = Some(config);
+        self
+    }
+
+    /// Speaks this product's dialect (overrides the config's `dialect`).
+    #[must_use]
+    pub fn dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = Some(dialect);
         self
     }
 
@@ -90,7 +99,11 @@ impl MockServerBuilder {
 
     /// Binds 127.0.0.1 and starts serving on the current Tokio runtime.
     pub async fn start(self) -> Result<MockServer, Error> {
-        let config = self.config.unwrap_or_default();
+        let mut config = self.config.unwrap_or_default();
+        if let Some(dialect) = self.dialect {
+            config.dialect = dialect;
+        }
+        config.apply_dialect_defaults();
         config.validate().map_err(|message| ConfigError::Invalid {
             origin: "<config>".to_owned(),
             message,
@@ -175,6 +188,11 @@ impl MockServer {
     /// `http://127.0.0.1:PORT/__admin`.
     pub fn admin_url(&self) -> String {
         format!("{}/__admin", self.shared.base_url)
+    }
+
+    /// The dialect the server speaks.
+    pub fn dialect(&self) -> Dialect {
+        lock(&self.shared.state).config.dialect
     }
 
     /// The port on 127.0.0.1.
@@ -273,7 +291,9 @@ mod tests {
     async fn debug_output_shows_no_secrets() {
         let server = MockServer::start().await;
         let shared = Arc::clone(&server.shared);
-        let pair = shared.issue_new("alice", "cliauth", "").unwrap();
+        let pair = shared
+            .issue_new("alice", "cliauth", "", "password")
+            .unwrap();
         let text = format!("{server:?}");
         assert!(text.contains(&server.url()));
         assert!(

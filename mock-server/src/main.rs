@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use cliauth_mock::{Config, MockServer};
+use cliauth_mock::{Config, Dialect, MockServer};
 
 const AFTER_HELP: &str = "\
 Default users (when the config has no [[users]]):
@@ -17,6 +17,9 @@ Default client: public client \"cliauth\" (no secret), every grant, redirect URI
 
 Once listening, `serve` prints one JSON line to stdout:
   {\"url\":...,\"issuer\":...,\"admin_url\":...,\"port\":...,\"pid\":...}
+Dialects (--dialect or `dialect = \"...\"` in the config): cliauth (default), spec-kitty
+  (client cli_native; /oauth/device, /api/v1/session-status, ...) and skillmeat (client
+  skillmeat-cli; /oauth/device/authorize, /api/v1/auth/me, /api/v1/api-keys).
 Exit status: 0 after SIGTERM or Ctrl-C, 2 for a bad command line or config, 1 otherwise.
 Logs go to stderr, secrets as fingerprints only; CLIAUTH_MOCK_LOG=debug logs every request.";
 
@@ -39,13 +42,21 @@ enum Command {
         /// TOML configuration file (schema in mock-server/README.md).
         #[arg(long, value_name = "FILE", env = "CLIAUTH_MOCK_CONFIG")]
         config: Option<PathBuf>,
+        /// Speak this product's paths and shapes: cliauth (default), spec-kitty or skillmeat
+        /// (overrides `dialect` in the config file).
+        #[arg(long, value_name = "NAME", env = "CLIAUTH_MOCK_DIALECT")]
+        dialect: Option<Dialect>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Serve { port, config } = cli.command;
-    let config = match config.map(Config::from_file).transpose() {
+    let Command::Serve {
+        port,
+        config,
+        dialect,
+    } = cli.command;
+    let mut config = match config.map(Config::from_file).transpose() {
         Ok(c) => c.unwrap_or_default(),
         Err(e) => {
             eprintln!("error: invalid config: {e}");
@@ -53,6 +64,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(dialect) = dialect {
+        config.dialect = dialect;
+    }
     let filter = match tracing_subscriber::EnvFilter::try_from_env("CLIAUTH_MOCK_LOG") {
         Ok(filter) => filter,
         Err(e) => {
@@ -94,6 +108,7 @@ fn run(port: u16, config: Config) -> anyhow::Result<()> {
             "issuer": server.issuer(),
             "admin_url": server.admin_url(),
             "port": server.port(),
+            "dialect": server.dialect().name(),
             "pid": std::process::id(),
         });
         let mut out = std::io::stdout().lock();

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::clock::Clock;
-use crate::config::{Config, DeviceStep, RotationPolicy, TokenFormat, UserConfig};
+use crate::config::{Config, DeviceStep, Dialect, RotationPolicy, TokenFormat, UserConfig};
 use crate::journal::{Journal, LineageEntry};
 use crate::oauth::OAuthError;
 use crate::rules::{Holds, RuleSlot};
@@ -75,18 +75,20 @@ impl Shared {
         lock(&self.journal).lineage.push(entry);
     }
 
-    /// Issues a new token pair in a new family (password, code, device and JSON login).
+    /// Issues a new token pair in a new family (password, code, device and JSON login);
+    /// `flow` names the grant that started the session (spec-kitty's `auth_flow`).
     pub(crate) fn issue_new(
         &self,
         user: &str,
         client_id: &str,
         scope: &str,
+        flow: &'static str,
     ) -> Result<TokenPair, OAuthError> {
         let now = self.clock.now_ms();
         let refresh = random_secret("mrt_");
         let (family, settings) = {
             let mut st = lock(&self.state);
-            let family = st.new_family();
+            let family = st.new_family(flow, now);
             let settings = st.token_settings();
             st.refresh.insert(
                 refresh.clone(),
@@ -149,6 +151,7 @@ impl Shared {
                 user: user.to_owned(),
                 client_id: client_id.to_owned(),
                 scope: scope.to_owned(),
+                family,
                 iat_ms,
                 exp_ms,
                 jti,
@@ -165,8 +168,11 @@ impl Shared {
             access_token: access,
             refresh_token: refresh,
             expires_in: settings.access_ttl,
+            refresh_expires_in: settings.refresh_ttl,
+            issued_ms: iat_ms,
             scope: scope.to_owned(),
             family,
+            dialect: settings.dialect,
         })
     }
 
@@ -264,8 +270,12 @@ impl Shared {
                     .refresh
                     .get(&successor)
                     .is_some_and(|r| r.status == RefreshStatus::Active);
+                // benign_replay with `grace_seconds > 0`: the 409 only within the window, after
+                // it the reuse is treated as strict (the Spec Kitty service's behaviour).
+                let replay_window_open = policy.grace_seconds == 0
+                    || now.saturating_sub(at_ms) <= policy.grace_seconds * 1000;
                 match policy.policy {
-                    RotationPolicy::BenignReplay => {
+                    RotationPolicy::BenignReplay if replay_window_open => {
                         Err(OAuthError::benign_replay(policy.retry_after))
                     }
                     RotationPolicy::Grace
@@ -382,6 +392,7 @@ pub(crate) struct TokenSettings {
     refresh_ttl: u64,
     audience: String,
     issuer: Option<String>,
+    dialect: Dialect,
 }
 
 /// An issued token pair, as the token endpoint answers it (RFC 6749 §5.1).
@@ -390,19 +401,31 @@ pub(crate) struct TokenPair {
     pub(crate) access_token: String,
     pub(crate) refresh_token: String,
     pub(crate) expires_in: u64,
+    pub(crate) refresh_expires_in: u64,
+    pub(crate) issued_ms: u64,
     pub(crate) scope: String,
     pub(crate) family: u64,
+    pub(crate) dialect: Dialect,
 }
 
 impl TokenPair {
+    /// The token response in the server's dialect.
     pub(crate) fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut body = serde_json::json!({
             "access_token": self.access_token,
             "token_type": "Bearer",
             "expires_in": self.expires_in,
             "refresh_token": self.refresh_token,
             "scope": self.scope,
-        })
+        });
+        if self.dialect == Dialect::SpecKitty {
+            // spec-kitty requires `session_id` and reads the refresh token's expiry.
+            body["session_id"] = crate::dialect::session_id(self.family).into();
+            body["refresh_token_expires_in"] = self.refresh_expires_in.into();
+            body["refresh_token_expires_at"] =
+                crate::dialect::rfc3339(self.issued_ms + self.refresh_expires_in * 1000).into();
+        }
+        body
     }
 }
 
@@ -442,10 +465,17 @@ impl State {
         }
     }
 
-    fn new_family(&mut self) -> u64 {
+    fn new_family(&mut self, flow: &'static str, now_ms: u64) -> u64 {
         let id = self.next_family;
         self.next_family += 1;
-        self.families.insert(id, Family::default());
+        self.families.insert(
+            id,
+            Family {
+                flow,
+                started_ms: now_ms,
+                ..Family::default()
+            },
+        );
         id
     }
 
@@ -458,6 +488,7 @@ impl State {
             refresh_ttl: t.refresh_ttl,
             audience: t.audience.clone(),
             issuer: self.config.issuer.clone(),
+            dialect: self.config.dialect,
         }
     }
 
@@ -599,6 +630,8 @@ pub(crate) struct AccessRecord {
     pub(crate) user: String,
     pub(crate) client_id: String,
     pub(crate) scope: String,
+    /// The family (session) it belongs to.
+    pub(crate) family: u64,
     pub(crate) iat_ms: u64,
     pub(crate) exp_ms: u64,
     pub(crate) jti: String,
@@ -610,4 +643,8 @@ pub(crate) struct AccessRecord {
 pub(crate) struct Family {
     pub(crate) revoked: Option<String>,
     pub(crate) access: Vec<String>,
+    /// The grant that started it: `authorization_code`, `device_code`, `password`.
+    pub(crate) flow: &'static str,
+    /// Server clock when it started.
+    pub(crate) started_ms: u64,
 }

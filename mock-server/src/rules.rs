@@ -151,7 +151,12 @@ impl RuleMatch {
         {
             return false;
         }
-        if self.path.as_deref().is_some_and(|p| p != req.path) {
+        // A dialect path also answers to the cliauth path it stands for.
+        if self
+            .path
+            .as_deref()
+            .is_some_and(|p| p != req.path && Some(p) != req.canonical_path)
+        {
             return false;
         }
         if self.grant_type.is_some() && self.grant_type.as_deref() != req.grant_type {
@@ -379,6 +384,8 @@ pub enum CatalogName {
 pub(crate) struct RequestFacts<'a> {
     pub(crate) method: &'a str,
     pub(crate) path: &'a str,
+    /// The cliauth path a dialect path stands for (see `dialect::canonical_path`).
+    pub(crate) canonical_path: Option<&'a str>,
     pub(crate) grant_type: Option<&'a str>,
     pub(crate) client_id: Option<&'a str>,
     pub(crate) form: Option<&'a HashMap<String, String>>,
@@ -504,6 +511,7 @@ mod tests {
         RequestFacts {
             method: "POST",
             path: "/oauth/token",
+            canonical_path: None,
             grant_type: Some("refresh_token"),
             client_id: client,
             form: None,

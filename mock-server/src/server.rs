@@ -23,6 +23,8 @@ use tokio::sync::{mpsc, watch};
 use tower::ServiceExt as _;
 
 use crate::admin::{self, AdminState};
+use crate::config::Dialect;
+use crate::dialect;
 use crate::hosted;
 use crate::journal::{self, JournalEntry};
 use crate::model::{Shared, lock};
@@ -39,6 +41,21 @@ pub(crate) fn router(shared: Arc<Shared>, runtime: tokio::runtime::Handle) -> Ro
         shared: Arc::clone(&shared),
         runtime,
     });
+    let dialect = lock(&shared.state).config.dialect;
+    let routes = match dialect {
+        Dialect::SpecKitty => dialect::spec_kitty::routes(),
+        Dialect::Skillmeat => dialect::skillmeat::routes(),
+        _ => cliauth_routes(),
+    };
+    routes
+        .with_state(shared)
+        .nest("/__admin", admin)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// cliauth's own endpoints (`docs/interfaces.md` section 3).
+fn cliauth_routes() -> Router<Arc<Shared>> {
     Router::new()
         .route(
             "/.well-known/oauth-authorization-server",
@@ -67,10 +84,6 @@ pub(crate) fn router(shared: Arc<Shared>, runtime: tokio::runtime::Handle) -> Ro
         .route("/api/v1/ingress", post(hosted::ingress))
         .route("/api/v1/session", get(hosted::session))
         .route("/api/v1/auth/login", post(hosted::login))
-        .with_state(shared)
-        .nest("/__admin", admin)
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
 }
 
 async fn not_found() -> Response {
@@ -216,6 +229,8 @@ impl App {
         let path = parts.uri.path().to_owned();
         let admin = path == "/__admin" || path.starts_with("/__admin/");
         let mut entry = journal::blank(parts.method.as_str(), &path, at);
+        let dialect = lock(&self.shared.state).config.dialect;
+        entry.canonical_path = dialect::canonical_path(dialect, &path).map(str::to_owned);
         let bytes = match Limited::new(body, MAX_BODY).collect().await {
             Ok(c) => c.to_bytes(),
             Err(e) => {
@@ -260,6 +275,7 @@ impl App {
             let facts = RequestFacts {
                 method: parts.method.as_str(),
                 path: &path,
+                canonical_path: entry.canonical_path.as_deref(),
                 grant_type: entry.grant_type.as_deref(),
                 client_id: entry.client_id.as_deref(),
                 form,
@@ -313,6 +329,9 @@ impl App {
             }))
             .into_response(),
             Action::HtmlLogin => axum::response::Html(HTML_LOGIN).into_response(),
+            Action::Catalog {
+                name: CatalogName::PrivateTeamspaceRequired,
+            } if dialect == Dialect::SpecKitty => dialect::spec_kitty::missing_private_team(),
             Action::Catalog { name } => catalog(name),
             Action::Hold { count, order } => {
                 let (go, full) = self.shared.holds.join(&rule, count);

@@ -173,7 +173,7 @@ pub(crate) fn poll(
             d.redeemed = true;
             let scope = d.scope.clone();
             drop(st);
-            let pair = s.issue_new(&user, client_id, &scope)?;
+            let pair = s.issue_new(&user, client_id, &scope, "device_code")?;
             let mut resp = token_response(pair.to_json(), Some("issued"));
             if let Some(g) = gap {
                 resp.extensions_mut().insert(PollGap(g));

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
 use super::{OAuthError, RequestCtx, required, token_response};
+use crate::config::Dialect;
 use crate::model::{RefreshStatus, Shared, lock};
 
 /// `POST /oauth/revoke`: 200 for known and unknown tokens alike (RFC 7009 §2.2).
@@ -34,7 +35,13 @@ pub(crate) async fn revoke(
         .into_response();
     }
     s.revoke_token(token, "revocation_request");
-    let mut resp = Json(serde_json::json!({})).into_response();
+    // The Spec Kitty service confirms with `{"revoked": true}`; RFC 7009 §2.2 needs no body.
+    let body = if lock(&s.state).config.dialect == Dialect::SpecKitty {
+        serde_json::json!({ "revoked": true })
+    } else {
+        serde_json::json!({})
+    };
+    let mut resp = Json(body).into_response();
     resp.extensions_mut().insert(super::Outcome("revoked"));
     resp
 }

@@ -52,7 +52,7 @@ fn handle(s: &Shared, ctx: &RequestCtx) -> Result<Response, OAuthError> {
             if !ok {
                 return Err(OAuthError::invalid_grant("invalid username or password"));
             }
-            let pair = s.issue_new(username, &client_id, scope.unwrap_or(""))?;
+            let pair = s.issue_new(username, &client_id, scope.unwrap_or(""), "password")?;
             Ok(token_response(pair.to_json(), Some("issued")))
         }
         "refresh_token" => {
@@ -148,7 +148,7 @@ fn authorization_code(
         record.used = true;
         record.clone()
     };
-    let pair = s.issue_new(&grant.user, client_id, &grant.scope)?;
+    let pair = s.issue_new(&grant.user, client_id, &grant.scope, "authorization_code")?;
     if let Some(record) = lock(&s.state).codes.get_mut(code) {
         record.family = Some(pair.family);
     }

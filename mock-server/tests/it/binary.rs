@@ -88,3 +88,34 @@ async fn help_documents_flags_and_default_users() {
         assert!(text.contains(needle), "{needle} missing from --help");
     }
 }
+
+#[tokio::test]
+async fn serve_dialect_names_the_dialect_and_serves_its_paths() {
+    let mut child = bin()
+        .args(["serve", "--port", "0", "--dialect", "spec-kitty"])
+        .env_remove("CLIAUTH_MOCK_DIALECT")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next_line().await.unwrap().expect("a readiness line");
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(ready["dialect"], "spec-kitty");
+    let url = ready["url"].as_str().unwrap();
+    let resp = crate::support::http()
+        .post(format!("{url}/oauth/device"))
+        .form(&[("client_id", "cli_native")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    child.kill().await.unwrap();
+    let out = bin()
+        .args(["serve", "--dialect", "klingon"])
+        .env_remove("CLIAUTH_MOCK_DIALECT")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("klingon"));
+}

@@ -9,5 +9,7 @@ mod faults;
 mod hosted;
 mod interop;
 mod malformed;
+mod skillmeat;
+mod spec_kitty;
 mod support;
 mod token;

@@ -1,0 +1,122 @@
+//! The SkillMeat issuer and API as `skillmeat` 0.74.0 uses them (`../shared/SEED-CLIENTS.md`
+//! §4.2). The API answers errors FastAPI's way (`{"detail": ...}`).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use http::{HeaderValue, StatusCode, header};
+
+use crate::hosted::{self, Caller};
+use crate::model::{Shared, lock};
+use crate::oauth::{self, OAuthError, RequestCtx};
+use crate::tokens::random_secret;
+
+/// The routes of the SkillMeat dialect (issuer and API on one origin).
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route(
+            "/oauth/device/authorize",
+            post(oauth::device::authorization),
+        )
+        .route(
+            "/device",
+            get(oauth::device::page_get).post(oauth::device::page_post),
+        )
+        .route("/oauth/token", post(oauth::token::token))
+        .route("/api/v1/auth/me", get(me))
+        .route("/api/v1/api-keys", get(list_keys).post(create_key))
+}
+
+/// FastAPI's 401 `{"detail":"Not authenticated"}`, with the engine's Bearer challenge.
+fn not_authenticated(e: &OAuthError) -> Response {
+    {
+        let mut resp = (
+            StatusCode::UNAUTHORIZED,
+            Json(serde_json::json!({ "detail": "Not authenticated" })),
+        )
+            .into_response();
+        let challenge = e
+            .www_authenticate
+            .as_deref()
+            .and_then(|w| HeaderValue::from_str(w).ok())
+            .unwrap_or(HeaderValue::from_static("Bearer"));
+        resp.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge);
+        resp
+    }
+}
+
+/// The caller, or the response to send instead.
+fn authenticated(s: &Shared, ctx: &RequestCtx) -> Result<Caller, Box<Response>> {
+    hosted::caller(s, ctx).map_err(|e| Box::new(not_authenticated(&e)))
+}
+
+/// `GET /api/v1/auth/me`: any valid access token of the engine works as a PAT.
+async fn me(State(s): State<Arc<Shared>>, Extension(ctx): Extension<Arc<RequestCtx>>) -> Response {
+    let c = match authenticated(&s, &ctx) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let user = hosted::user_json(&c.user);
+    let scopes: Vec<&str> = c
+        .token
+        .as_ref()
+        .map(|t| t.scope.split(' ').filter(|w| !w.is_empty()).collect())
+        .unwrap_or_default();
+    Json(serde_json::json!({
+        "user_id": user["user_id"],
+        "tenant_id": "tenant-default",
+        "roles": ["member"],
+        "scopes": scopes,
+        "display_name": user["name"],
+        "email": user["email"],
+        "teams": user["teams"],
+        "edition": "enterprise",
+    }))
+    .into_response()
+}
+
+/// `GET /api/v1/api-keys`: `{"items": []}`, a Bearer-protected route that proves refresh.
+async fn list_keys(
+    State(s): State<Arc<Shared>>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    match authenticated(&s, &ctx) {
+        Ok(_) => Json(serde_json::json!({ "items": [] })).into_response(),
+        Err(r) => *r,
+    }
+}
+
+/// `POST /api/v1/api-keys` (JSON `{"name"}`): 201 with a new key, shown once.
+async fn create_key(
+    State(s): State<Arc<Shared>>,
+    Extension(ctx): Extension<Arc<RequestCtx>>,
+) -> Response {
+    if let Err(r) = authenticated(&s, &ctx) {
+        return *r;
+    }
+    let name = match &ctx.json {
+        Some(Ok(v)) => v
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
+        _ => None,
+    }
+    .unwrap_or_else(|| "cli".to_owned());
+    let key = random_secret("smk_");
+    lock(&s.state).secrets.push(key.clone());
+    let expires = super::rfc3339(s.clock.now_ms() + 90 * 86_400_000);
+    (
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "key_prefix": key.chars().take(8).collect::<String>(),
+            "key": key,
+            "name": name,
+            "expires_at": expires,
+        })),
+    )
+        .into_response()
+}
