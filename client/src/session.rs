@@ -267,10 +267,15 @@ impl Session {
     /// A valid access token, refreshing first when the stored one is (nearly) expired. A
     /// refresh that fails transiently falls back to a not-yet-expired access token.
     pub async fn access_token(&self) -> Result<Resolved> {
-        let observed = match self.hot_token()? {
-            Ok(r) => return Ok(r),
-            Err(s) => s,
-        };
+        match self.hot_token()? {
+            Ok(r) => Ok(r),
+            Err(observed) => self.refreshed_token(observed).await,
+        }
+    }
+
+    /// The second half of [`Session::access_token`]: `observed` is the stored session as this
+    /// process read it (the refresh decision compares against exactly this read).
+    pub async fn refreshed_token(&self, observed: SessionRecord) -> Result<Resolved> {
         match self.refresh_transaction(&observed, false).await {
             Ok((s, _)) => Ok(Resolved {
                 token: s.access_token,

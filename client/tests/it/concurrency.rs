@@ -88,6 +88,8 @@ async fn thirty_two_processes_share_one_refresh_under_strict_rotation() {
     let lines_with = |w: &str| stderr_all.lines().filter(|l| l.contains(w)).count();
     assert_eq!(lines_with(" refreshed"), 1, "{stderr_all}");
     assert_eq!(lines_with("adopted_newer"), 31, "{stderr_all}");
+    // Each process reads the store exactly twice: once to decide, once under the lock.
+    assert_eq!(lines_with("store_read"), 64, "{stderr_all}");
     tokens.dedup();
     assert_eq!(tokens.len(), 1, "every process printed the one new token");
 }

@@ -12,7 +12,7 @@ pub fn run(ctx: &Ctx) -> ExitCode {
         .session()
         .and_then(|session| match session.hot_token()? {
             Ok(r) => Ok(r),
-            Err(_expiring) => block_on(session.access_token())?,
+            Err(observed) => block_on(session.refreshed_token(observed))?,
         });
     match resolved {
         Ok(r) => {
