@@ -158,6 +158,10 @@ pub struct TokensConfig {
     pub code_ttl: u64,
     /// The `aud` claim of access tokens.
     pub audience: String,
+    /// Seconds past `exp` for which the hosted API still accepts an access token (the clock-skew
+    /// leeway of RFC 7519 §4.1.4). With `access_ttl = 0` it lets a client that checks its fresh
+    /// token at login (spec-kitty calls `/api/v1/me`) log in and still hold an expired token.
+    pub leeway: u64,
 }
 
 impl Default for TokensConfig {
@@ -169,6 +173,7 @@ impl Default for TokensConfig {
             refresh_ttl: 2_592_000,
             code_ttl: 60,
             audience: "cliauth".to_owned(),
+            leeway: 0,
         }
     }
 }

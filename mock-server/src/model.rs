@@ -376,9 +376,10 @@ impl Shared {
     pub(crate) fn access(&self, token: &str) -> Option<AccessRecord> {
         let now = self.clock.now_ms();
         let st = lock(&self.state);
+        let leeway_ms = st.config.tokens.leeway * 1000;
         st.access
             .get(token)
-            .filter(|a| !a.revoked && now < a.exp_ms)
+            .filter(|a| !a.revoked && now < a.exp_ms + leeway_ms)
             .cloned()
     }
 }

@@ -497,3 +497,17 @@ async fn the_dialect_is_fixed_at_start_and_kept_by_config_reloads() {
         "the reloaded config still has cli_native"
     );
 }
+
+#[tokio::test]
+async fn leeway_lets_a_born_expired_token_pass_the_login_check_until_it_runs_out() {
+    let server = server("[tokens]\naccess_ttl = 0\nleeway = 5\n").await;
+    let login = browser_login(&server).await;
+    assert_eq!(
+        login["expires_in"], 0,
+        "the client is told the token is expired"
+    );
+    let token = s(&login, "access_token");
+    assert_eq!(get(&server, "/api/v1/me", Some(token)).await.0, 200);
+    server.advance_clock(std::time::Duration::from_secs(6));
+    assert_eq!(get(&server, "/api/v1/me", Some(token)).await.0, 401);
+}
