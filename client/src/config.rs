@@ -81,8 +81,6 @@ pub enum Origin {
     Env,
     /// `config.toml`.
     File,
-    /// Not set.
-    Unset,
 }
 
 /// The resolved configuration of one invocation.

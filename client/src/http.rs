@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::classify::{Error, OAuthErrorBody, Result};
 use crate::config::display_url;
-use crate::secret::Secret;
+use crate::secret::{RedactedUrl, Secret};
 
 /// Largest response body read (discovery documents and token responses are a few KiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -80,7 +80,7 @@ impl Http {
         tracing::debug!(
             event = "http_request",
             method = %req.method(),
-            url = %display_url(&strip_query(req.url())),
+            url = %RedactedUrl(req.url()),
             "http_request"
         );
         let target = authority(req.url());

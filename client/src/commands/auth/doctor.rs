@@ -65,7 +65,6 @@ pub fn run(args: &DoctorArgs, ctx: &Ctx) -> Result<Report> {
             let origin = match cfg.server_origin {
                 Origin::Env => "CLIAUTH_SERVER_URL",
                 Origin::File => "config.toml",
-                Origin::Unset => "default",
             };
             let issuer = cfg
                 .issuer
