@@ -31,8 +31,9 @@ pub struct Tokens {
     /// The refresh token.
     #[serde(default)]
     pub refresh_token: Option<Secret>,
-    /// Lifetime of the refresh token in seconds (a common extension).
-    #[serde(default)]
+    /// Lifetime of the refresh token in seconds (a common extension; Keycloak spells it
+    /// `refresh_expires_in`).
+    #[serde(default, alias = "refresh_expires_in")]
     pub refresh_token_expires_in: Option<u64>,
 }
 
