@@ -162,6 +162,10 @@ pub struct TokensConfig {
     /// leeway of RFC 7519 §4.1.4). With `access_ttl = 0` it lets a client that checks its fresh
     /// token at login (spec-kitty calls `/api/v1/me`) log in and still hold an expired token.
     pub leeway: u64,
+    /// Lifetime of access tokens minted by the refresh grant; `None` = `access_ttl`. With
+    /// `access_ttl = 0` it makes a session whose first token is born expired and whose
+    /// refreshed tokens live, so a race among processes has exactly one right answer.
+    pub refreshed_access_ttl: Option<u64>,
 }
 
 impl Default for TokensConfig {
@@ -174,6 +178,7 @@ impl Default for TokensConfig {
             code_ttl: 60,
             audience: "cliauth".to_owned(),
             leeway: 0,
+            refreshed_access_ttl: None,
         }
     }
 }

@@ -185,7 +185,10 @@ impl Shared {
     ) -> Result<(TokenPair, &'static str), OAuthError> {
         let now = self.clock.now_ms();
         let mut st = lock(&self.state);
-        let settings = st.token_settings();
+        let mut settings = st.token_settings();
+        if let Some(ttl) = st.config.tokens.refreshed_access_ttl {
+            settings.access_ttl = ttl;
+        }
         let policy = st.config.rotation.clone();
         let Some(record) = st.refresh.get(presented) else {
             return Err(OAuthError::invalid_grant("unknown refresh token"));

@@ -511,3 +511,14 @@ async fn leeway_lets_a_born_expired_token_pass_the_login_check_until_it_runs_out
     server.advance_clock(std::time::Duration::from_secs(6));
     assert_eq!(get(&server, "/api/v1/me", Some(token)).await.0, 401);
 }
+
+#[tokio::test]
+async fn refreshed_access_ttl_gives_refreshed_tokens_their_own_lifetime() {
+    let server =
+        server("[tokens]\naccess_ttl = 0\nleeway = 5\nrefreshed_access_ttl = 3600\n").await;
+    let login = browser_login(&server).await;
+    assert_eq!(login["expires_in"], 0);
+    let (status, next) = refresh(&server, s(&login, "refresh_token")).await;
+    assert_eq!(status, 200);
+    assert_eq!(next["expires_in"], 3600);
+}
