@@ -316,7 +316,12 @@ pub(crate) fn drop_handoff(key_path: &Path, runtime_dir: Option<&Path>) -> bool 
             fsutil::remove_quietly(&handoff_path(rt, key_path, &salt));
             true
         }
-        Ok(KeySpec::Random(_)) | Err(_) => false,
+        // A random key is never handed off.
+        Ok(KeySpec::Random(_)) => false,
+        Err(e) => {
+            tracing::debug!(event = "key_handoff_keep", error = %e, "unreadable key file, no hand-off to forget");
+            false
+        }
     }
 }
 
