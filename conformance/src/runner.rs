@@ -142,12 +142,14 @@ impl Suite {
         };
         let result = run.steps().await;
         let leftovers = run.stop_background().await;
-        let invariants = if result.is_ok() {
+        let after = if result.is_ok() {
             run.invariants(&leftovers)
         } else {
+            // The scenario failed already; still leave no process of it behind.
+            invariants::kill_strays(&invariants::stray_processes(&run.pgids));
             Ok(())
         };
-        let outcome = result.and(invariants);
+        let outcome = result.and(after);
         let report = outcome
             .as_ref()
             .err()
