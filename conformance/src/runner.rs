@@ -1011,6 +1011,13 @@ impl<'a> Run<'a> {
                 FsOp::Write => {
                     std::fs::write(path, f.content.as_deref().unwrap_or_default()).map_err(fail)?;
                 }
+                FsOp::ReplaceWithFolder => {
+                    use std::os::unix::fs::PermissionsExt as _;
+                    std::fs::remove_file(path).map_err(fail)?;
+                    std::fs::create_dir(path).map_err(fail)?;
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+                        .map_err(fail)?;
+                }
                 FsOp::Delete => {
                     if path.is_dir() {
                         std::fs::remove_dir_all(path).map_err(fail)?;

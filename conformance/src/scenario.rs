@@ -347,6 +347,9 @@ pub enum FsOp {
     Write,
     /// Remove a file or a whole folder.
     Delete,
+    /// Replace a file by an empty folder (mode 0700) of the same name: a path that exists
+    /// but cannot be read as a file.
+    ReplaceWithFolder,
 }
 
 /// Only expectations.
