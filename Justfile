@@ -59,3 +59,47 @@ mutants-diff BASE="origin/main" *ARGS:
     command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
     git diff {{BASE}} -- client/src > "${TMPDIR:-/tmp}/cliauth-mutants.diff"
     cargo mutants --in-diff "${TMPDIR:-/tmp}/cliauth-mutants.diff" --package cliauth --test-package cliauth --test-package cliauth-conformance --file 'client/src/store/**' --file client/src/session.rs --file 'client/src/flows/**' --file client/src/classify.rs --minimum-test-timeout 120 {{ARGS}}
+
+# Install the seed products' real CLIs (spec-kitty-cli 3.2.7, skillmeat 0.74.0) into build/seed-venv with the machine's python3.
+seed-clients:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    venv=build/seed-venv
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'spec-kitty-cli==3.2.7' 'skillmeat==0.74.0'
+    # The BROWSER hook both profiles use (conformance/profiles/spec-kitty.toml explains it).
+    cat > "$venv/bin/cliauth-seed-browser" <<'EOF'
+    #!/bin/sh
+    # BROWSER hook for the seed clients (written by `just seed-clients`).
+    # SEED_BROWSER=print (default): print the URL on stderr for the runner's `browser` step.
+    # SEED_BROWSER=follow: follow the authorize redirect to the client's loopback callback as
+    #   user SEED_LOGIN_HINT (login_hint). SEED_BROWSER=approve: approve the device code in the
+    #   URL at the mock's admin API (loopback only) as user SEED_LOGIN_HINT.
+    url="$1"
+    echo "seed-browser: open $url" >&2
+    case "${SEED_BROWSER:-print}" in
+      follow)
+        exec curl -fsS -L --noproxy '*' -o /dev/null "$url${SEED_LOGIN_HINT:+&login_hint=$SEED_LOGIN_HINT}" ;;
+      approve)
+        code=$(printf '%s' "$url" | sed -n 's/.*[?&]user_code=\([^&]*\).*/\1/p')
+        origin=$(printf '%s' "$url" | sed -n 's|^\(http://127\.0\.0\.1:[0-9]*\).*|\1|p')
+        [ -n "$origin" ] || { echo "seed-browser: refusing a non-loopback URL" >&2; exit 1; }
+        exec curl -fsS --noproxy '*' -o /dev/null -X POST -H 'content-type: application/json' \
+          -d "{\"user_code\":\"$code\",\"username\":\"${SEED_LOGIN_HINT:-alice}\"}" "$origin/__admin/device/approve" ;;
+    esac
+    EOF
+    chmod +x "$venv/bin/cliauth-seed-browser"
+    "$venv/bin/spec-kitty" --version
+    "$venv/bin/skillmeat" --version
+
+# Run the whole suite against the seed CLIs (and cliauth for reference); writes docs/conformance/matrix.md.
+conformance-seeds *ARGS:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    [ -x build/seed-venv/bin/spec-kitty ] && [ -x build/seed-venv/bin/skillmeat ] \
+      || { echo "error: the seed clients are not installed"; echo "hint: run \`just seed-clients\` first"; exit 1; }
+    # Hermetic: the caller's proxies and product variables never reach the suite or the clients.
+    for v in $(env | sed -n 's/^\(\(CLIAUTH\|SPEC_KITTY\|SKILLMEAT\|SEED\)_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+    unset HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY http_proxy https_proxy all_proxy no_proxy BROWSER
+    cargo build -q -p cliauth-conformance --tests
+    python3 docs/conformance/seeds.py {{ARGS}}
