@@ -133,7 +133,7 @@ async fn load_config(
         Some(Err(e)) => Err(e.clone()),
         None => Config::from_toml_str(&body).map_err(|e| e.to_string()),
     };
-    let running = lock(&a.shared.state).config.dialect;
+    let running = a.shared.dialect;
     let parsed = parsed.and_then(|mut c: Config| {
         if c.dialect == running {
             c.apply_dialect_defaults();

@@ -192,7 +192,7 @@ impl MockServer {
 
     /// The dialect the server speaks.
     pub fn dialect(&self) -> Dialect {
-        lock(&self.shared.state).config.dialect
+        self.shared.dialect
     }
 
     /// The port on 127.0.0.1.

@@ -19,6 +19,8 @@ pub(crate) struct Shared {
     pub(crate) holds: Holds,
     /// `http://127.0.0.1:PORT`.
     pub(crate) base_url: String,
+    /// The dialect, fixed at start (read on every request without taking the state lock).
+    pub(crate) dialect: Dialect,
 }
 
 impl std::fmt::Debug for Shared {
@@ -38,6 +40,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub(crate) fn new(config: Config, signer: Signer, base_url: String) -> Self {
         Self {
+            dialect: config.dialect,
             state: Mutex::new(State::new(config)),
             journal: Mutex::new(Journal::default()),
             clock: Clock::default(),

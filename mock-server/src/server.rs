@@ -41,8 +41,7 @@ pub(crate) fn router(shared: Arc<Shared>, runtime: tokio::runtime::Handle) -> Ro
         shared: Arc::clone(&shared),
         runtime,
     });
-    let dialect = lock(&shared.state).config.dialect;
-    let routes = match dialect {
+    let routes = match shared.dialect {
         Dialect::SpecKitty => dialect::spec_kitty::routes(),
         Dialect::Skillmeat => dialect::skillmeat::routes(),
         _ => cliauth_routes(),
@@ -229,7 +228,7 @@ impl App {
         let path = parts.uri.path().to_owned();
         let admin = path == "/__admin" || path.starts_with("/__admin/");
         let mut entry = journal::blank(parts.method.as_str(), &path, at);
-        let dialect = lock(&self.shared.state).config.dialect;
+        let dialect = self.shared.dialect;
         entry.canonical_path = dialect::canonical_path(dialect, &path).map(str::to_owned);
         let bytes = match Limited::new(body, MAX_BODY).collect().await {
             Ok(c) => c.to_bytes(),
