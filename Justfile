@@ -68,25 +68,35 @@ seed-clients:
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check 'spec-kitty-cli==3.2.7' 'skillmeat==0.74.0'
     # The BROWSER hook both profiles use (conformance/profiles/spec-kitty.toml explains it).
-    cat > "$venv/bin/cliauth-seed-browser" <<'EOF'
-    #!/bin/sh
-    # BROWSER hook for the seed clients (written by `just seed-clients`).
-    # SEED_BROWSER=print (default): print the URL on stderr for the runner's `browser` step.
-    # SEED_BROWSER=follow: follow the authorize redirect to the client's loopback callback as
-    #   user SEED_LOGIN_HINT (login_hint). SEED_BROWSER=approve: approve the device code in the
-    #   URL at the mock's admin API (loopback only) as user SEED_LOGIN_HINT.
-    url="$1"
-    echo "seed-browser: open $url" >&2
-    case "${SEED_BROWSER:-print}" in
-      follow)
-        exec curl -fsS -L --noproxy '*' -o /dev/null "$url${SEED_LOGIN_HINT:+&login_hint=$SEED_LOGIN_HINT}" ;;
-      approve)
-        code=$(printf '%s' "$url" | sed -n 's/.*[?&]user_code=\([^&]*\).*/\1/p')
-        origin=$(printf '%s' "$url" | sed -n 's|^\(http://127\.0\.0\.1:[0-9]*\).*|\1|p')
-        [ -n "$origin" ] || { echo "seed-browser: refusing a non-loopback URL" >&2; exit 1; }
-        exec curl -fsS --noproxy '*' -o /dev/null -X POST -H 'content-type: application/json' \
-          -d "{\"user_code\":\"$code\",\"username\":\"${SEED_LOGIN_HINT:-alice}\"}" "$origin/__admin/device/approve" ;;
-    esac
+    # Python from the venv, so that the hook needs nothing the machine may lack (curl).
+    printf '#!%s\n' "$(cd "$venv/bin" && pwd)/python" > "$venv/bin/cliauth-seed-browser"
+    cat >> "$venv/bin/cliauth-seed-browser" <<'EOF'
+    """BROWSER hook for the seed clients (written by `just seed-clients`).
+
+    SEED_BROWSER=print (default): print the URL on stderr for the runner's `browser` step.
+    SEED_BROWSER=follow: follow the authorize redirect to the client's loopback callback as user
+    SEED_LOGIN_HINT (login_hint). SEED_BROWSER=approve: approve the device code in the URL at the
+    mock's admin API as user SEED_LOGIN_HINT. Only http://127.0.0.1 is ever contacted.
+    """
+    import json, os, sys, urllib.parse, urllib.request
+
+    url = sys.argv[1]
+    print(f"seed-browser: open {url}", file=sys.stderr, flush=True)
+    mode = os.environ.get("SEED_BROWSER", "print")
+    parts = urllib.parse.urlsplit(url)
+    if mode != "print" and (parts.scheme, parts.hostname) != ("http", "127.0.0.1"):
+        sys.exit("seed-browser: refusing a URL that is not http://127.0.0.1")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    hint = os.environ.get("SEED_LOGIN_HINT", "")
+    if mode == "follow":
+        # The 302 goes to the client's loopback callback, which the opener follows.
+        opener.open(url + (f"&login_hint={urllib.parse.quote(hint)}" if hint else ""), timeout=30).read()
+    elif mode == "approve":
+        code = urllib.parse.parse_qs(parts.query)["user_code"][0]
+        body = json.dumps({"user_code": code, "username": hint or "alice"}).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{parts.port}/__admin/device/approve", data=body,
+                                     headers={"content-type": "application/json"}, method="POST")
+        opener.open(req, timeout=30).read()
     EOF
     chmod +x "$venv/bin/cliauth-seed-browser"
     "$venv/bin/spec-kitty" --version
