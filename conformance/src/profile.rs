@@ -54,6 +54,24 @@ pub struct Profile {
     /// `lock`); `*` allowed in the last component.
     #[serde(default)]
     pub paths: BTreeMap<String, String>,
+    /// The mock dialect the client speaks (`spec-kitty`, `skillmeat`); default cliauth's own.
+    #[serde(default)]
+    pub dialect: cliauth_mock::Dialect,
+    /// Behaviours beyond the standards that the client offers and scenarios may `require`
+    /// (`revocation`, `benign_replay_409`, `cliauth_text_contract`).
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// Server leeway in seconds (RFC 7519 §4.1.4) for scenarios with born-expired access tokens
+    /// (`access_ttl = 0`) that set none: a client that checks its fresh token at login needs it.
+    #[serde(default)]
+    pub min_leeway: u64,
+    /// Multiplies every scenario's timeout (a safety net) for slow-starting clients.
+    #[serde(default = "one")]
+    pub timeout_factor: u64,
+}
+
+fn one() -> u64 {
+    1
 }
 
 /// One abstract action.
@@ -178,6 +196,12 @@ impl Profile {
                 missing.push(what);
             }
         };
+        for cap in &scenario.requires {
+            need(
+                self.capabilities.contains(cap),
+                format!("capability `{cap}`"),
+            );
+        }
         for step in &scenario.steps {
             match step {
                 Step::Run(r) | Step::Parallel(r) => {

@@ -170,8 +170,14 @@ type StepResult = Result<(), (Option<usize>, Miss)>;
 
 impl<'a> Run<'a> {
     async fn start(suite: &'a Suite, scenario: &'a Scenario) -> Result<Run<'a>, Miss> {
+        let profile = &suite.profile;
+        let mut config = scenario.server.clone();
+        if config.tokens.access_ttl == 0 && config.tokens.leeway < profile.min_leeway {
+            config.tokens.leeway = profile.min_leeway;
+        }
         let server = MockServer::builder()
-            .config(scenario.server.clone())
+            .dialect(profile.dialect)
+            .config(config)
             .start()
             .await
             .map_err(|e| {
@@ -222,7 +228,12 @@ impl<'a> Run<'a> {
         for (name, var) in &suite.profile.env_names {
             vars.insert(format!("env_{name}"), var.clone());
         }
-        let deadline = Instant::now() + Duration::from_secs(scenario.timeout);
+        let deadline = Instant::now()
+            + Duration::from_secs(
+                scenario
+                    .timeout
+                    .saturating_mul(suite.profile.timeout_factor),
+            );
         Ok(Run {
             suite,
             scenario,
@@ -566,7 +577,9 @@ impl<'a> Run<'a> {
                 let output = self.kill_proc(proc).await?;
                 let observed = format!(
                     "still running at the scenario timeout of {} s; killed",
-                    self.scenario.timeout
+                    self.scenario
+                        .timeout
+                        .saturating_mul(self.profile().timeout_factor)
                 );
                 self.current.push(output);
                 return Err(Miss::new("the process exits", observed));

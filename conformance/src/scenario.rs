@@ -28,6 +28,10 @@ pub struct Scenario {
     /// Upper bound for the whole scenario in seconds (a safety net, not a wait).
     #[serde(default = "default_timeout")]
     pub timeout: u64,
+    /// Capabilities beyond the standards that the scenario needs (a profile's
+    /// `capabilities`); without them it is not applicable.
+    #[serde(default)]
+    pub requires: Vec<String>,
     /// The steps, run in order.
     #[serde(rename = "step", default)]
     pub steps: Vec<Step>,
