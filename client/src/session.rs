@@ -149,8 +149,19 @@ fn skew_for(s: &SessionRecord) -> u64 {
 
 /// True when the access token is valid for more than `margin` seconds (unknown expiry = valid).
 pub fn access_valid(s: &SessionRecord, margin: u64) -> bool {
+    access_valid_at(s, margin, now_unix())
+}
+
+/// [`access_valid`] at the Unix time `now`.
+fn access_valid_at(s: &SessionRecord, margin: u64, now: u64) -> bool {
     s.access_expires_at
-        .is_none_or(|exp| now_unix().saturating_add(margin) < exp)
+        .is_none_or(|exp| now.saturating_add(margin) < exp)
+}
+
+/// True when the hot path may use the stored access token at the Unix time `now`: it is valid
+/// for longer than the session's refresh window ([`skew_for`]).
+fn outside_refresh_window(s: &SessionRecord, now: u64) -> bool {
+    access_valid_at(s, skew_for(s), now)
 }
 
 /// True when the session can still produce a token (valid access or a live refresh token).
@@ -254,7 +265,7 @@ impl Session {
             }));
         }
         let session = state.session.ok_or(Error::NotLoggedIn)?;
-        if access_valid(&session, skew_for(&session)) {
+        if outside_refresh_window(&session, now_unix()) {
             tracing::debug!(event = "hot_path_hit", "hot_path_hit");
             return Ok(Ok(Resolved {
                 token: session.access_token,
@@ -654,5 +665,87 @@ fn refreshed_record(old: &SessionRecord, tokens: Tokens) -> SessionRecord {
         client_id: old.client_id.clone(),
         updated_at: now_unix(),
         me: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rstest::rstest;
+
+    use super::*;
+
+    /// A fixed "login time": the tests never read the clock.
+    const T0: u64 = 1_800_000_000;
+
+    /// A session stored at `T0` whose access token lives `lifetime` seconds (`None`: unknown).
+    fn record(lifetime: Option<u64>) -> SessionRecord {
+        SessionRecord {
+            access_token: Secret::new("access"),
+            refresh_token: Some(Secret::new("refresh")),
+            access_expires_at: lifetime.map(|l| T0 + l),
+            refresh_expires_at: None,
+            method: LoginMethod::Password,
+            user: None,
+            client_id: DEFAULT_CLIENT_ID.to_owned(),
+            updated_at: T0,
+            me: None,
+        }
+    }
+
+    #[rstest]
+    #[case::hour(3600, 60)]
+    #[case::two_windows(120, 60)]
+    #[case::just_under_two_windows(119, 59)]
+    #[case::one_window(60, 30)]
+    #[case::odd_short(61, 30)]
+    #[case::ten_seconds(10, 5)]
+    #[case::one_second(1, 0)]
+    #[case::already_expired_at_login(0, 0)]
+    fn skew_is_the_window_capped_at_half_the_lifetime(
+        #[case] lifetime: u64,
+        #[case] expected: u64,
+    ) {
+        assert_eq!(skew_for(&record(Some(lifetime))), expected);
+    }
+
+    #[test]
+    fn skew_is_zero_when_the_expiry_is_unknown() {
+        assert_eq!(skew_for(&record(None)), 0);
+    }
+
+    /// (lifetime, seconds left, the hot path uses the stored token): a long-lived token is
+    /// refreshed in its last 60 s, a short-lived one in the second half of its life.
+    #[rstest]
+    #[case::hour_fresh(3600, 3600, true)]
+    #[case::hour_before_window(3600, 61, true)]
+    #[case::hour_window_starts(3600, 60, false)]
+    #[case::hour_inside_window(3600, 30, false)]
+    #[case::hour_last_second(3600, 1, false)]
+    #[case::hour_expired(3600, 0, false)]
+    #[case::two_minutes_before_window(120, 61, true)]
+    #[case::two_minutes_in_window(120, 60, false)]
+    #[case::minute_first_half(60, 31, true)]
+    #[case::minute_second_half(60, 30, false)]
+    #[case::minute_inside(60, 10, false)]
+    #[case::ten_seconds_first_half(10, 6, true)]
+    #[case::ten_seconds_second_half(10, 5, false)]
+    #[case::one_second_fresh(1, 1, true)]
+    #[case::one_second_expired(1, 0, false)]
+    fn hot_path_uses_the_stored_token_only_outside_the_refresh_window(
+        #[case] lifetime: u64,
+        #[case] left: u64,
+        #[case] uses_stored: bool,
+    ) {
+        let now = T0 + lifetime - left;
+        assert_eq!(
+            outside_refresh_window(&record(Some(lifetime)), now),
+            uses_stored,
+            "lifetime {lifetime}s, {left}s left"
+        );
+    }
+
+    #[test]
+    fn unknown_expiry_is_always_outside_the_refresh_window() {
+        assert!(outside_refresh_window(&record(None), u64::MAX));
     }
 }

@@ -275,7 +275,7 @@ fn passphrase_key(
 ) -> Result<StoreKey> {
     let handoff = runtime_dir.map(|rt| (rt, handoff_path(rt, key_path, salt)));
     if let Some((_, path)) = &handoff
-        && let Some(k) = read_handoff(path)
+        && let Some(k) = read_handoff(path, now_secs())
     {
         if key_check(&k) == check {
             tracing::debug!(
@@ -331,7 +331,9 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn read_handoff(path: &Path) -> Option<StoreKey> {
+/// The key in the hand-off file at `path`, when it is private, well formed and fresh at the Unix
+/// time `now` (its expiry is after `now` and at most [`HANDOFF_TTL_SECS`] ahead of it).
+fn read_handoff(path: &Path, now: u64) -> Option<StoreKey> {
     let text = match fs::read_to_string(path) {
         Ok(t) => Zeroizing::new(t),
         Err(e) => {
@@ -354,7 +356,6 @@ fn read_handoff(path: &Path) -> Option<StoreKey> {
         );
         return None;
     };
-    let now = now_secs();
     let fresh = exp
         .parse::<u64>()
         .is_ok_and(|exp| exp > now && exp <= now + HANDOFF_TTL_SECS);
@@ -456,6 +457,91 @@ mod tests {
             load_key(&kp, None, None),
             Err(Error::PassphraseRequired)
         ));
+    }
+
+    /// A fixed clock for the hand-off tests.
+    const NOW: u64 = 1_800_000_000;
+
+    fn write_handoff_file(path: &Path, body: &str) {
+        fsutil::write_new_private(path, body.as_bytes()).unwrap();
+    }
+
+    fn key_hex() -> String {
+        hex(test_key().0.as_slice())
+    }
+
+    #[rstest::rstest]
+    #[case::expires_next_second(NOW + 1)]
+    #[case::expires_in_a_minute(NOW + 60)]
+    #[case::expires_at_the_full_lifetime(NOW + HANDOFF_TTL_SECS)]
+    fn fresh_handoff_is_used(#[case] exp: u64) {
+        let rt = tempfile::tempdir().unwrap();
+        let path = rt.path().join("handoff");
+        write_handoff_file(&path, &format!("v1 {exp} {}\n", key_hex()));
+        let k = read_handoff(&path, NOW).expect("a fresh hand-off is used");
+        assert_eq!(k.0.as_slice(), test_key().0.as_slice());
+    }
+
+    /// Stale (expired), impossible (expiring further ahead than a hand-off ever lives: a clock
+    /// that jumped back, or a planted file) and malformed hand-offs are all ignored.
+    #[rstest::rstest]
+    #[case::expires_now(format!("v1 {NOW} {}", key_hex()))]
+    #[case::expired(format!("v1 {} {}", NOW - 1, key_hex()))]
+    #[case::expired_long_ago(format!("v1 1 {}", key_hex()))]
+    #[case::one_second_beyond_the_lifetime(format!("v1 {} {}", NOW + HANDOFF_TTL_SECS + 1, key_hex()))]
+    #[case::a_day_ahead(format!("v1 {} {}", NOW + 86_400, key_hex()))]
+    #[case::far_future(format!("v1 {} {}", u64::MAX, key_hex()))]
+    #[case::expiry_not_a_number(format!("v1 soon {}", key_hex()))]
+    #[case::short_key(format!("v1 {} {}", NOW + 60, &key_hex()[..62]))]
+    #[case::not_hex(format!("v1 {} {}", NOW + 60, "zz".repeat(32)))]
+    #[case::unknown_version(format!("v2 {} {}", NOW + 60, key_hex()))]
+    #[case::extra_field(format!("v1 {} {} x", NOW + 60, key_hex()))]
+    #[case::empty(String::new())]
+    fn stale_or_invalid_handoff_is_ignored(#[case] body: String) {
+        let rt = tempfile::tempdir().unwrap();
+        let path = rt.path().join("handoff");
+        write_handoff_file(&path, &body);
+        assert!(read_handoff(&path, NOW).is_none(), "{body:?}");
+    }
+
+    #[test]
+    fn handoff_readable_by_others_is_ignored() {
+        use std::os::unix::fs::PermissionsExt;
+        let rt = tempfile::tempdir().unwrap();
+        let path = rt.path().join("handoff");
+        write_handoff_file(&path, &format!("v1 {} {}", NOW + 60, key_hex()));
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(read_handoff(&path, NOW).is_none());
+    }
+
+    /// End to end through the key loader: a hand-off that claims to live longer than a hand-off
+    /// may is not trusted; the key is derived from the passphrase and the hand-off rewritten
+    /// with a proper expiry.
+    #[test]
+    fn handoff_beyond_its_lifetime_falls_back_to_derivation_and_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tempfile::tempdir().unwrap();
+        let kp = dir.path().join("key");
+        let pass = Secret::new("correct horse");
+        let k1 = load_or_create_key(dir.path(), &kp, Some(&pass), Some(rt.path())).unwrap();
+        let handoff = fs::read_dir(rt.path())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let far = now_secs() + 10 * HANDOFF_TTL_SECS;
+        fs::write(&handoff, format!("v1 {far} {}\n", hex(k1.0.as_slice()))).unwrap();
+        let k2 = load_key(&kp, Some(&pass), Some(rt.path()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(k1.0.as_slice(), k2.0.as_slice());
+        let text = fs::read_to_string(&handoff).unwrap();
+        let exp: u64 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert!(
+            exp <= now_secs() + HANDOFF_TTL_SECS,
+            "the over-long hand-off was replaced (expiry {exp}, planted {far})"
+        );
     }
 
     #[test]

@@ -10,4 +10,5 @@ mod hosted;
 mod login;
 mod refresh;
 mod replay;
+mod status;
 mod support;

@@ -75,6 +75,66 @@ async fn benign_replay_retries_once_with_the_newest_stored_token() {
     assert_eq!(f.count(|e| e.is_grant("refresh_token", 200)), 2);
 }
 
+/// Runs `auth token` (debug log) and, once the client waits after its first benign replay
+/// (lock released), writes `during_wait` over the credentials file. Returns (exit, stderr).
+async fn token_writing_during_replay_wait(f: &Fixture, during_wait: &[u8]) -> (i32, String) {
+    let p = f.cred_file();
+    let mut cmd = f.cmd(&["auth", "token"]);
+    cmd.env("CLIAUTH_LOG", "debug");
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    let mut written = false;
+    while let Some(l) = lines.next_line().await.unwrap() {
+        seen.push_str(&l);
+        seen.push('\n');
+        if !written && l.contains("refresh_replay_wait") {
+            std::fs::write(&p, during_wait).unwrap();
+            written = true;
+        }
+    }
+    let status = child.wait().await.unwrap();
+    assert!(
+        written,
+        "the client never waited after a benign replay: {seen}"
+    );
+    f.assert_no_leak(&seen, "stderr");
+    (status.code().expect("exited normally"), seen)
+}
+
+/// The retry after a benign replay goes out with the newer stored token; when that one is
+/// answered with a benign replay too (a peer rotated it meanwhile and has not stored the result
+/// yet), the client stops with "being rotated" (retryable, exit 7) instead of waiting again,
+/// and sends nothing more.
+#[tokio::test]
+async fn second_benign_replay_after_a_peer_rotation_is_refresh_in_progress() {
+    let f = Fixture::new(
+        "[tokens]\naccess_ttl = 0\n[rotation]\npolicy = \"benign_replay\"\nretry_after = 1\n",
+    )
+    .await;
+    // Three generations: login, then two rotations; the first two are spent.
+    let (gen0, gen1) = two_generations(&f).await;
+    let r = f.run(&["auth", "refresh"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    std::fs::write(f.cred_file(), &gen0).unwrap();
+    let (code, seen) = token_writing_during_replay_wait(&f, &gen1).await;
+    assert_eq!(code, 7, "{seen}");
+    assert!(seen.contains("being rotated by another client"), "{seen}");
+    assert_eq!(
+        seen.lines()
+            .filter(|l| l.contains("refresh_replay_wait"))
+            .count(),
+        1,
+        "waits once only: {seen}"
+    );
+    assert_eq!(
+        f.count(|e| e.is_grant("refresh_token", 409)),
+        2,
+        "the spent token, then the newer stored one; neither twice"
+    );
+    assert_eq!(f.count(|e| e.is_grant("refresh_token", 200)), 2);
+}
+
 #[tokio::test]
 async fn rejection_of_a_token_that_is_no_longer_stored_keeps_the_newer_session() {
     let f = Fixture::new("[tokens]\naccess_ttl = 0\n").await;
