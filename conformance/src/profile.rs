@@ -403,6 +403,42 @@ mod tests {
     }
 
     #[test]
+    fn seed_profiles_parse_with_their_dialects_and_capabilities() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
+        let sk = Profile::from_file(&dir.join("spec-kitty.toml")).unwrap();
+        assert_eq!(sk.dialect, cliauth_mock::Dialect::SpecKitty);
+        assert!(sk.capabilities.iter().any(|c| c == "revocation"));
+        assert_eq!((sk.min_leeway, sk.timeout_factor), (5, 4));
+        let sm = Profile::from_file(&dir.join("skillmeat.toml")).unwrap();
+        assert_eq!(sm.dialect, cliauth_mock::Dialect::Skillmeat);
+        assert!(sm.capabilities.is_empty());
+        let cliauth = Profile::from_file(&dir.join("cliauth.toml")).unwrap();
+        assert_eq!(cliauth.dialect, cliauth_mock::Dialect::Cliauth);
+        assert_eq!(cliauth.timeout_factor, 1);
+        for p in [&sk, &sm, &cliauth] {
+            assert!(
+                p.actions.contains_key("login") && p.actions.contains_key("use"),
+                "{}",
+                p.name
+            );
+        }
+    }
+
+    #[test]
+    fn a_required_capability_the_profile_lacks_makes_the_scenario_not_applicable() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
+        let s = Scenario::from_toml_str(
+            "description = \"d\"\nrequires = [\"revocation\"]\n[[step]]\nkind = \"run\"\naction = \"logout\"\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        let cliauth = Profile::from_file(&dir.join("cliauth.toml")).unwrap();
+        assert!(cliauth.missing_for(&s).is_empty());
+        let skillmeat = Profile::from_file(&dir.join("skillmeat.toml")).unwrap();
+        assert_eq!(skillmeat.missing_for(&s), ["capability `revocation`"]);
+    }
+
+    #[test]
     fn missing_action_makes_scenario_not_applicable() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/cliauth.toml");
         let p = Profile::from_file(&path).unwrap();
