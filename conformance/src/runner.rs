@@ -1449,7 +1449,11 @@ fn journal_matches(jc: &crate::scenario::JournalCount, e: &JournalEntry) -> bool
     jc.method
         .as_ref()
         .is_none_or(|m| m.eq_ignore_ascii_case(&e.method))
-        && jc.path.as_ref().is_none_or(|p| *p == e.path)
+        // In a dialect, a request also counts under the cliauth path it stands for.
+        && jc
+            .path
+            .as_ref()
+            .is_none_or(|p| *p == e.path || e.canonical_path.as_ref() == Some(p))
         && jc
             .path_prefix
             .as_ref()
