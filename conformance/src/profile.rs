@@ -68,6 +68,10 @@ pub struct Profile {
     /// Multiplies every scenario's timeout (a safety net) for slow-starting clients.
     #[serde(default = "one")]
     pub timeout_factor: u64,
+    /// Strip ANSI escape sequences from the client's output before any expectation reads it
+    /// (for clients that force colour whatever `NO_COLOR` and `TERM` say).
+    #[serde(default)]
+    pub strip_ansi: bool,
 }
 
 fn one() -> u64 {

@@ -76,6 +76,8 @@ pub(crate) struct Output {
 /// Captured stream with a wake-up for waiters.
 #[derive(Debug, Default)]
 struct Capture {
+    /// Remove ANSI escape sequences when reading (the profile's `strip_ansi`).
+    strip_ansi: bool,
     text: Mutex<Vec<u8>>,
     changed: Notify,
     /// The stream reached its end (the process closed it or exited).
@@ -83,10 +85,36 @@ struct Capture {
 }
 
 impl Capture {
+    fn new(strip_ansi: bool) -> Self {
+        Self {
+            strip_ansi,
+            ..Self::default()
+        }
+    }
+
+    /// The text so far; escape sequences are stripped here rather than as bytes arrive, so a
+    /// sequence split across two reads is still removed whole.
     fn snapshot(&self) -> String {
         // Invariant: the lock is only held for a copy or an append, which cannot panic.
-        String::from_utf8_lossy(&self.text.lock().expect("capture lock poisoned")).into_owned()
+        let text =
+            String::from_utf8_lossy(&self.text.lock().expect("capture lock poisoned")).into_owned();
+        if self.strip_ansi {
+            strip_ansi(&text)
+        } else {
+            text
+        }
     }
+}
+
+/// `text` without ANSI escape sequences (CSI such as colours and cursor moves, OSC such as
+/// hyperlinks, and two-byte escapes such as `ESC 7`), for clients that force colour.
+pub(crate) fn strip_ansi(text: &str) -> String {
+    static ANSI: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        // Invariant: a literal pattern that is valid (pinned by the unit test below).
+        regex::Regex::new(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[0-~])")
+            .expect("valid ANSI pattern")
+    });
+    ANSI.replace_all(text, "").into_owned()
 }
 
 struct Proc {
@@ -541,8 +569,9 @@ impl<'a> Run<'a> {
         if let Some(pid) = pid {
             self.pgids.push(pid);
         }
-        let stdout = Arc::new(Capture::default());
-        let stderr = Arc::new(Capture::default());
+        let strip = self.profile().strip_ansi;
+        let stdout = Arc::new(Capture::new(strip));
+        let stderr = Arc::new(Capture::new(strip));
         let mut readers = Vec::new();
         if let Some(out) = child.stdout.take() {
             readers.push(tokio::spawn(pump(out, Arc::clone(&stdout))));
@@ -1558,6 +1587,30 @@ fn indent_by(text: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ansi_sequences_are_stripped_and_text_kept() {
+        let coloured = "\x1b[1;32m\u{2713}\x1b[0m Logged in as \x1b[36malice\x1b[39m\x1b[2K\r\n\
+                        \x1b]8;;http://127.0.0.1:1/device\x1b\\link\x1b]8;;\x1b\\ \x1b7done\x1b8";
+        assert_eq!(
+            strip_ansi(coloured),
+            "\u{2713} Logged in as alice\r\nlink done"
+        );
+        assert_eq!(strip_ansi("plain [text] 100%"), "plain [text] 100%");
+    }
+
+    #[test]
+    fn capture_strips_only_when_the_profile_asks() {
+        for (strip, expected) in [(true, "red"), (false, "\x1b[31mred\x1b[0m")] {
+            let capture = Capture::new(strip);
+            capture
+                .text
+                .lock()
+                .expect("fresh lock")
+                .extend_from_slice(b"\x1b[31mred\x1b[0m");
+            assert_eq!(capture.snapshot(), expected);
+        }
+    }
 
     #[test]
     fn words_are_counted_whole() {
