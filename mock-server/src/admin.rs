@@ -63,7 +63,7 @@ pub(crate) struct AdminState {
     pub(crate) runtime: tokio::runtime::Handle,
 }
 
-/// The `/__admin` router.
+/// The `/__admin` router; every route answers loopback peers only.
 pub(crate) fn router(state: AdminState) -> Router {
     Router::new()
         .route("/health", get(health))
@@ -78,19 +78,28 @@ pub(crate) fn router(state: AdminState) -> Router {
         .route("/secrets", get(secrets))
         .route("/holds/{name}/release", post(release_named))
         .route("/reset", post(reset_all))
+        .route_layer(axum::middleware::from_fn(loopback_only))
         .with_state(state)
 }
 
-/// The refusal for a peer that is not on loopback, if it is not.
-fn loopback_only(ctx: &RequestCtx) -> Option<Response> {
-    (!ctx.peer.ip().is_loopback()).then(|| {
+/// Refuses a peer that is not on loopback before any admin handler runs, so no route can
+/// forget the check. A request without its context (which the server always attaches) is
+/// refused too.
+async fn loopback_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let loopback = req
+        .extensions()
+        .get::<Arc<RequestCtx>>()
+        .is_some_and(|ctx| ctx.peer.ip().is_loopback());
+    if loopback {
+        next.run(req).await
+    } else {
         OAuthError::new(
             403,
             "access_denied",
             "the admin API answers loopback peers only",
         )
         .into_response()
-    })
+    }
 }
 
 fn json_body(ctx: &RequestCtx) -> Result<serde_json::Value, Box<OAuthError>> {
@@ -105,13 +114,7 @@ fn ok(body: serde_json::Value) -> Response {
     Json(body).into_response()
 }
 
-async fn health(
-    State(a): State<AdminState>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    if let Some(r) = loopback_only(&ctx) {
-        return r;
-    }
+async fn health(State(a): State<AdminState>) -> Response {
     ok(serde_json::json!({
         "status": "ok", "url": a.shared.base_url, "issuer": a.shared.issuer(),
         "pid": std::process::id(), "clock_offset_ms": a.shared.clock.offset_ms(),
@@ -123,9 +126,6 @@ async fn load_config(
     Extension(ctx): Extension<Arc<RequestCtx>>,
     body: String,
 ) -> Response {
-    if let Some(r) = loopback_only(&ctx) {
-        return r;
-    }
     let parsed = match &ctx.json {
         Some(Ok(v)) => serde_json::from_value::<Config>(v.clone())
             .map_err(|e| e.to_string())
@@ -159,9 +159,6 @@ async fn add_rule(
     Extension(ctx): Extension<Arc<RequestCtx>>,
     body: String,
 ) -> Response {
-    if let Some(r) = loopback_only(&ctx) {
-        return r;
-    }
     let rule = match &ctx.json {
         Some(Ok(v)) => serde_json::from_value::<Rule>(v.clone()).map_err(|e| e.to_string()),
         Some(Err(e)) => Err(e.clone()),
@@ -176,21 +173,12 @@ async fn add_rule(
     }
 }
 
-async fn clear_rules(
-    State(a): State<AdminState>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    if let Some(r) = loopback_only(&ctx) {
-        return r;
-    }
+async fn clear_rules(State(a): State<AdminState>) -> Response {
     lock(&a.shared.state).rules.clear();
     ok(serde_json::json!({ "ok": true }))
 }
 
 fn decide_device(a: &AdminState, ctx: &RequestCtx, approve: bool) -> Response {
-    if let Some(r) = loopback_only(ctx) {
-        return r;
-    }
     let body = match json_body(ctx) {
         Ok(b) => b,
         Err(e) => return e.into_response(),
@@ -229,9 +217,6 @@ async fn revoke_user(
     State(a): State<AdminState>,
     Extension(ctx): Extension<Arc<RequestCtx>>,
 ) -> Response {
-    if let Some(r) = loopback_only(&ctx) {
-        return r;
-    }
     let body = match json_body(&ctx) {
         Ok(b) => b,
         Err(e) => return e.into_response(),
@@ -248,13 +233,7 @@ async fn revoke_user(
     ok(serde_json::json!({ "ok": true, "families_revoked": families }))
 }
 
-async fn expire(
-    State(a): State<AdminState>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    if let Some(r) = loopback_only(&ctx) {
-        return r;
-    }
+async fn expire(State(a): State<AdminState>) -> Response {
     let n = a.shared.expire_access_tokens();
     ok(serde_json::json!({ "ok": true, "expired": n }))
 }
@@ -263,9 +242,6 @@ async fn advance(
     State(a): State<AdminState>,
     Extension(ctx): Extension<Arc<RequestCtx>>,
 ) -> Response {
-    if let Some(r) = loopback_only(&ctx) {
-        return r;
-    }
     let body = match json_body(&ctx) {
         Ok(b) => b,
         Err(e) => return e.into_response(),
@@ -287,47 +263,73 @@ async fn advance(
     )
 }
 
-async fn journal(
-    State(a): State<AdminState>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    if let Some(r) = loopback_only(&ctx) {
-        return r;
-    }
+async fn journal(State(a): State<AdminState>) -> Response {
     let j = lock(&a.shared.journal);
     ok(serde_json::json!({ "entries": j.entries, "counters": j.counters(), "lineage": j.lineage }))
 }
 
-async fn secrets(
-    State(a): State<AdminState>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    if let Some(r) = loopback_only(&ctx) {
-        return r;
-    }
+async fn secrets(State(a): State<AdminState>) -> Response {
     let secrets = lock(&a.shared.state).secrets.clone();
     ok(serde_json::json!({ "secrets": secrets }))
 }
 
-async fn release_named(
-    State(a): State<AdminState>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-    Path(name): Path<String>,
-) -> Response {
-    if let Some(r) = loopback_only(&ctx) {
-        return r;
-    }
+async fn release_named(State(a): State<AdminState>, Path(name): Path<String>) -> Response {
     let n = release_hold(&a.shared, &a.runtime, &name);
     ok(serde_json::json!({ "ok": true, "released": n }))
 }
 
-async fn reset_all(
-    State(a): State<AdminState>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    if let Some(r) = loopback_only(&ctx) {
-        return r;
-    }
+async fn reset_all(State(a): State<AdminState>) -> Response {
     reset(&a.shared, &a.runtime);
     (StatusCode::OK, Json(serde_json::json!({ "ok": true }))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::net::SocketAddr;
+
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn ctx(peer: &str) -> Arc<RequestCtx> {
+        Arc::new(RequestCtx {
+            form: None,
+            json: None,
+            query: Ok(HashMap::new()),
+            basic: None,
+            bearer: None,
+            peer: peer
+                .parse::<SocketAddr>()
+                .expect("a literal socket address"),
+        })
+    }
+
+    async fn status_for(ctx: Option<Arc<RequestCtx>>) -> StatusCode {
+        let app: Router = Router::new()
+            .route("/health", get(|| async { "ok" }))
+            .route_layer(axum::middleware::from_fn(loopback_only));
+        let mut req = http::Request::get("/health")
+            .body(Body::empty())
+            .expect("a valid request");
+        if let Some(ctx) = ctx {
+            req.extensions_mut().insert(ctx);
+        }
+        app.oneshot(req).await.expect("infallible").status()
+    }
+
+    #[tokio::test]
+    async fn admin_routes_answer_loopback_peers_only() {
+        assert_eq!(
+            status_for(Some(ctx("127.0.0.1:5000"))).await,
+            StatusCode::OK
+        );
+        assert_eq!(status_for(Some(ctx("[::1]:5000"))).await, StatusCode::OK);
+        assert_eq!(
+            status_for(Some(ctx("192.0.2.7:5000"))).await,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(status_for(None).await, StatusCode::FORBIDDEN);
+    }
 }
