@@ -142,3 +142,44 @@ async fn busy_lock_adopts_a_still_valid_token_but_an_explicit_refresh_times_out(
     assert_eq!(f.journal().len(), 0, "no request while the lock is busy");
     drop(guard);
 }
+
+#[tokio::test]
+async fn transient_refresh_failure_inside_the_window_uses_the_still_valid_access_token() {
+    use cliauth::store::{Store, now_unix};
+    let f = Fixture::new(
+        "[[rules]]\nname = \"refresh-503\"\nmatch = { path = \"/oauth/token\", grant_type = \"refresh_token\" }\naction = { kind = \"status\", status = 503, body = \"{}\" }\n",
+    )
+    .await;
+    f.login_password("alice").await;
+    // Move the stored access token into its refresh window (30 s left of 3600): the client must
+    // try to refresh, and when that fails transiently, keep using the token until it expires.
+    let store = Store::new(
+        &f.credentials_dir(),
+        &url::Url::parse(&f.server.url()).unwrap(),
+        None,
+        None,
+    );
+    let guard = store.lock(std::time::Duration::from_secs(5)).unwrap();
+    let mut state = store.load(Some(&guard)).unwrap().unwrap();
+    let session = state.session.as_mut().unwrap();
+    session.access_expires_at = Some(now_unix() + 30);
+    session.updated_at = now_unix() - 3570;
+    let stored = session.access_token.expose().to_owned();
+    store.save(&state, &guard).unwrap();
+    drop(guard);
+
+    let mut cmd = f.cmd(&["auth", "token"]);
+    cmd.env("CLIAUTH_LOG", "debug");
+    let run = f.run_cmd(cmd, None).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout.trim(), stored);
+    assert!(
+        run.stderr
+            .contains("refresh failed; using the stored access token"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(f.count(|e| e.is_grant("refresh_token", 503)), 1);
+    // Nothing was lost: the session is still there for the next attempt.
+    assert_eq!(f.run(&["auth", "status"]).await.code, 0);
+}
