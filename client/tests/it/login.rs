@@ -288,3 +288,20 @@ async fn dynamic_registration_is_used_once_and_failure_is_named() {
     assert!(run.stderr.contains("client registration failed"), "{run:?}");
     assert!(run.stderr.contains("hint: set [auth] client_id"), "{run:?}");
 }
+
+#[tokio::test]
+async fn logout_of_a_corrupted_store_reports_the_session_removed() {
+    let f = Fixture::new("").await;
+    f.login_password("alice").await;
+    let p = f.cred_file();
+    let mut bytes = std::fs::read(&p).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&p, &bytes).unwrap();
+    let out = f.run(&["auth", "logout", "--json"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.json()["removed_session"], true, "{out:?}");
+    assert!(out.stderr.contains("corrupt"), "{}", out.stderr);
+    // The damaged file was moved aside, so nothing is left to log in with.
+    assert_eq!(f.run(&["auth", "status"]).await.code, 4);
+}
