@@ -99,19 +99,7 @@ async fn token_endpoint_503_says_temporarily_unavailable() {
         "[[rules]]\nname = \"token-503\"\nmatch = { method = \"POST\", path = \"/oauth/token\", grant_type = \"password\" }\naction = { kind = \"status\", status = 503, headers = { \"Retry-After\" = \"2\" }, body = \"{\\\"error\\\":\\\"temporarily_unavailable\\\"}\" }\n",
     )
     .await;
-    let run = f
-        .run_stdin(
-            &[
-                "auth",
-                "login",
-                "--password",
-                "--username",
-                "alice",
-                "--password-stdin",
-            ],
-            "alice-password\n",
-        )
-        .await;
+    let run = f.password_login("alice", "alice-password").await;
     assert_eq!(run.code, 7, "{run:?}");
     assert!(
         run.stderr.contains("temporarily unavailable (HTTP 503)"),

@@ -50,19 +50,7 @@ async fn password_login_status_token_and_logout_with_revoke() {
 #[tokio::test]
 async fn wrong_password_is_unauthenticated_with_a_hint() {
     let f = Fixture::new("").await;
-    let run = f
-        .run_stdin(
-            &[
-                "auth",
-                "login",
-                "--password",
-                "--username",
-                "alice",
-                "--password-stdin",
-            ],
-            "nope\n",
-        )
-        .await;
+    let run = f.password_login("alice", "nope").await;
     assert_eq!(run.code, 4, "{run:?}");
     assert!(
         run.stderr.contains("error: invalid username or password"),
@@ -271,19 +259,7 @@ async fn dynamic_registration_is_used_once_and_failure_is_named() {
         1
     );
     let f = Fixture::new("[registration]\nfail = true\n").await;
-    let run = f
-        .run_stdin(
-            &[
-                "auth",
-                "login",
-                "--password",
-                "--username",
-                "alice",
-                "--password-stdin",
-            ],
-            "alice-password\n",
-        )
-        .await;
+    let run = f.password_login("alice", "alice-password").await;
     assert_eq!(run.code, 9, "{run:?}");
     assert!(run.stderr.contains("client registration failed"), "{run:?}");
     assert!(run.stderr.contains("hint: set [auth] client_id"), "{run:?}");

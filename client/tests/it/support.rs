@@ -132,20 +132,25 @@ impl Fixture {
         );
     }
 
+    /// Runs `auth login --password` for `user` with `password` on stdin; no assertion.
+    pub(crate) async fn password_login(&self, user: &str, password: &str) -> Run {
+        self.run_stdin(
+            &[
+                "auth",
+                "login",
+                "--password",
+                "--username",
+                user,
+                "--password-stdin",
+            ],
+            &format!("{password}\n"),
+        )
+        .await
+    }
+
+    /// Logs `user` in with the mock's default password and asserts success.
     pub(crate) async fn login_password(&self, user: &str) {
-        let run = self
-            .run_stdin(
-                &[
-                    "auth",
-                    "login",
-                    "--password",
-                    "--username",
-                    user,
-                    "--password-stdin",
-                ],
-                &format!("{user}-password\n"),
-            )
-            .await;
+        let run = self.password_login(user, &format!("{user}-password")).await;
         assert_eq!(run.code, 0, "{run:?}");
     }
 
