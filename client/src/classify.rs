@@ -636,6 +636,58 @@ mod tests {
     }
 
     #[test]
+    fn category_displays_as_its_json_name() {
+        for c in ErrorCategory::ALL {
+            assert_eq!(c.to_string(), c.name());
+        }
+    }
+
+    /// The server's own words reach the user, and an empty description adds no stray
+    /// punctuation.
+    #[rstest]
+    #[case::code_and_description(
+        Some("scope admin is not allowed"),
+        "the token endpoint returned an OAuth error: invalid_scope (scope admin is not allowed)"
+    )]
+    #[case::empty_description(
+        Some(""),
+        "the token endpoint returned an OAuth error: invalid_scope"
+    )]
+    #[case::no_description(None, "the token endpoint returned an OAuth error: invalid_scope")]
+    fn oauth_error_message_names_the_code_and_the_servers_description(
+        #[case] description: Option<&str>,
+        #[case] message: &str,
+    ) {
+        let err = Error::OAuth {
+            what: "the token endpoint".into(),
+            body: OAuthErrorBody {
+                error: "invalid_scope".into(),
+                error_description: description.map(Into::into),
+                retry_after: None,
+            },
+        };
+        assert_eq!(err.to_string(), message);
+    }
+
+    #[rstest]
+    #[case::description(
+        Some("ask an owner for access"),
+        "the server refused the ingress: ask an owner for access"
+    )]
+    #[case::empty_description(Some(""), "the server refused the ingress")]
+    #[case::no_description(None, "the server refused the ingress")]
+    fn optional_server_detail_is_appended_only_when_present(
+        #[case] description: Option<&str>,
+        #[case] message: &str,
+    ) {
+        let err = Error::Forbidden {
+            what: "the ingress".into(),
+            description: description.map(Into::into),
+        };
+        assert_eq!(err.to_string(), message);
+    }
+
+    #[test]
     fn exit_codes_and_names_are_distinct() {
         let mut codes: Vec<u8> = ErrorCategory::ALL.iter().map(|c| c.exit_code()).collect();
         codes.sort_unstable();

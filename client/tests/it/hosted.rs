@@ -23,6 +23,22 @@ async fn sync_now_posts_a_batch_and_caches_me() {
     );
 }
 
+/// A refresh drops the cached `/me` (it belonged to the old access token); the next hosted
+/// command fetches it once and caches it again for the new token.
+#[tokio::test]
+async fn me_is_fetched_once_per_access_token_after_a_refresh() {
+    let f = Fixture::new("").await;
+    f.login_password("alice").await;
+    let refresh = f.run(&["auth", "refresh"]).await;
+    assert_eq!(refresh.code, 0, "{refresh:?}");
+    for _ in 0..2 {
+        let run = f.run(&["sync", "now"]).await;
+        assert_eq!(run.code, 0, "{run:?}");
+    }
+    // One /me at login, one by the first sync after the refresh, none by the second.
+    assert_eq!(f.count(|e| e.path == "/api/v1/me"), 2);
+}
+
 #[tokio::test]
 async fn sync_without_private_teamspace_is_its_own_category() {
     let f = Fixture::new("").await;
