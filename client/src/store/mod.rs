@@ -467,4 +467,138 @@ mod tests {
         let err = s.load(None).unwrap_err();
         assert!(err.to_string().contains("key file is missing"), "{err}");
     }
+
+    /// The file name keeps the host and port readable for a person looking into the folder and
+    /// turns every other character into `_`, so no host puts brackets or colons into a name;
+    /// a short hash of the URL follows.
+    #[rstest::rstest]
+    #[case::ipv4("http://127.0.0.1:9", "127.0.0.1_9-")]
+    #[case::dns_name_with_default_port("https://Auth.Example.com/", "auth.example.com_443-")]
+    #[case::ipv6("http://[::1]:8080", "___1__8080-")]
+    fn credentials_file_is_named_after_host_and_port(#[case] server: &str, #[case] prefix: &str) {
+        let s = Store::new(Path::new("/c"), &Url::parse(server).unwrap(), None, None);
+        let name = s.path().file_name().unwrap().to_str().unwrap();
+        let hash = name
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(".cred"))
+            .unwrap_or_else(|| panic!("{name:?} should be {prefix:?} + hash + \".cred\""));
+        assert_eq!(hash.len(), 8, "{name:?}");
+        assert!(hash.chars().all(|c| c.is_ascii_hexdigit()), "{name:?}");
+    }
+
+    /// Two servers on one host (another port, or another path behind the same port) never share
+    /// a credentials file or lock, so neither sees the other's credentials; a trailing slash
+    /// does not make another server.
+    #[test]
+    fn two_servers_on_one_host_get_different_files() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("credentials");
+        let at = |server: &str| Store::new(&dir, &Url::parse(server).unwrap(), None, None);
+        let servers = [
+            at("http://127.0.0.1:9"),
+            at("http://127.0.0.1:10"),
+            at("http://127.0.0.1:9/tenant-a"),
+            at("http://127.0.0.1:9/tenant-b"),
+        ];
+        for (i, a) in servers.iter().enumerate() {
+            for b in &servers[i + 1..] {
+                assert_ne!(a.path(), b.path());
+                assert_ne!(a.lock_path(), b.lock_path());
+            }
+        }
+        assert_eq!(
+            at("http://127.0.0.1:9/tenant-a/").path(),
+            servers[2].path(),
+            "a trailing slash is the same server"
+        );
+        let [first, second, ..] = &servers;
+        let g = first.lock(Duration::from_secs(1)).unwrap();
+        first.save(&sample(), &g).unwrap();
+        drop(g);
+        assert!(second.load(None).unwrap().is_none());
+        assert!(first.load(None).unwrap().is_some());
+    }
+
+    /// A passphrase-derived key handed to peers through the runtime folder is only a cache: when
+    /// it fails to decrypt the store, the hand-off is forgotten, so no later process trusts it,
+    /// before the file is judged corrupted.
+    #[test]
+    fn a_handed_off_key_that_fails_to_decrypt_is_forgotten() {
+        let home = tempfile::tempdir().unwrap();
+        let rt = tempfile::tempdir().unwrap();
+        let s = Store::new(
+            &home.path().join("credentials"),
+            &Url::parse("http://127.0.0.1:9").unwrap(),
+            Some(Secret::new("correct horse")),
+            Some(rt.path().to_owned()),
+        );
+        let g = s.lock(Duration::from_secs(1)).unwrap();
+        s.save(&sample(), &g).unwrap();
+        drop(g);
+        assert_eq!(
+            fs::read_dir(rt.path()).unwrap().count(),
+            1,
+            "hand-off written"
+        );
+        let mut bad = fs::read(s.path()).unwrap();
+        let last = bad.len() - 1;
+        bad[last] ^= 0x01;
+        fs::write(s.path(), &bad).unwrap();
+        let err = s.load(None).unwrap_err();
+        assert!(matches!(err, Error::Corrupted { .. }), "{err:?}");
+        assert_eq!(
+            fs::read_dir(rt.path()).unwrap().count(),
+            0,
+            "the hand-off that failed is gone"
+        );
+    }
+
+    /// Logging out twice, or when nothing was ever stored, is not an error: delete says whether
+    /// there was a file.
+    #[test]
+    fn delete_reports_whether_there_was_a_file() {
+        let home = tempfile::tempdir().unwrap();
+        let s = store(home.path());
+        let g = s.lock(Duration::from_secs(1)).unwrap();
+        assert!(!s.delete(&g).unwrap(), "nothing stored yet");
+        s.save(&sample(), &g).unwrap();
+        assert!(s.delete(&g).unwrap(), "the stored file");
+        assert!(!s.path().exists());
+        assert!(!s.delete(&g).unwrap(), "already deleted");
+    }
+
+    /// A credentials file that cannot be removed is an error, never "there was no file": logout
+    /// must not report the credentials gone while they are still there. (A folder in the file's
+    /// place cannot be unlinked, even by root.)
+    #[test]
+    fn a_delete_that_fails_is_reported() {
+        let home = tempfile::tempdir().unwrap();
+        let s = store(home.path());
+        let g = s.lock(Duration::from_secs(1)).unwrap();
+        fs::create_dir(s.path()).unwrap();
+        let err = s.delete(&g).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err:?}");
+        assert!(s.path().exists());
+    }
+
+    /// `auth doctor` gets a verdict for the folder and for each credential file that exists, so a
+    /// loose file is named precisely and the others are not blamed.
+    #[test]
+    fn permission_check_names_each_file_and_flags_only_the_loose_one() {
+        let home = tempfile::tempdir().unwrap();
+        let s = store(home.path());
+        let g = s.lock(Duration::from_secs(1)).unwrap();
+        s.save(&sample(), &g).unwrap();
+        drop(g);
+        fs::set_permissions(s.key_path(), fs::Permissions::from_mode(0o644)).unwrap();
+        let report = s.check_permissions();
+        let paths: Vec<&Path> = report.iter().map(|(p, _)| p.as_path()).collect();
+        assert_eq!(paths, [s.dir(), s.key_path(), s.path(), s.lock_path()]);
+        let verdicts: Vec<bool> = report.iter().map(|(_, r)| r.is_ok()).collect();
+        assert_eq!(verdicts, [true, false, true, true]);
+        assert!(matches!(
+            report[1].1,
+            Err(Error::Permissions { mode: 0o644, .. })
+        ));
+    }
 }
