@@ -137,6 +137,19 @@ mod tests {
     use wiremock::matchers::{body_string_contains, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
+    /// A server with `/device` and `/token` at `base`.
+    fn metadata(base: &url::Url) -> ServerMetadata {
+        ServerMetadata {
+            issuer: base.clone(),
+            authorization_endpoint: None,
+            token_endpoint: base.join("/token").unwrap(),
+            device_authorization_endpoint: Some(base.join("/device").unwrap()),
+            revocation_endpoint: None,
+            registration_endpoint: None,
+            grant_types_supported: None,
+        }
+    }
+
     async fn run(final_error: &str) -> Result<Tokens> {
         let server = MockServer::start().await;
         let base = url::Url::parse(&server.uri()).unwrap();
@@ -165,15 +178,7 @@ mod tests {
             )
             .mount(&server)
             .await;
-        let meta = ServerMetadata {
-            issuer: base.clone(),
-            authorization_endpoint: None,
-            token_endpoint: base.join("/token").unwrap(),
-            device_authorization_endpoint: Some(base.join("/device").unwrap()),
-            revocation_endpoint: None,
-            registration_endpoint: None,
-            grant_types_supported: None,
-        };
+        let meta = metadata(&base);
         let http = Http::without_proxy().unwrap();
         let client = OAuthClient {
             http: &http,
@@ -203,5 +208,56 @@ mod tests {
         assert_eq!(denied.category().name(), "access_denied");
         let expired = run("expired_token").await.unwrap_err();
         assert_eq!(expired.category().name(), "expired_code");
+    }
+
+    /// The timeout bounds the whole login: when it ends before the next poll is due, the login
+    /// ends at the timeout instead of sleeping through it and polling once more afterwards. Here
+    /// the server asks for 5 s between polls and the timeout is zero, so no poll may happen
+    /// (a poll would be answered `access_denied`, a different outcome).
+    #[tokio::test]
+    async fn timeout_before_the_next_poll_ends_the_login_without_polling() {
+        let server = MockServer::start().await;
+        let base = url::Url::parse(&server.uri()).unwrap();
+        Mock::given(method("POST"))
+            .and(path("/device"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "device_code": "dc", "user_code": "ABCD-EFGH",
+                "verification_uri": "http://127.0.0.1/device", "expires_in": 60, "interval": 5
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(
+                ResponseTemplate::new(400)
+                    .set_body_json(serde_json::json!({"error": "access_denied"})),
+            )
+            .mount(&server)
+            .await;
+        let meta = metadata(&base);
+        let http = Http::without_proxy().unwrap();
+        let client = OAuthClient {
+            http: &http,
+            meta: &meta,
+            client_id: "c".into(),
+        };
+        let r = login(
+            &client,
+            DeviceOptions {
+                open_browser: false,
+                timeout: Duration::ZERO,
+            },
+            Ui::detect(),
+        )
+        .await;
+        assert!(
+            matches!(&r, Err(Error::Cancelled { reason }) if reason == "login timed out after 0 s"),
+            "{r:?}"
+        );
+        assert_eq!(
+            server.received_requests().await.unwrap().len(),
+            1,
+            "the device authorization only, no poll"
+        );
     }
 }

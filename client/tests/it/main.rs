@@ -4,6 +4,7 @@
 
 mod concurrency;
 mod errors;
+mod flows_mutants;
 #[cfg(feature = "test-hooks")]
 mod hooks;
 mod hosted;
