@@ -134,6 +134,7 @@ mod tests {
     use super::*;
     use crate::flows::discovery::ServerMetadata;
     use crate::http::Http;
+    use rstest::rstest;
     use wiremock::matchers::{body_string_contains, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -202,12 +203,34 @@ mod tests {
         r
     }
 
+    /// A denied or expired device login is told in plain words (what happened to the device
+    /// login), not as a raw OAuth error code of the token endpoint, and each keeps its own
+    /// category; an error the flow has no words for is passed on as the server's OAuth error.
+    #[rstest]
+    #[case::denied(
+        "access_denied",
+        "access_denied",
+        "authorization denied: the device login was denied"
+    )]
+    #[case::expired(
+        "expired_token",
+        "expired_code",
+        "the device code expired before the login was approved"
+    )]
+    #[case::other(
+        "invalid_client",
+        "config",
+        "the token endpoint returned an OAuth error: invalid_client"
+    )]
     #[tokio::test]
-    async fn access_denied_and_expired_token_are_distinct() {
-        let denied = run("access_denied").await.unwrap_err();
-        assert_eq!(denied.category().name(), "access_denied");
-        let expired = run("expired_token").await.unwrap_err();
-        assert_eq!(expired.category().name(), "expired_code");
+    async fn denial_and_expiry_are_reported_in_plain_words(
+        #[case] final_error: &str,
+        #[case] category: &str,
+        #[case] message: &str,
+    ) {
+        let err = run(final_error).await.unwrap_err();
+        assert_eq!(err.category().name(), category);
+        assert_eq!(err.to_string(), message);
     }
 
     /// The timeout bounds the whole login: when it ends before the next poll is due, the login

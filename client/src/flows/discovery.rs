@@ -181,6 +181,7 @@ fn validate(issuer: &Url, raw: RawMetadata) -> Result<ServerMetadata> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rstest::rstest;
     use wiremock::matchers::{method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -232,5 +233,47 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, Error::InsecureUrl { .. }), "{err:?}");
+    }
+
+    /// A server must opt out of authentication explicitly: a `/api/v1/meta` that does not
+    /// mention `auth_required` (an older server, one that only names its issuer) means logging in
+    /// is required.
+    #[rstest]
+    #[case::not_mentioned("{}", true)]
+    #[case::only_the_issuer(r#"{"issuer": "https://id.example"}"#, true)]
+    #[case::required(r#"{"auth_required": true}"#, true)]
+    #[case::zero_auth(r#"{"auth_required": false}"#, false)]
+    fn auth_is_required_unless_the_server_says_otherwise(
+        #[case] json: &str,
+        #[case] required: bool,
+    ) {
+        let meta: ApiMeta = serde_json::from_str(json).unwrap();
+        assert_eq!(meta.auth_required, required);
+    }
+
+    /// A grant is offered when the server lists it, or when it lists nothing at all (RFC 8414
+    /// makes the list optional); a listed set without it means the server does not offer it.
+    #[rstest]
+    #[case::not_listed_at_all(None, "password", true)]
+    #[case::listed(Some(&["authorization_code", "password"][..]), "password", true)]
+    #[case::listed_alone(Some(&["password"][..]), "password", true)]
+    #[case::missing_from_the_list(Some(&["authorization_code", "refresh_token"][..]), "password", false)]
+    #[case::empty_list(Some(&[][..]), "password", false)]
+    fn grant_support_follows_the_advertised_list(
+        #[case] listed: Option<&[&str]>,
+        #[case] grant: &str,
+        #[case] supported: bool,
+    ) {
+        let base = Url::parse("https://id.example").unwrap();
+        let meta = ServerMetadata {
+            issuer: base.clone(),
+            authorization_endpoint: None,
+            token_endpoint: base.join("/token").unwrap(),
+            device_authorization_endpoint: None,
+            revocation_endpoint: None,
+            registration_endpoint: None,
+            grant_types_supported: listed.map(|l| l.iter().map(|g| (*g).to_owned()).collect()),
+        };
+        assert_eq!(meta.supports_grant(grant), supported);
     }
 }
