@@ -550,4 +550,90 @@ mod tests {
         assert_eq!(unhex("0g"), None);
         assert_eq!(unhex("abc"), None);
     }
+
+    /// A key never reaches a log or an error message through `{:?}`.
+    #[test]
+    fn store_key_debug_output_is_redacted() {
+        assert_eq!(format!("{:?}", test_key()), "StoreKey([redacted])");
+    }
+
+    /// Anything shorter than magic + nonce + tag is reported as truncated (and never read past
+    /// its end); the reason is what `auth` shows for a corrupted file.
+    #[rstest::rstest]
+    #[case::magic_only(0)]
+    #[case::part_of_the_nonce(NONCE_LEN - 1)]
+    #[case::nonce_without_tag(NONCE_LEN)]
+    #[case::one_byte_short_of_the_tag(NONCE_LEN + 15)]
+    fn short_files_are_reported_as_truncated(#[case] after_magic: usize) {
+        let sealed = seal(&test_key(), b"").unwrap();
+        let err = open(&test_key(), &sealed[..MAGIC.len() + after_magic]).unwrap_err();
+        assert_eq!(err.to_string(), "the file is truncated");
+    }
+
+    /// The shortest complete file (an empty plaintext: magic, nonce and tag only) is not
+    /// mistaken for a truncated one.
+    #[test]
+    fn the_shortest_complete_file_opens() {
+        let sealed = seal(&test_key(), b"").unwrap();
+        assert_eq!(sealed.len(), MAGIC.len() + NONCE_LEN + 16);
+        assert!(open(&test_key(), &sealed).unwrap().is_empty());
+    }
+
+    /// What a corrupted credentials file is reported as: a foreign file, or a failed
+    /// decryption (modified bytes or another key).
+    #[test]
+    fn open_errors_say_why() {
+        let other = StoreKey(Zeroizing::new([8u8; KEY_LEN]));
+        let sealed = seal(&other, b"{}").unwrap();
+        assert_eq!(
+            open(&test_key(), &sealed).unwrap_err().to_string(),
+            "decryption failed: the file was modified or the key does not match"
+        );
+        assert_eq!(
+            open(&test_key(), b"{\"server\":\"plain json\"}")
+                .unwrap_err()
+                .to_string(),
+            "not a cliauth v1 credentials file"
+        );
+    }
+
+    /// Key files written by earlier releases keep opening with their passphrase: the Argon2id
+    /// parameters, the derivation and the check value are part of the file format. (The vector
+    /// was recorded once from this implementation.)
+    #[test]
+    fn a_passphrase_key_file_from_an_earlier_release_still_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let kp = dir.path().join("key");
+        fsutil::write_new_private(
+            &kp,
+            b"cliauth-key v1 argon2id m=19456,t=2,p=1 0102030405060708090a0b0c0d0e0f10 2edaeb11e02bdcb2\n",
+        )
+        .unwrap();
+        let key = load_key(&kp, Some(&Secret::new("correct horse")), None).unwrap();
+        assert!(key.is_some());
+        assert!(matches!(
+            load_key(&kp, Some(&Secret::new("correct horsE")), None),
+            Err(Error::WrongPassphrase)
+        ));
+    }
+
+    /// When the key file cannot be put in place (here: its folder is gone by then, as when the
+    /// credentials folder is removed concurrently) the OS error is reported, not a key file that
+    /// "vanished", whose hint would send the user to replace the key of every server.
+    #[test]
+    fn a_key_file_that_cannot_be_created_is_reported_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let kp = dir.path().join("gone").join("key");
+        let err = load_or_create_key(dir.path(), &kp, None, None).unwrap_err();
+        let Error::Io { context, source } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(context, &format!("create {}", kp.display()));
+        assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "the temporary key file is removed"
+        );
+    }
 }

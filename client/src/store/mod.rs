@@ -601,4 +601,67 @@ mod tests {
             Err(Error::Permissions { mode: 0o644, .. })
         ));
     }
+
+    /// A key file that exists but cannot be read is a key problem, not a corrupted store: it is
+    /// reported, and the credentials file (still fine) stays where it is.
+    #[rstest::rstest]
+    #[case::not_text(|key: &Path| fs::write(key, [0xff, 0xfe, 0x00, 0x80]).unwrap())]
+    #[case::a_folder_in_its_place(|key: &Path| {
+        fs::remove_file(key).unwrap();
+        fs::create_dir(key).unwrap();
+    })]
+    fn an_unreadable_key_file_never_moves_the_credentials_aside(#[case] damage: fn(&Path)) {
+        let home = tempfile::tempdir().unwrap();
+        let s = store(home.path());
+        let g = s.lock(Duration::from_secs(1)).unwrap();
+        s.save(&sample(), &g).unwrap();
+        drop(g);
+        let stored = fs::read(s.path()).unwrap();
+        damage(s.key_path());
+        let err = s.load(None).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err:?}");
+        assert_eq!(fs::read(s.path()).unwrap(), stored, "left in place");
+        assert_eq!(
+            fs::read_dir(s.dir()).unwrap().count(),
+            3,
+            "nothing moved aside"
+        );
+    }
+
+    /// First logins to several servers at once: each holds only its own server's lock, so all
+    /// may find no key file and create one. Whoever loses that race uses the winner's key, and
+    /// every server's credentials stay readable. (A passphrase makes creating a key slow, so the
+    /// racers all find the key file missing.)
+    #[test]
+    fn first_logins_to_several_servers_at_once_share_one_key() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("credentials");
+        let pass = Secret::new("correct horse");
+        let stores = [
+            "http://127.0.0.1:9",
+            "http://127.0.0.1:10",
+            "http://127.0.0.1:11",
+        ]
+        .map(|server| Store::new(&dir, &Url::parse(server).unwrap(), Some(pass.clone()), None));
+        let start = std::sync::Barrier::new(stores.len());
+        std::thread::scope(|scope| {
+            let logins: Vec<_> = stores
+                .iter()
+                .map(|s| {
+                    let start = &start;
+                    scope.spawn(move || {
+                        let g = s.lock(Duration::from_secs(5))?;
+                        start.wait();
+                        s.save(&sample(), &g)
+                    })
+                })
+                .collect();
+            for login in logins {
+                login.join().unwrap().unwrap();
+            }
+        });
+        for s in &stores {
+            assert!(s.load(None).unwrap().is_some(), "{}", s.path().display());
+        }
+    }
 }
