@@ -636,4 +636,45 @@ mod tests {
             "the temporary key file is removed"
         );
     }
+
+    /// The hand-off's expiry is set from the wall clock that peers read, one lifetime ahead, so
+    /// a peer can use it now and nobody can once [`HANDOFF_TTL_SECS`] have passed.
+    #[test]
+    fn the_handoff_expires_one_lifetime_after_it_is_written() {
+        let wall = || {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tempfile::tempdir().unwrap();
+        let kp = dir.path().join("key");
+        let before = wall();
+        load_or_create_key(
+            dir.path(),
+            &kp,
+            Some(&Secret::new("correct horse")),
+            Some(rt.path()),
+        )
+        .unwrap();
+        let after = wall();
+        let handoff = fs::read_dir(rt.path())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let text = fs::read_to_string(&handoff).unwrap();
+        let exp: u64 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert!(
+            (before + HANDOFF_TTL_SECS..=after + HANDOFF_TTL_SECS).contains(&exp),
+            "expiry {exp}, written between {before} and {after}"
+        );
+        assert!(read_handoff(&handoff, after).is_some(), "usable now");
+        assert!(
+            read_handoff(&handoff, after + HANDOFF_TTL_SECS).is_none(),
+            "expired after one lifetime"
+        );
+    }
 }
