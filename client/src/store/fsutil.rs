@@ -125,3 +125,30 @@ pub(crate) fn atomic_replace(target: &Path, bytes: &[u8]) -> Result<()> {
     }
     sync_dir(dir)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file with private modes that belongs to another user is still refused: its owner can
+    /// read it, change its modes or replace it at will. Run as root, the test hands a file of its
+    /// own to another uid; anyone else checks `/`, which belongs to root.
+    #[test]
+    fn a_private_file_owned_by_another_user_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let own = dir.path().join("own");
+        write_new_private(&own, b"x").unwrap();
+        assert!(check_private(&own, 0o600).is_ok(), "our own private file");
+        let (path, owner) = if fs::metadata(&own).unwrap().uid() == 0 {
+            std::os::unix::fs::chown(&own, Some(65534), None).unwrap();
+            (own, 65534)
+        } else {
+            (PathBuf::from("/"), 0)
+        };
+        let err = check_private(&path, 0o600).unwrap_err();
+        assert!(
+            matches!(&err, Error::ForeignOwner { owner: o, .. } if *o == owner),
+            "{err:?}"
+        );
+    }
+}
