@@ -677,4 +677,17 @@ mod tests {
             "expired after one lifetime"
         );
     }
+
+    /// Creating the key leaves only the key file: the temporary file it was written to, a copy
+    /// of the key, is removed once linked into place.
+    #[test]
+    fn creating_the_key_leaves_no_copy_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        load_or_create_key(dir.path(), &dir.path().join("key"), None, None).unwrap();
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["key"]);
+    }
 }
