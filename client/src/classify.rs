@@ -584,6 +584,7 @@ mod tests {
         "cliauth auth login"
     )]
     #[case::env_token(Error::TokenRejected { source_name: "CLIAUTH_TOKEN" }, "unauthenticated", 4, false, "unset CLIAUTH_TOKEN")]
+    #[case::flag_token(Error::TokenRejected { source_name: "--token" }, "unauthenticated", 4, false, "pass a valid token with --token")]
     #[case::teamspace(Error::PrivateTeamspaceRequired { description: None }, "private_teamspace_required", 5, false, "Private Teamspace")]
     #[case::forbidden(Error::Forbidden { what: "the ingress".into(), description: None }, "forbidden", 6, false, "access")]
     #[case::transport(Error::Transport { what: "the server".into(), target: "127.0.0.1:9".into(), kind: "connection refused".into(), source: None }, "retryable_transport", 7, true, "try again")]

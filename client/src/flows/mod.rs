@@ -155,3 +155,77 @@ pub(crate) fn random_urlsafe(bytes: usize) -> String {
     rand::fill(buf.as_mut_slice());
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&buf)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lifetimes in a token response become absolute times when the response arrives; both
+    /// spellings of the refresh token's lifetime are understood.
+    #[rstest::rstest]
+    #[case::standard_name(r#"{"access_token":"a","token_type":"Bearer","expires_in":300,"refresh_token":"r","refresh_token_expires_in":86400}"#)]
+    #[case::keycloak_name(r#"{"access_token":"a","token_type":"Bearer","expires_in":300,"refresh_token":"r","refresh_expires_in":86400}"#)]
+    fn token_lifetimes_become_absolute_expiry_times(#[case] body: &str) {
+        let tokens: Tokens = serde_json::from_str(body).unwrap();
+        let before = now_unix();
+        let access = tokens.access_expires_at().unwrap();
+        let refresh = tokens.refresh_expires_at().unwrap();
+        let after = now_unix();
+        assert!((before + 300..=after + 300).contains(&access), "{access}");
+        assert!(
+            (before + 86_400..=after + 86_400).contains(&refresh),
+            "{refresh}"
+        );
+    }
+
+    /// RFC 7591: the client id the server assigns is the one used; an empty one is no
+    /// registration at all and must not be stored as if it were.
+    #[rstest::rstest]
+    #[case::assigned("cli-42", Some("cli-42"))]
+    #[case::empty("", None)]
+    #[tokio::test]
+    async fn registration_returns_the_assigned_client_id_and_refuses_an_empty_one(
+        #[case] assigned: &str,
+        #[case] expected: Option<&str>,
+    ) {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/register"))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_json(serde_json::json!({ "client_id": assigned })),
+            )
+            .mount(&server)
+            .await;
+        let base = url::Url::parse(&server.uri()).unwrap();
+        let meta = ServerMetadata {
+            issuer: base.clone(),
+            authorization_endpoint: None,
+            token_endpoint: base.join("/token").unwrap(),
+            device_authorization_endpoint: None,
+            revocation_endpoint: None,
+            registration_endpoint: Some(base.join("/register").unwrap()),
+            grant_types_supported: None,
+        };
+        let http = Http::without_proxy().unwrap();
+        match (register_client(&http, &meta).await, expected) {
+            (Ok(id), Some(want)) => assert_eq!(id, want),
+            (Err(e @ Error::RegistrationFailed { .. }), None) => {
+                assert!(e.to_string().contains("empty client_id"), "{e}");
+            }
+            (other, _) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refresh_token_without_a_lifetime_has_no_expiry() {
+        let tokens: Tokens = serde_json::from_str(
+            r#"{"access_token":"a","token_type":"Bearer","refresh_token":"r"}"#,
+        )
+        .unwrap();
+        assert_eq!(tokens.access_expires_at(), None);
+        assert_eq!(tokens.refresh_expires_at(), None);
+    }
+}
