@@ -677,6 +677,23 @@ mod tests {
     /// A fixed "login time": the tests never read the clock.
     const T0: u64 = 1_800_000_000;
 
+    /// `auth status` and `auth refresh` print these: positive ahead, negative behind, and the
+    /// distance (not the sum or quotient of the two times). The clock is read on both sides.
+    #[rstest]
+    #[case::ahead(100)]
+    #[case::behind(-100)]
+    #[case::now(0)]
+    fn secs_until_is_the_signed_distance_from_now(#[case] offset: i64) {
+        let before = now_unix();
+        let at = before.checked_add_signed(offset).unwrap();
+        let got = secs_until(at);
+        let elapsed = i64::try_from(now_unix() - before).unwrap();
+        assert!(
+            (offset - elapsed..=offset).contains(&got),
+            "{got} for {offset} ({elapsed} s elapsed)"
+        );
+    }
+
     /// A session stored at `T0` whose access token lives `lifetime` seconds (`None`: unknown).
     fn record(lifetime: Option<u64>) -> SessionRecord {
         SessionRecord {
