@@ -694,6 +694,28 @@ mod tests {
         );
     }
 
+    /// `auth status` and the login early exit call a session usable while it can still produce
+    /// a token: a valid access token, or a refresh token that has not expired.
+    #[rstest]
+    #[case::valid_access_no_refresh(3600, false, None, true)]
+    #[case::expired_access_refresh_without_expiry(-60, true, None, true)]
+    #[case::expired_access_live_refresh(-60, true, Some(3600), true)]
+    #[case::expired_access_no_refresh(-60, false, None, false)]
+    #[case::expired_access_expired_refresh(-60, true, Some(-60), false)]
+    fn session_is_usable_while_it_can_produce_a_token(
+        #[case] access_in: i64,
+        #[case] has_refresh: bool,
+        #[case] refresh_in: Option<i64>,
+        #[case] usable: bool,
+    ) {
+        let now = now_unix();
+        let mut s = record(None);
+        s.access_expires_at = now.checked_add_signed(access_in);
+        s.refresh_token = has_refresh.then(|| Secret::new("refresh"));
+        s.refresh_expires_at = refresh_in.and_then(|r| now.checked_add_signed(r));
+        assert_eq!(session_usable(&s), usable);
+    }
+
     /// A session stored at `T0` whose access token lives `lifetime` seconds (`None`: unknown).
     fn record(lifetime: Option<u64>) -> SessionRecord {
         SessionRecord {
