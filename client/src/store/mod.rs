@@ -650,9 +650,11 @@ mod tests {
                 .map(|s| {
                     let start = &start;
                     scope.spawn(move || {
-                        let g = s.lock(Duration::from_secs(5))?;
+                        // Every thread reaches the barrier, even one whose lock failed, so a
+                        // wrong lock path fails the test instead of hanging it.
+                        let g = s.lock(Duration::from_secs(5));
                         start.wait();
-                        s.save(&sample(), &g)
+                        s.save(&sample(), &g?)
                     })
                 })
                 .collect();
