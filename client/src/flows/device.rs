@@ -138,17 +138,23 @@ mod tests {
     use wiremock::matchers::{body_string_contains, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
-    /// A server with `/device` and `/token` at `base`.
-    fn metadata(base: &url::Url) -> ServerMetadata {
-        ServerMetadata {
-            issuer: base.clone(),
-            authorization_endpoint: None,
-            token_endpoint: base.join("/token").unwrap(),
+    /// A device login (no browser) against the `/device` and `/token` endpoints at `base`.
+    async fn device_login(base: &url::Url, timeout: Duration) -> Result<Tokens> {
+        let meta = ServerMetadata {
             device_authorization_endpoint: Some(base.join("/device").unwrap()),
-            revocation_endpoint: None,
-            registration_endpoint: None,
-            grant_types_supported: None,
-        }
+            ..ServerMetadata::token_only(base)
+        };
+        let http = Http::without_proxy().unwrap();
+        let client = OAuthClient {
+            http: &http,
+            meta: &meta,
+            client_id: "c".into(),
+        };
+        let options = DeviceOptions {
+            open_browser: false,
+            timeout,
+        };
+        login(&client, options, Ui::detect()).await
     }
 
     async fn run(final_error: &str) -> Result<Tokens> {
@@ -179,22 +185,7 @@ mod tests {
             )
             .mount(&server)
             .await;
-        let meta = metadata(&base);
-        let http = Http::without_proxy().unwrap();
-        let client = OAuthClient {
-            http: &http,
-            meta: &meta,
-            client_id: "c".into(),
-        };
-        let r = login(
-            &client,
-            DeviceOptions {
-                open_browser: false,
-                timeout: Duration::from_secs(30),
-            },
-            Ui::detect(),
-        )
-        .await;
+        let r = device_login(&base, Duration::from_secs(30)).await;
         assert_eq!(
             server.received_requests().await.unwrap().len(),
             4,
@@ -257,22 +248,7 @@ mod tests {
             )
             .mount(&server)
             .await;
-        let meta = metadata(&base);
-        let http = Http::without_proxy().unwrap();
-        let client = OAuthClient {
-            http: &http,
-            meta: &meta,
-            client_id: "c".into(),
-        };
-        let r = login(
-            &client,
-            DeviceOptions {
-                open_browser: false,
-                timeout: Duration::ZERO,
-            },
-            Ui::detect(),
-        )
-        .await;
+        let r = device_login(&base, Duration::ZERO).await;
         assert!(
             matches!(&r, Err(Error::Cancelled { reason }) if reason == "login timed out after 0 s"),
             "{r:?}"

@@ -63,6 +63,23 @@ impl ServerMetadata {
     }
 }
 
+#[cfg(test)]
+impl ServerMetadata {
+    /// A server at `base` with only a token endpoint (`/token`); tests add what they need with
+    /// struct update syntax.
+    pub(crate) fn token_only(base: &Url) -> ServerMetadata {
+        ServerMetadata {
+            issuer: base.clone(),
+            authorization_endpoint: None,
+            token_endpoint: base.join("/token").unwrap(),
+            device_authorization_endpoint: None,
+            revocation_endpoint: None,
+            registration_endpoint: None,
+            grant_types_supported: None,
+        }
+    }
+}
+
 /// Reads `/api/v1/meta`; `None` when the server has none (404) or it is not JSON.
 pub async fn fetch_api_meta(http: &Http, server: &Url) -> Result<Option<ApiMeta>> {
     match http
@@ -266,13 +283,8 @@ mod tests {
     ) {
         let base = Url::parse("https://id.example").unwrap();
         let meta = ServerMetadata {
-            issuer: base.clone(),
-            authorization_endpoint: None,
-            token_endpoint: base.join("/token").unwrap(),
-            device_authorization_endpoint: None,
-            revocation_endpoint: None,
-            registration_endpoint: None,
             grant_types_supported: listed.map(|l| l.iter().map(|g| (*g).to_owned()).collect()),
+            ..ServerMetadata::token_only(&base)
         };
         assert_eq!(meta.supports_grant(grant), supported);
     }

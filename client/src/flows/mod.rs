@@ -201,13 +201,8 @@ mod tests {
             .await;
         let base = url::Url::parse(&server.uri()).unwrap();
         let meta = ServerMetadata {
-            issuer: base.clone(),
-            authorization_endpoint: None,
-            token_endpoint: base.join("/token").unwrap(),
-            device_authorization_endpoint: None,
-            revocation_endpoint: None,
             registration_endpoint: Some(base.join("/register").unwrap()),
-            grant_types_supported: None,
+            ..ServerMetadata::token_only(&base)
         };
         let http = Http::without_proxy().unwrap();
         match (register_client(&http, &meta).await, expected) {
