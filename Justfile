@@ -23,6 +23,10 @@ lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets -- -D warnings
 
+# Third-party judges on 127.0.0.1: cliauth against oidc-provider; openid-client and authlib against the mock (needs node >= 20, python3).
+interop:
+    bash interop/run
+
 # Start the mock authorization server on a random loopback port (prints a JSON readiness line).
 mock *ARGS:
     cargo run -q -p cliauth-mock -- serve {{ARGS}}
