@@ -11,9 +11,10 @@ use axum::{Extension, Json, Router};
 use http::StatusCode;
 
 use crate::config::Config;
-use crate::model::{DeviceDecision, Shared, State as ModelState, lock};
+use crate::model::state::{DeviceDecision, State as ModelState};
+use crate::model::{Shared, lock};
 use crate::oauth::{OAuthError, RequestCtx};
-use crate::rules::{HoldOrder, Rule, RuleSlot, release};
+use crate::rules::{Action, HoldOrder, Rule, RuleSlot, release};
 
 /// Lets every request waiting at `name`'s barrier through; returns how many.
 pub(crate) fn release_hold(s: &Shared, runtime: &tokio::runtime::Handle, name: &str) -> usize {
@@ -21,7 +22,7 @@ pub(crate) fn release_hold(s: &Shared, runtime: &tokio::runtime::Handle, name: &
         .rules
         .iter()
         .find_map(|slot| match &slot.rule.action {
-            crate::Action::Hold { order, .. } if slot.rule.name == name => Some(*order),
+            Action::Hold { order, .. } if slot.rule.name == name => Some(*order),
             _ => None,
         })
         .unwrap_or(HoldOrder::Arrival);
@@ -194,7 +195,7 @@ fn decide_device(a: &AdminState, ctx: &RequestCtx, approve: bool) -> Response {
     } else {
         DeviceDecision::Denied
     };
-    match crate::oauth::device::decide(&a.shared, user_code, decision) {
+    match a.shared.decide_device(user_code, decision) {
         Ok(code) => ok(serde_json::json!({ "ok": true, "user_code": code })),
         Err(e) => {
             OAuthError::new(404, "unknown_device_code", &format!("failed to {e}")).into_response()

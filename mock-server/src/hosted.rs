@@ -8,7 +8,8 @@ use axum::{Extension, Json};
 use http::StatusCode;
 
 use crate::config::UserConfig;
-use crate::model::{AccessRecord, Shared, lock};
+use crate::model::state::AccessRecord;
+use crate::model::{Shared, lock};
 use crate::oauth::{OAuthError, RequestCtx, token_response};
 
 /// `GET /api/v1/meta` (no auth).
@@ -205,7 +206,7 @@ pub(crate) async fn login(
         field("scope").unwrap_or(""),
         "password",
     ) {
-        Ok(pair) => token_response(pair.to_json(), Some("issued")),
-        Err(e) => e.into_response(),
+        Ok(pair) => token_response(crate::oauth::token_json(&pair, s.dialect), Some("issued")),
+        Err(e) => OAuthError::from(e).into_response(),
     }
 }

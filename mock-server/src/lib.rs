@@ -54,7 +54,8 @@ pub use crate::error::Error;
 pub use crate::journal::{JournalEntry, LineageEntry};
 pub use crate::rules::{Action, CatalogName, HoldOrder, Rule, RuleMatch};
 
-use crate::model::{DeviceDecision, Shared, lock};
+use crate::model::state::DeviceDecision;
+use crate::model::{Shared, lock};
 use crate::server::App;
 
 /// A running mock server. Dropping it stops the server.
@@ -224,12 +225,16 @@ impl MockServer {
     /// Approves a device authorization as `[device] user`; `None` = the most recent pending one.
     pub fn approve_device(&self, user_code: Option<&str>) -> Result<(), Error> {
         let user = lock(&self.shared.state).config.device.user.clone();
-        oauth::device::decide(&self.shared, user_code, DeviceDecision::Approved(user)).map(drop)
+        self.shared
+            .decide_device(user_code, DeviceDecision::Approved(user))
+            .map(drop)
     }
 
     /// Denies a device authorization; `None` = the most recent pending one.
     pub fn deny_device(&self, user_code: Option<&str>) -> Result<(), Error> {
-        oauth::device::decide(&self.shared, user_code, DeviceDecision::Denied).map(drop)
+        self.shared
+            .decide_device(user_code, DeviceDecision::Denied)
+            .map(drop)
     }
 
     /// Appends a rule after the configured ones.

@@ -10,7 +10,8 @@ use http::{HeaderValue, StatusCode, header};
 
 use super::{OAuthError, RequestCtx};
 use crate::config::{ConsentAction, PkceMode};
-use crate::model::{AuthCode, Shared, lock};
+use crate::model::state::AuthCode;
+use crate::model::{Shared, lock};
 use crate::tokens::random_secret;
 
 /// The authorization endpoint. Consent is scripted by `[consent]`; `login_hint` picks another

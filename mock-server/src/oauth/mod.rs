@@ -16,6 +16,9 @@ use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
+use crate::config::Dialect;
+use crate::model::grants::{GrantError, TokenPair};
+
 /// An RFC 6749 §5.2 error response.
 #[derive(Debug, Clone)]
 pub(crate) struct OAuthError {
@@ -109,6 +112,42 @@ impl IntoResponse for OAuthError {
         }
         resp
     }
+}
+
+impl From<GrantError> for OAuthError {
+    fn from(e: GrantError) -> Self {
+        match e {
+            GrantError::UnknownRefreshToken
+            | GrantError::OtherClient
+            | GrantError::Expired
+            | GrantError::Revoked { .. } => Self::invalid_grant(&e.to_string()),
+            GrantError::ScopeExceeded => Self::new(400, "invalid_scope", &e.to_string()),
+            GrantError::BenignReplay { retry_after } => Self::benign_replay(retry_after),
+            GrantError::ReuseDetected => {
+                Self::invalid_grant(&e.to_string()).with_outcome("reuse_detected")
+            }
+            GrantError::Signing(e) => Self::server_error(&format!("failed to {e}")),
+        }
+    }
+}
+
+/// The token response body of an issued pair (RFC 6749 §5.1) in the server's dialect.
+pub(crate) fn token_json(pair: &TokenPair, dialect: Dialect) -> serde_json::Value {
+    let mut body = serde_json::json!({
+        "access_token": pair.access_token,
+        "token_type": "Bearer",
+        "expires_in": pair.expires_in,
+        "refresh_token": pair.refresh_token,
+        "scope": pair.scope,
+    });
+    if dialect == Dialect::SpecKitty {
+        // spec-kitty requires `session_id` and reads the refresh token's expiry.
+        body["session_id"] = crate::dialect::session_id(pair.family).into();
+        body["refresh_token_expires_in"] = pair.refresh_expires_in.into();
+        body["refresh_token_expires_at"] =
+            crate::dialect::rfc3339(pair.issued_ms + pair.refresh_expires_in * 1000).into();
+    }
+    body
 }
 
 /// An outcome a handler reports for the journal, carried in response extensions.

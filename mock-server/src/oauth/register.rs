@@ -9,7 +9,8 @@ use http::StatusCode;
 
 use super::{OAuthError, RequestCtx};
 use crate::config::DEVICE_GRANT;
-use crate::model::{RegisteredClient, Shared, lock};
+use crate::model::state::RegisteredClient;
+use crate::model::{Shared, lock};
 use crate::tokens::random_secret;
 
 /// `POST /oauth/register`.

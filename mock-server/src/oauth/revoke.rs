@@ -8,7 +8,8 @@ use axum::{Extension, Json};
 
 use super::{OAuthError, RequestCtx, required, token_response};
 use crate::config::Dialect;
-use crate::model::{RefreshStatus, Shared, lock};
+use crate::model::state::RefreshStatus;
+use crate::model::{Shared, lock};
 
 /// `POST /oauth/revoke`: 200 for known and unknown tokens alike (RFC 7009 §2.2).
 pub(crate) async fn revoke(

@@ -53,13 +53,19 @@ fn handle(s: &Shared, ctx: &RequestCtx) -> Result<Response, OAuthError> {
                 return Err(OAuthError::invalid_grant("invalid username or password"));
             }
             let pair = s.issue_new(username, &client_id, scope.unwrap_or(""), "password")?;
-            Ok(token_response(pair.to_json(), Some("issued")))
+            Ok(token_response(
+                super::token_json(&pair, s.dialect),
+                Some("issued"),
+            ))
         }
         "refresh_token" => {
             let presented = required(form, "refresh_token")?;
             let explicit_client = ctx.client_credentials()?.map(|c| c.0);
             let (pair, outcome) = s.refresh(presented, explicit_client.as_deref(), scope)?;
-            Ok(token_response(pair.to_json(), Some(outcome)))
+            Ok(token_response(
+                super::token_json(&pair, s.dialect),
+                Some(outcome),
+            ))
         }
         "authorization_code" => authorization_code(s, form, &client_id),
         _ => super::device::poll(s, form, &client_id),
@@ -152,7 +158,10 @@ fn authorization_code(
     if let Some(record) = lock(&s.state).codes.get_mut(code) {
         record.family = Some(pair.family);
     }
-    Ok(token_response(pair.to_json(), Some("issued")))
+    Ok(token_response(
+        super::token_json(&pair, s.dialect),
+        Some("issued"),
+    ))
 }
 
 /// RFC 7636 §4.6.
