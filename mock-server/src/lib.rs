@@ -34,6 +34,8 @@ mod hosted;
 mod journal;
 mod model;
 mod oauth;
+mod oauth_error;
+mod request;
 mod rules;
 mod server;
 mod tokens;

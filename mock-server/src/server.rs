@@ -12,7 +12,6 @@ use axum::Router;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use http_body_util::{BodyExt as _, Limited};
@@ -28,7 +27,9 @@ use crate::dialect;
 use crate::hosted;
 use crate::journal::{self, JournalEntry};
 use crate::model::{Shared, lock};
-use crate::oauth::{self, OAuthError, Outcome, PollGap, RequestCtx, parse_form};
+use crate::oauth;
+use crate::oauth_error::{OAuthError, Outcome, PollGap};
+use crate::request::RequestCtx;
 use crate::rules::{self, Action, CatalogName, RequestFacts};
 use crate::tokens::fingerprint;
 
@@ -245,7 +246,7 @@ impl App {
                 return resp;
             }
         };
-        let ctx = Arc::new(request_ctx(&parts, &bytes, peer));
+        let ctx = Arc::new(RequestCtx::parse(&parts, &bytes, Some(peer)));
         let form = ctx.form.as_ref().and_then(|f| f.as_ref().ok());
         let json = ctx.json.as_ref().and_then(|j| j.as_ref().ok());
         entry.grant_type = form.and_then(|f| f.get("grant_type")).cloned();
@@ -403,67 +404,6 @@ fn note_outcome(entry: &mut JournalEntry, resp: &Response) {
     entry.poll_gap_ms = resp.extensions().get::<PollGap>().map(|g| g.0);
 }
 
-fn request_ctx(parts: &http::request::Parts, bytes: &Bytes, peer: SocketAddr) -> RequestCtx {
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        });
-    let form = (content_type.as_deref() == Some("application/x-www-form-urlencoded"))
-        .then(|| parse_form(bytes));
-    let json = content_type
-        .as_deref()
-        .filter(|c| *c == "application/json" || c.ends_with("+json"))
-        .map(|_| {
-            serde_json::from_slice::<serde_json::Value>(bytes)
-                .map_err(|e| format!("the body is not valid JSON: {e}"))
-        });
-    let query = parse_form(parts.uri.query().unwrap_or("").as_bytes());
-    let auth = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    let (scheme, value) = auth.and_then(|a| a.split_once(' ')).unwrap_or(("", ""));
-    let bearer = scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| value.trim().to_owned())
-        .filter(|t| !t.is_empty());
-    let basic = scheme
-        .eq_ignore_ascii_case("basic")
-        .then(|| decode_basic(value.trim()));
-    RequestCtx {
-        form,
-        json,
-        query,
-        basic,
-        bearer,
-        peer,
-    }
-}
-
-/// RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64.
-fn decode_basic(value: &str) -> Result<(String, String), String> {
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(value)
-        .map_err(|e| format!("not base64: {e}"))?;
-    let text = String::from_utf8(raw).map_err(|e| format!("not UTF-8: {e}"))?;
-    let (id, secret) = text
-        .split_once(':')
-        .ok_or("no colon between client id and secret")?;
-    let decode = |s: &str| {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map_or_else(String::new, |(_, v)| v.into_owned())
-    };
-    Ok((decode(id), decode(secret)))
-}
-
 fn status_response(
     status: u16,
     body: String,
@@ -576,17 +516,3 @@ async fn truncate(resp: Response) -> Response {
 const HTML_LOGIN: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Sign in</title></head>\
 <body><h1>Sign in to continue</h1><form method=\"post\" action=\"/login\"><label>Email <input name=\"email\"></label>\
 <label>Password <input name=\"password\" type=\"password\"></label><button>Sign in</button></form></body></html>";
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn basic_credentials_are_form_decoded() {
-        let value = base64::engine::general_purpose::STANDARD.encode("my%20client:s%3Acret");
-        assert_eq!(
-            decode_basic(&value),
-            Ok(("my client".to_owned(), "s:cret".to_owned()))
-        );
-    }
-}

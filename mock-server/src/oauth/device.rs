@@ -4,26 +4,25 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use http::StatusCode;
 
-use super::{OAuthError, PollGap, RequestCtx, required, token_response};
+use super::token_response;
 use crate::config::{DEVICE_GRANT, DeviceStep};
 use crate::model::state::{DeviceAuth, DeviceDecision};
 use crate::model::{Shared, lock, normalize_user_code as normalize};
+use crate::oauth_error::{OAuthError, PollGap};
+use crate::request::{Ctx, RequestCtx, required};
 use crate::tokens::{random_secret, user_code};
 
 /// `POST /oauth/device_authorization` (RFC 8628 §3.1).
 pub(crate) async fn authorization(
     State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    match start(&s, &ctx) {
-        Ok(body) => token_response(body, Some("device_code_issued")),
-        Err(e) => e.into_response(),
-    }
+    ctx: Ctx,
+) -> Result<Response, OAuthError> {
+    let body = start(&s, &ctx)?;
+    Ok(token_response(body, Some("device_code_issued")))
 }
 
 fn start(s: &Shared, ctx: &RequestCtx) -> Result<serde_json::Value, OAuthError> {
@@ -198,7 +197,7 @@ fn page(title: &str, body: &str) -> String {
 }
 
 /// `GET /device`: the verification page (RFC 8628 §3.3) with a form to enter the code.
-pub(crate) async fn page_get(Extension(ctx): Extension<Arc<RequestCtx>>) -> Response {
+pub(crate) async fn page_get(ctx: Ctx) -> Response {
     let prefill = ctx
         .query
         .as_ref()
@@ -220,12 +219,13 @@ pub(crate) async fn page_get(Extension(ctx): Extension<Arc<RequestCtx>>) -> Resp
 /// `POST /device`: a person approves or denies.
 pub(crate) async fn page_post(
     State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    let form = match ctx.form() {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
+    ctx: Ctx,
+) -> Result<Response, OAuthError> {
+    Ok(page_decision(&s, ctx.form()?))
+}
+
+/// The page a person sees after approving or denying on `POST /device`.
+fn page_decision(s: &Shared, form: &HashMap<String, String>) -> Response {
     let code = form
         .get("user_code")
         .map(String::as_str)

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::config::DEVICE_GRANT;
 use crate::model::{Shared, lock};
+use crate::oauth_error::OAuthError;
 
 fn metadata(s: &Shared, openid: bool) -> serde_json::Value {
     let (issuer, registration, alg) = {
@@ -68,10 +69,11 @@ pub(crate) async fn openid_metadata(State(s): State<Arc<Shared>>) -> Response {
 }
 
 /// `GET /jwks.json`.
-pub(crate) async fn jwks(State(s): State<Arc<Shared>>) -> Response {
+pub(crate) async fn jwks(State(s): State<Arc<Shared>>) -> Result<Response, OAuthError> {
     let alg = lock(&s.state).config.tokens.algorithm;
-    match s.signer.jwks(alg) {
-        Ok(jwks) => Json(jwks).into_response(),
-        Err(e) => crate::oauth::OAuthError::server_error(&format!("failed to {e}")).into_response(),
-    }
+    let jwks = s
+        .signer
+        .jwks(alg)
+        .map_err(|e| OAuthError::server_error(&format!("failed to {e}")))?;
+    Ok(Json(jwks).into_response())
 }

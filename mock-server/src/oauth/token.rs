@@ -2,26 +2,21 @@
 
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
 
-use super::{OAuthError, RequestCtx, required, token_response};
+use super::token_response;
 use crate::config::{DEVICE_GRANT, PkceMode};
 use crate::model::{Shared, lock};
+use crate::oauth_error::OAuthError;
+use crate::request::{Ctx, RequestCtx, required};
 
 /// The token endpoint.
-pub(crate) async fn token(
-    State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    match handle(&s, &ctx) {
-        Ok(resp) => resp,
-        Err(e) => e.into_response(),
-    }
+pub(crate) async fn token(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Response, OAuthError> {
+    handle(&s, &ctx)
 }
 
 fn handle(s: &Shared, ctx: &RequestCtx) -> Result<Response, OAuthError> {
