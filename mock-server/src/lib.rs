@@ -58,7 +58,7 @@ pub use crate::rules::{Action, CatalogName, HoldOrder, Rule, RuleMatch};
 
 use crate::model::state::DeviceDecision;
 use crate::model::{Shared, lock};
-use crate::server::App;
+use crate::server::listener::App;
 
 /// A running mock server. Dropping it stops the server.
 #[derive(Debug)]
@@ -143,9 +143,8 @@ impl MockServerBuilder {
         })?);
         let runtime = tokio::runtime::Handle::current();
         let app = App {
-            router: server::router(Arc::clone(&shared), runtime.clone()),
+            router: server::routes::router(Arc::clone(&shared), runtime.clone()),
             shared: Arc::clone(&shared),
-            runtime: runtime.clone(),
         };
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(app.serve(listener, stopped));

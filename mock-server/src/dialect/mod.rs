@@ -4,6 +4,7 @@
 //! engine in `oauth/`, `model` and `hosted`: rotation, device scripts, rules, holds, the clock
 //! and the journal are the engine's own. The shapes follow `../shared/SEED-CLIENTS.md` §4.
 
+pub(crate) mod cliauth;
 pub(crate) mod skillmeat;
 pub(crate) mod spec_kitty;
 
