@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use http::StatusCode;
 
 use crate::config::Config;
+use crate::dialects;
 use crate::model::state::{DeviceDecision, State as ModelState};
 use crate::model::{Shared, lock};
 use crate::oauth_error::OAuthError;
@@ -135,7 +136,7 @@ async fn load_config(State(a): State<AdminState>, ctx: Ctx, body: String) -> Res
     let running = a.shared.dialect;
     let parsed = parsed.and_then(|mut c: Config| {
         if c.dialect == running {
-            c.apply_dialect_defaults();
+            dialects::spec(running).apply_config_defaults(&mut c);
             Ok(c)
         } else {
             Err(format!(

@@ -64,6 +64,7 @@ impl Default for Config {
 ///
 /// A dialect is a thin mapping onto one engine: rotation policies, device scripts, rules,
 /// holds, the clock and the journal work the same in every dialect (`../shared/SEED-CLIENTS.md`).
+/// Each variant's paths and shapes are one file in `src/dialects/`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum Dialect {
@@ -86,15 +87,6 @@ impl Dialect {
             Self::Cliauth => "cliauth",
             Self::SpecKitty => "spec-kitty",
             Self::Skillmeat => "skillmeat",
-        }
-    }
-
-    /// The public client id the product's CLI sends.
-    pub fn native_client_id(self) -> &'static str {
-        match self {
-            Self::Cliauth => "cliauth",
-            Self::SpecKitty => "cli_native",
-            Self::Skillmeat => "skillmeat-cli",
         }
     }
 }
@@ -525,16 +517,6 @@ impl Config {
             message,
         })?;
         Ok(config)
-    }
-
-    /// Gives a dialect its product's client: when the clients are still the default
-    /// (`cliauth`), the default client is renamed to the dialect's native client id.
-    pub(crate) fn apply_dialect_defaults(&mut self) {
-        if self.dialect != Dialect::Cliauth && self.clients == [ClientConfig::default()] {
-            self.dialect
-                .native_client_id()
-                .clone_into(&mut self.clients[0].client_id);
-        }
     }
 
     /// Checks cross-field consistency; the message names the offending field.

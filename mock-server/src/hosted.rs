@@ -2,12 +2,13 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use http::StatusCode;
 
 use crate::config::UserConfig;
+use crate::dialect::Spec;
 use crate::model::state::AccessRecord;
 use crate::model::{Shared, lock};
 use crate::oauth::{token_json, token_response};
@@ -160,7 +161,11 @@ pub(crate) async fn session(
 }
 
 /// `POST /api/v1/auth/login`: JSON password login answering the token-endpoint pair.
-pub(crate) async fn login(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Response, OAuthError> {
+pub(crate) async fn login(
+    State(s): State<Arc<Shared>>,
+    Extension(spec): Extension<Spec>,
+    ctx: Ctx,
+) -> Result<Response, OAuthError> {
     let body = json_body(&ctx)?;
     let field = |k: &str| body.get(k).and_then(serde_json::Value::as_str);
     let (Some(username), Some(password)) = (field("username"), field("password")) else {
@@ -193,5 +198,5 @@ pub(crate) async fn login(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Resp
         field("scope").unwrap_or(""),
         "password",
     )?;
-    Ok(token_response(token_json(&pair, s.dialect), Some("issued")))
+    Ok(token_response(token_json(&pair, spec), Some("issued")))
 }

@@ -29,6 +29,7 @@ mod admin;
 mod clock;
 mod config;
 mod dialect;
+mod dialects;
 mod error;
 mod hosted;
 mod journal;
@@ -106,7 +107,7 @@ impl MockServerBuilder {
         if let Some(dialect) = self.dialect {
             config.dialect = dialect;
         }
-        config.apply_dialect_defaults();
+        dialects::spec(config.dialect).apply_config_defaults(&mut config);
         config.validate().map_err(|message| ConfigError::Invalid {
             origin: "<config>".to_owned(),
             message,

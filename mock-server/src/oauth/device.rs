@@ -8,8 +8,9 @@ use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use http::StatusCode;
 
-use super::token_response;
+use super::{token_json, token_response};
 use crate::config::{DEVICE_GRANT, DeviceStep};
+use crate::dialect::Spec;
 use crate::model::state::{DeviceAuth, DeviceDecision};
 use crate::model::{Shared, lock, normalize_user_code as normalize};
 use crate::oauth_error::{OAuthError, PollGap};
@@ -92,6 +93,7 @@ enum Answer {
 /// The device-code grant at the token endpoint (RFC 8628 §3.4, §3.5).
 pub(crate) fn poll(
     s: &Shared,
+    spec: Spec,
     form: &HashMap<String, String>,
     client_id: &str,
 ) -> Result<Response, OAuthError> {
@@ -166,7 +168,7 @@ pub(crate) fn poll(
             let scope = d.scope.clone();
             drop(st);
             let pair = s.issue_new(&user, client_id, &scope, "device_code")?;
-            let mut resp = token_response(super::token_json(&pair, s.dialect), Some("issued"));
+            let mut resp = token_response(token_json(&pair, spec), Some("issued"));
             if let Some(g) = gap {
                 resp.extensions_mut().insert(PollGap(g));
             }

@@ -11,7 +11,7 @@ use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
 
-use crate::config::Dialect;
+use crate::dialect::Spec;
 use crate::model::grants::{GrantError, TokenPair};
 use crate::oauth_error::{OAuthError, Outcome};
 
@@ -32,23 +32,19 @@ impl From<GrantError> for OAuthError {
     }
 }
 
-/// The token response body of an issued pair (RFC 6749 §5.1) in the server's dialect.
-pub(crate) fn token_json(pair: &TokenPair, dialect: Dialect) -> serde_json::Value {
-    let mut body = serde_json::json!({
-        "access_token": pair.access_token,
-        "token_type": "Bearer",
-        "expires_in": pair.expires_in,
-        "refresh_token": pair.refresh_token,
-        "scope": pair.scope,
-    });
-    if dialect == Dialect::SpecKitty {
-        // spec-kitty requires `session_id` and reads the refresh token's expiry.
-        body["session_id"] = crate::dialect::session_id(pair.family).into();
-        body["refresh_token_expires_in"] = pair.refresh_expires_in.into();
-        body["refresh_token_expires_at"] =
-            crate::dialect::rfc3339(pair.issued_ms + pair.refresh_expires_in * 1000).into();
-    }
-    body
+/// The token response body of an issued pair (RFC 6749 §5.1) with the dialect's extras.
+pub(crate) fn token_json(pair: &TokenPair, spec: Spec) -> serde_json::Value {
+    let mut body = serde_json::Map::new();
+    body.insert("access_token".to_owned(), pair.access_token.clone().into());
+    body.insert("token_type".to_owned(), "Bearer".into());
+    body.insert("expires_in".to_owned(), pair.expires_in.into());
+    body.insert(
+        "refresh_token".to_owned(),
+        pair.refresh_token.clone().into(),
+    );
+    body.insert("scope".to_owned(), pair.scope.clone().into());
+    spec.token_extras(pair, &mut body);
+    serde_json::Value::Object(body)
 }
 
 /// A token-endpoint success (RFC 6749 §5.1): JSON with `no-store`.

@@ -2,19 +2,23 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 
 use super::token_response;
-use crate::config::Dialect;
+use crate::dialect::Spec;
 use crate::model::state::RefreshStatus;
 use crate::model::{Shared, lock};
 use crate::oauth_error::{OAuthError, Outcome};
 use crate::request::{Ctx, required};
 
 /// `POST /oauth/revoke`: 200 for known and unknown tokens alike (RFC 7009 §2.2).
-pub(crate) async fn revoke(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Response, OAuthError> {
+pub(crate) async fn revoke(
+    State(s): State<Arc<Shared>>,
+    Extension(spec): Extension<Spec>,
+    ctx: Ctx,
+) -> Result<Response, OAuthError> {
     let form = ctx.form()?;
     let token = required(form, "token")?;
     if let Some(hint) = form.get("token_type_hint")
@@ -28,13 +32,7 @@ pub(crate) async fn revoke(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Res
         ));
     }
     s.revoke_token(token, "revocation_request");
-    // The Spec Kitty service confirms with `{"revoked": true}`; RFC 7009 §2.2 needs no body.
-    let body = if lock(&s.state).config.dialect == Dialect::SpecKitty {
-        serde_json::json!({ "revoked": true })
-    } else {
-        serde_json::json!({})
-    };
-    let mut resp = Json(body).into_response();
+    let mut resp = Json(spec.revoke_body()).into_response();
     resp.extensions_mut().insert(Outcome("revoked"));
     Ok(resp)
 }

@@ -18,8 +18,8 @@ use http::{HeaderName, HeaderValue, StatusCode, header};
 use http_body_util::{BodyExt as _, Limited};
 use tokio::sync::mpsc;
 
-use crate::config::Dialect;
-use crate::dialect;
+use crate::dialect::Spec;
+use crate::dialects;
 use crate::journal::{self, JournalEntry};
 use crate::model::{Shared, lock};
 use crate::oauth_error::{OAuthError, Outcome, PollGap};
@@ -50,8 +50,8 @@ pub(crate) async fn layer(State(shared): State<Arc<Shared>>, req: Request, next:
     let path = parts.uri.path().to_owned();
     let admin = path == "/__admin" || path.starts_with("/__admin/");
     let mut entry = journal::blank(parts.method.as_str(), &path, at);
-    let dialect = shared.dialect;
-    entry.canonical_path = dialect::canonical_path(dialect, &path).map(str::to_owned);
+    let spec = dialects::spec(shared.dialect);
+    entry.canonical_path = spec.canonical_path(&path).map(str::to_owned);
     let bytes = match Limited::new(body, MAX_BODY).collect().await {
         Ok(c) => c.to_bytes(),
         Err(e) => {
@@ -119,7 +119,7 @@ pub(crate) async fn layer(State(shared): State<Arc<Shared>>, req: Request, next:
     };
     entry.rule = Some(rule.clone());
     let downstream = Downstream { req, next };
-    let resp = match execute(&shared, &rule, action, downstream).await {
+    let resp = match execute(&shared, spec, &rule, action, downstream).await {
         Executed::Answer(resp) => resp,
         Executed::Cut(how, committed) => {
             if let Some(resp) = &committed {
@@ -152,7 +152,13 @@ enum Executed {
 }
 
 /// Carries out one rule's action.
-async fn execute(shared: &Shared, rule: &str, action: Action, downstream: Downstream) -> Executed {
+async fn execute(
+    shared: &Shared,
+    spec: Spec,
+    rule: &str,
+    action: Action,
+    downstream: Downstream,
+) -> Executed {
     let resp = match action {
         Action::Status {
             status,
@@ -190,10 +196,7 @@ async fn execute(shared: &Shared, rule: &str, action: Action, downstream: Downst
         }))
         .into_response(),
         Action::HtmlLogin => axum::response::Html(HTML_LOGIN).into_response(),
-        Action::Catalog {
-            name: CatalogName::PrivateTeamspaceRequired,
-        } if shared.dialect == Dialect::SpecKitty => dialect::spec_kitty::missing_private_team(),
-        Action::Catalog { name } => catalog(name),
+        Action::Catalog { name } => spec.catalog(name).unwrap_or_else(|| catalog(name)),
         Action::Hold { count, order } => {
             let (go, full) = shared.holds.join(rule, count);
             if let Some(group) = full {
@@ -332,7 +335,7 @@ fn catalog(name: CatalogName) -> Response {
                 "too many requests",
                 Some((header::RETRY_AFTER, "1")),
             ),
-            _ => (
+            CatalogName::Unavailable => (
                 503,
                 "temporarily_unavailable",
                 "the service is unavailable",

@@ -7,8 +7,7 @@ use axum::Router;
 use axum::response::{IntoResponse, Response};
 
 use crate::admin::{self, AdminState};
-use crate::config::Dialect;
-use crate::dialect;
+use crate::dialects;
 use crate::model::Shared;
 use crate::oauth_error::OAuthError;
 use crate::server::faults;
@@ -19,12 +18,9 @@ pub(crate) fn router(shared: Arc<Shared>, runtime: tokio::runtime::Handle) -> Ro
         shared: Arc::clone(&shared),
         runtime,
     });
-    let routes = match shared.dialect {
-        Dialect::SpecKitty => dialect::spec_kitty::routes(),
-        Dialect::Skillmeat => dialect::skillmeat::routes(),
-        _ => dialect::cliauth::routes(),
-    };
-    routes
+    let spec = dialects::spec(shared.dialect);
+    spec.routes()
+        .layer(axum::Extension(spec))
         .with_state(Arc::clone(&shared))
         .nest("/__admin", admin)
         .fallback(not_found)

@@ -9,6 +9,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::{HeaderValue, StatusCode, header};
 
+use crate::clock::rfc3339;
+use crate::dialect::DialectSpec;
 use crate::hosted::{self, Caller};
 use crate::model::{Shared, lock};
 use crate::oauth;
@@ -16,8 +18,29 @@ use crate::oauth_error::OAuthError;
 use crate::request::{Ctx, RequestCtx};
 use crate::tokens::random_secret;
 
+/// The SkillMeat dialect.
+#[derive(Debug)]
+pub(crate) struct Skillmeat;
+
+impl DialectSpec for Skillmeat {
+    fn routes(&self) -> Router<Arc<Shared>> {
+        routes()
+    }
+
+    fn native_client_id(&self) -> &'static str {
+        "skillmeat-cli"
+    }
+
+    fn canonical_paths(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("/oauth/device/authorize", "/oauth/device_authorization"),
+            ("/api/v1/auth/me", "/api/v1/me"),
+        ]
+    }
+}
+
 /// The routes of the SkillMeat dialect (issuer and API on one origin).
-pub(crate) fn routes() -> Router<Arc<Shared>> {
+fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route(
             "/oauth/device/authorize",
@@ -100,7 +123,7 @@ async fn create_key(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Response, 
     .unwrap_or_else(|| "cli".to_owned());
     let key = random_secret("smk_");
     lock(&s.state).secrets.push(key.clone());
-    let expires = super::rfc3339(s.clock.now_ms() + 90 * 86_400_000);
+    let expires = rfc3339(s.clock.now_ms() + 90 * 86_400_000);
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({

@@ -5,12 +5,28 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
+use crate::dialect::DialectSpec;
 use crate::hosted;
 use crate::model::Shared;
 use crate::oauth;
 
+/// cliauth's own API: RFC shapes throughout, so every other [`DialectSpec`] method keeps its
+/// default.
+#[derive(Debug)]
+pub(crate) struct Cliauth;
+
+impl DialectSpec for Cliauth {
+    fn native_client_id(&self) -> &'static str {
+        "cliauth"
+    }
+
+    fn routes(&self) -> Router<Arc<Shared>> {
+        routes()
+    }
+}
+
 /// cliauth's own endpoints.
-pub(crate) fn routes() -> Router<Arc<Shared>> {
+fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route(
             "/.well-known/oauth-authorization-server",

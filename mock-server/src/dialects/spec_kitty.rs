@@ -8,15 +8,73 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::StatusCode;
 
+use crate::clock::rfc3339;
+use crate::dialect::DialectSpec;
 use crate::hosted::{self, Caller};
+use crate::model::grants::TokenPair;
 use crate::model::{Shared, lock};
 use crate::oauth;
 use crate::oauth_error::OAuthError;
 use crate::request::Ctx;
+use crate::rules::CatalogName;
 use crate::tokens::random_secret;
 
+/// The Spec Kitty dialect.
+#[derive(Debug)]
+pub(crate) struct SpecKitty;
+
+impl DialectSpec for SpecKitty {
+    fn routes(&self) -> Router<Arc<Shared>> {
+        routes()
+    }
+
+    fn native_client_id(&self) -> &'static str {
+        "cli_native"
+    }
+
+    fn canonical_paths(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("/oauth/device", "/oauth/device_authorization"),
+            ("/api/v1/events/batch/", "/api/v1/ingress"),
+            ("/api/v1/session-status", "/api/v1/session"),
+        ]
+    }
+
+    /// spec-kitty requires `session_id` and reads the refresh token's expiry.
+    fn token_extras(
+        &self,
+        pair: &TokenPair,
+        body: &mut serde_json::Map<String, serde_json::Value>,
+    ) {
+        body.insert("session_id".to_owned(), session_id(pair.family).into());
+        body.insert(
+            "refresh_token_expires_in".to_owned(),
+            pair.refresh_expires_in.into(),
+        );
+        body.insert(
+            "refresh_token_expires_at".to_owned(),
+            rfc3339(pair.issued_ms + pair.refresh_expires_in * 1000).into(),
+        );
+    }
+
+    /// The service confirms with `{"revoked": true}`.
+    fn revoke_body(&self) -> serde_json::Value {
+        serde_json::json!({ "revoked": true })
+    }
+
+    fn catalog(&self, name: CatalogName) -> Option<Response> {
+        (name == CatalogName::PrivateTeamspaceRequired).then(missing_private_team)
+    }
+}
+
+/// The session id of a token family, as spec-kitty's `session_id` (not a secret: it names
+/// the session, it does not grant anything).
+fn session_id(family: u64) -> String {
+    format!("sess_{family:08}")
+}
+
 /// The routes of the Spec Kitty dialect.
-pub(crate) fn routes() -> Router<Arc<Shared>> {
+fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/oauth/authorize", get(oauth::authorize::authorize))
         .route("/oauth/device", post(oauth::device::authorization))
@@ -43,10 +101,10 @@ fn session_of(s: &Shared, c: &Caller) -> serde_json::Value {
     let family = st.families.get(&token.family);
     let refresh_ttl = st.config.tokens.refresh_ttl;
     serde_json::json!({
-        "session_id": super::session_id(token.family),
-        "authenticated_at": family.map(|f| super::rfc3339(f.started_ms)),
-        "access_token_expires_at": super::rfc3339(token.exp_ms),
-        "refresh_token_expires_at": super::rfc3339(token.iat_ms + refresh_ttl * 1000),
+        "session_id": session_id(token.family),
+        "authenticated_at": family.map(|f| rfc3339(f.started_ms)),
+        "access_token_expires_at": rfc3339(token.exp_ms),
+        "refresh_token_expires_at": rfc3339(token.iat_ms + refresh_ttl * 1000),
         "auth_flow": family.map(|f| f.flow),
     })
 }
@@ -67,7 +125,7 @@ async fn me(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Response, OAuthErr
 async fn session_status(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Response, OAuthError> {
     let c = hosted::caller(&s, &ctx)?;
     Ok(Json(serde_json::json!({
-        "session_id": c.token.as_ref().map(|t| super::session_id(t.family)),
+        "session_id": c.token.as_ref().map(|t| session_id(t.family)),
         "active": true,
     }))
     .into_response())
@@ -80,7 +138,7 @@ async fn sync_health(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Response,
 }
 
 /// The 403 of direct ingress without a Private Teamspace, in the service's own shape.
-pub(crate) fn missing_private_team() -> Response {
+fn missing_private_team() -> Response {
     (
         StatusCode::FORBIDDEN,
         Json(serde_json::json!({
@@ -160,7 +218,7 @@ async fn ws_token(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Response, OA
         "ws_token": token,
         "ws_url": ws_url,
         "expires_in": 300,
-        "session_id": c.token.as_ref().map(|t| super::session_id(t.family)),
+        "session_id": c.token.as_ref().map(|t| session_id(t.family)),
     }))
     .into_response())
 }
