@@ -225,7 +225,7 @@ async fn execute(
 }
 
 /// Journals the request, then has the listener cut its connection and never answers. Under a
-/// server other than the mock's own listener (a mounted [`crate::router`]) there is no
+/// server other than the mock's own listener (a mounted [`MockServer::router`](crate::MockServer::router)) there is no
 /// connection to cut; the request then gets a 502 that says so.
 async fn cut_connection(
     shared: &Shared,
