@@ -303,7 +303,11 @@ impl Shared {
                         )?;
                         Ok((pair, "grace_reuse"))
                     }
-                    _ => {
+                    // Strict, and the other policies once their window or uses are spent.
+                    RotationPolicy::Strict
+                    | RotationPolicy::BenignReplay
+                    | RotationPolicy::Grace
+                    | RotationPolicy::None => {
                         let revoked = st.revoke_family(family, "reuse_detected");
                         drop(st);
                         for token in revoked {

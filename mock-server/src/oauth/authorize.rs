@@ -200,7 +200,7 @@ fn decide(
     match consent.action {
         ConsentAction::Deny => return Err(err("access_denied", "the user denied the request")),
         ConsentAction::Error => return Err(err(&consent.error, "scripted consent error")),
-        _ => {}
+        ConsentAction::Approve => {}
     }
     let mut st = lock(&s.state);
     let user = match query.get("login_hint") {

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
-use crate::config::DEVICE_GRANT;
+use crate::config::{DEVICE_GRANT, SigningAlgorithm};
 use crate::model::{Shared, lock};
 use crate::oauth_error::OAuthError;
 
@@ -50,8 +50,8 @@ fn metadata(s: &Shared, openid: bool) -> serde_json::Value {
     if openid {
         m["subject_types_supported"] = serde_json::json!(["public"]);
         m["id_token_signing_alg_values_supported"] = serde_json::json!([match alg {
-            crate::config::SigningAlgorithm::Rs256 => "RS256",
-            _ => "ES256",
+            SigningAlgorithm::Rs256 => "RS256",
+            SigningAlgorithm::Es256 => "ES256",
         }]);
         m["userinfo_endpoint"] = format!("{base}/api/v1/me").into();
     }
