@@ -12,9 +12,10 @@ use http::header;
 use http::request::Parts;
 
 use crate::oauth_error::OAuthError;
+use crate::tokens::fingerprint;
 
-/// What the server parsed from a request before routing it.
-#[derive(Debug)]
+/// What the server parsed from a request before routing it. Its `Debug` shows field names,
+/// the Basic client id and the bearer's fingerprint, never a value that may be a secret.
 pub(crate) struct RequestCtx {
     /// Form fields when the body is `application/x-www-form-urlencoded`.
     pub(crate) form: Option<Result<HashMap<String, String>, String>>,
@@ -28,6 +29,36 @@ pub(crate) struct RequestCtx {
     pub(crate) bearer: Option<String>,
     /// The peer address; `None` when the router is served without connect info.
     pub(crate) peer: Option<SocketAddr>,
+}
+
+impl std::fmt::Debug for RequestCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn keys(map: &HashMap<String, String>) -> Vec<&str> {
+            let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            keys
+        }
+        f.debug_struct("RequestCtx")
+            .field(
+                "form_fields",
+                &self.form.as_ref().map(|f| f.as_ref().map(keys)),
+            )
+            .field("json_ok", &self.json.as_ref().map(Result::is_ok))
+            .field("query_fields", &self.query.as_ref().map(keys))
+            .field(
+                "basic_client_id",
+                &self
+                    .basic
+                    .as_ref()
+                    .map(|b| b.as_ref().map(|(id, _)| id.as_str())),
+            )
+            .field(
+                "bearer_fingerprint",
+                &self.bearer.as_deref().map(fingerprint),
+            )
+            .field("peer", &self.peer)
+            .finish()
+    }
 }
 
 /// The request context as an axum extractor: handlers take `ctx: Ctx` and read the parsed
@@ -182,6 +213,26 @@ fn decode_basic(value: &str) -> Result<(String, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_shows_no_secrets() {
+        let basic = base64::engine::general_purpose::STANDARD.encode("cliauth:client-secret");
+        let req = http::Request::post("/oauth/token?code=the-code")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::AUTHORIZATION, format!("Basic {basic}"))
+            .body(())
+            .expect("a valid request");
+        let (parts, ()) = req.into_parts();
+        let body = Bytes::from_static(b"grant_type=password&password=hunter2");
+        let text = format!("{:?}", RequestCtx::parse(&parts, &body, None));
+        for secret in ["hunter2", "the-code", "client-secret"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert!(
+            text.contains("password") && text.contains("cliauth"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn basic_credentials_are_form_decoded() {

@@ -3,7 +3,7 @@
 
 use crate::config::{Config, RotationPolicy, SigningAlgorithm, TokenFormat};
 use crate::error::Error;
-use crate::tokens::random_secret;
+use crate::tokens::{fingerprint, random_secret};
 
 use super::state::{AccessRecord, RefreshRecord, RefreshStatus};
 use super::{Shared, lock};
@@ -67,7 +67,8 @@ fn token_settings(config: &Config) -> TokenSettings {
 }
 
 /// An issued token pair; the oauth layer turns it into the token response (RFC 6749 §5.1).
-#[derive(Debug, Clone)]
+/// Its `Debug` shows the tokens as fingerprints only.
+#[derive(Clone)]
 pub(crate) struct TokenPair {
     pub(crate) access_token: String,
     pub(crate) refresh_token: String,
@@ -76,6 +77,20 @@ pub(crate) struct TokenPair {
     pub(crate) issued_ms: u64,
     pub(crate) scope: String,
     pub(crate) family: u64,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &fingerprint(&self.access_token))
+            .field("refresh_token", &fingerprint(&self.refresh_token))
+            .field("expires_in", &self.expires_in)
+            .field("refresh_expires_in", &self.refresh_expires_in)
+            .field("issued_ms", &self.issued_ms)
+            .field("scope", &self.scope)
+            .field("family", &self.family)
+            .finish()
+    }
 }
 
 impl Shared {
