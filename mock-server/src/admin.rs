@@ -315,4 +315,18 @@ mod tests {
         );
         assert_eq!(status_for(None).await, StatusCode::FORBIDDEN);
     }
+
+    #[tokio::test]
+    async fn admin_routes_refuse_a_peer_they_cannot_see() {
+        // A mounted router served without connect info knows no peer.
+        let unknown = Arc::new(RequestCtx {
+            form: None,
+            json: None,
+            query: Ok(HashMap::new()),
+            basic: None,
+            bearer: None,
+            peer: None,
+        });
+        assert_eq!(status_for(Some(unknown)).await, StatusCode::FORBIDDEN);
+    }
 }

@@ -405,6 +405,30 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_mounted_router_answers_502_for_a_connection_cut_it_cannot_make() {
+        let server = MockServer::start().await;
+        server.add_rule(Rule::new(
+            "cut",
+            RuleMatch::default().path("/api/v1/meta"),
+            Action::Drop,
+        ));
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = server.router();
+        let serving = tokio::spawn(async move { axum::serve(listener, app).await });
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let resp = http.get(format!("{url}/api/v1/meta")).send().await.unwrap();
+        assert_eq!(resp.status(), 502);
+        let journal = server.journal();
+        assert_eq!(journal.len(), 1);
+        assert_eq!(journal[0].rule.as_deref(), Some("cut"));
+        assert_eq!(journal[0].status, 0);
+        serving.abort();
+    }
+
     #[test]
     fn the_public_types_can_cross_tasks() {
         assert_send_sync::<MockServer>();
