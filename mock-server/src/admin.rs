@@ -7,13 +7,16 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use http::StatusCode;
 
 use crate::config::Config;
-use crate::model::{DeviceDecision, Shared, State as ModelState, lock};
-use crate::oauth::{OAuthError, RequestCtx};
-use crate::rules::{HoldOrder, Rule, RuleSlot, release};
+use crate::dialects;
+use crate::model::state::{DeviceDecision, State as ModelState};
+use crate::model::{Shared, lock};
+use crate::oauth_error::OAuthError;
+use crate::request::{Ctx, RequestCtx};
+use crate::rules::{Action, HoldOrder, Rule, RuleSlot, release};
 
 /// Lets every request waiting at `name`'s barrier through; returns how many.
 pub(crate) fn release_hold(s: &Shared, runtime: &tokio::runtime::Handle, name: &str) -> usize {
@@ -21,7 +24,7 @@ pub(crate) fn release_hold(s: &Shared, runtime: &tokio::runtime::Handle, name: &
         .rules
         .iter()
         .find_map(|slot| match &slot.rule.action {
-            crate::Action::Hold { order, .. } if slot.rule.name == name => Some(*order),
+            Action::Hold { order, .. } if slot.rule.name == name => Some(*order),
             _ => None,
         })
         .unwrap_or(HoldOrder::Arrival);
@@ -83,13 +86,14 @@ pub(crate) fn router(state: AdminState) -> Router {
 }
 
 /// Refuses a peer that is not on loopback before any admin handler runs, so no route can
-/// forget the check. A request without its context (which the server always attaches) is
-/// refused too.
+/// forget the check. A request without its context (which the fault layer always attaches) or
+/// without a known peer (a mounted router served without connect info) is refused too.
 async fn loopback_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let loopback = req
         .extensions()
         .get::<Arc<RequestCtx>>()
-        .is_some_and(|ctx| ctx.peer.ip().is_loopback());
+        .and_then(|ctx| ctx.peer)
+        .is_some_and(|peer| peer.ip().is_loopback());
     if loopback {
         next.run(req).await
     } else {
@@ -102,10 +106,10 @@ async fn loopback_only(req: axum::extract::Request, next: axum::middleware::Next
     }
 }
 
-fn json_body(ctx: &RequestCtx) -> Result<serde_json::Value, Box<OAuthError>> {
+fn json_body(ctx: &RequestCtx) -> Result<serde_json::Value, OAuthError> {
     match &ctx.json {
         Some(Ok(v)) => Ok(v.clone()),
-        Some(Err(e)) => Err(Box::new(OAuthError::invalid_request(e))),
+        Some(Err(e)) => Err(OAuthError::invalid_request(e)),
         None => Ok(serde_json::json!({})),
     }
 }
@@ -121,11 +125,7 @@ async fn health(State(a): State<AdminState>) -> Response {
     }))
 }
 
-async fn load_config(
-    State(a): State<AdminState>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-    body: String,
-) -> Response {
+async fn load_config(State(a): State<AdminState>, ctx: Ctx, body: String) -> Response {
     let parsed = match &ctx.json {
         Some(Ok(v)) => serde_json::from_value::<Config>(v.clone())
             .map_err(|e| e.to_string())
@@ -136,7 +136,7 @@ async fn load_config(
     let running = a.shared.dialect;
     let parsed = parsed.and_then(|mut c: Config| {
         if c.dialect == running {
-            c.apply_dialect_defaults();
+            dialects::spec(running).apply_config_defaults(&mut c);
             Ok(c)
         } else {
             Err(format!(
@@ -154,11 +154,7 @@ async fn load_config(
     }
 }
 
-async fn add_rule(
-    State(a): State<AdminState>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-    body: String,
-) -> Response {
+async fn add_rule(State(a): State<AdminState>, ctx: Ctx, body: String) -> Response {
     let rule = match &ctx.json {
         Some(Ok(v)) => serde_json::from_value::<Rule>(v.clone()).map_err(|e| e.to_string()),
         Some(Err(e)) => Err(e.clone()),
@@ -178,11 +174,8 @@ async fn clear_rules(State(a): State<AdminState>) -> Response {
     ok(serde_json::json!({ "ok": true }))
 }
 
-fn decide_device(a: &AdminState, ctx: &RequestCtx, approve: bool) -> Response {
-    let body = match json_body(ctx) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
+fn decide_device(a: &AdminState, ctx: &RequestCtx, approve: bool) -> Result<Response, OAuthError> {
+    let body = json_body(ctx)?;
     let user_code = body.get("user_code").and_then(serde_json::Value::as_str);
     let decision = if approve {
         let default_user = lock(&a.shared.state).config.device.user.clone();
@@ -194,43 +187,36 @@ fn decide_device(a: &AdminState, ctx: &RequestCtx, approve: bool) -> Response {
     } else {
         DeviceDecision::Denied
     };
-    match crate::oauth::device::decide(&a.shared, user_code, decision) {
-        Ok(code) => ok(serde_json::json!({ "ok": true, "user_code": code })),
-        Err(e) => {
-            OAuthError::new(404, "unknown_device_code", &format!("failed to {e}")).into_response()
-        }
-    }
+    let code = a
+        .shared
+        .decide_device(user_code, decision)
+        .map_err(|e| OAuthError::new(404, "unknown_device_code", &format!("failed to {e}")))?;
+    Ok(ok(serde_json::json!({ "ok": true, "user_code": code })))
 }
 
-async fn approve(
-    State(a): State<AdminState>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
+async fn approve(State(a): State<AdminState>, ctx: Ctx) -> Result<Response, OAuthError> {
     decide_device(&a, &ctx, true)
 }
 
-async fn deny(State(a): State<AdminState>, Extension(ctx): Extension<Arc<RequestCtx>>) -> Response {
+async fn deny(State(a): State<AdminState>, ctx: Ctx) -> Result<Response, OAuthError> {
     decide_device(&a, &ctx, false)
 }
 
-async fn revoke_user(
-    State(a): State<AdminState>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    let body = match json_body(&ctx) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
+async fn revoke_user(State(a): State<AdminState>, ctx: Ctx) -> Result<Response, OAuthError> {
+    let body = json_body(&ctx)?;
     if let Some(token) = body.get("token").and_then(serde_json::Value::as_str) {
         a.shared.revoke_token(token, "admin");
-        return ok(serde_json::json!({ "ok": true }));
+        return Ok(ok(serde_json::json!({ "ok": true })));
     }
     let Some(username) = body.get("username").and_then(serde_json::Value::as_str) else {
-        return OAuthError::invalid_request("send {\"username\": ...} or {\"token\": ...}")
-            .into_response();
+        return Err(OAuthError::invalid_request(
+            "send {\"username\": ...} or {\"token\": ...}",
+        ));
     };
     let families = a.shared.revoke_user(username);
-    ok(serde_json::json!({ "ok": true, "families_revoked": families }))
+    Ok(ok(
+        serde_json::json!({ "ok": true, "families_revoked": families }),
+    ))
 }
 
 async fn expire(State(a): State<AdminState>) -> Response {
@@ -238,14 +224,8 @@ async fn expire(State(a): State<AdminState>) -> Response {
     ok(serde_json::json!({ "ok": true, "expired": n }))
 }
 
-async fn advance(
-    State(a): State<AdminState>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    let body = match json_body(&ctx) {
-        Ok(b) => b,
-        Err(e) => return e.into_response(),
-    };
+async fn advance(State(a): State<AdminState>, ctx: Ctx) -> Result<Response, OAuthError> {
+    let body = json_body(&ctx)?;
     let ms = body
         .get("ms")
         .and_then(serde_json::Value::as_u64)
@@ -255,12 +235,14 @@ async fn advance(
                 .map(|s| s * 1000)
         });
     let Some(ms) = ms else {
-        return OAuthError::invalid_request("send {\"seconds\": N} or {\"ms\": N}").into_response();
+        return Err(OAuthError::invalid_request(
+            "send {\"seconds\": N} or {\"ms\": N}",
+        ));
     };
     a.shared.clock.advance(Duration::from_millis(ms));
-    ok(
+    Ok(ok(
         serde_json::json!({ "ok": true, "offset_ms": a.shared.clock.offset_ms(), "now_ms": a.shared.clock.now_ms() }),
-    )
+    ))
 }
 
 async fn journal(State(a): State<AdminState>) -> Response {
@@ -300,9 +282,10 @@ mod tests {
             query: Ok(HashMap::new()),
             basic: None,
             bearer: None,
-            peer: peer
-                .parse::<SocketAddr>()
-                .expect("a literal socket address"),
+            peer: Some(
+                peer.parse::<SocketAddr>()
+                    .expect("a literal socket address"),
+            ),
         })
     }
 
@@ -331,5 +314,19 @@ mod tests {
             StatusCode::FORBIDDEN
         );
         assert_eq!(status_for(None).await, StatusCode::FORBIDDEN);
+    }
+
+    #[tokio::test]
+    async fn admin_routes_refuse_a_peer_they_cannot_see() {
+        // A mounted router served without connect info knows no peer.
+        let unknown = Arc::new(RequestCtx {
+            form: None,
+            json: None,
+            query: Ok(HashMap::new()),
+            basic: None,
+            bearer: None,
+            peer: None,
+        });
+        assert_eq!(status_for(Some(unknown)).await, StatusCode::FORBIDDEN);
     }
 }

@@ -8,8 +8,12 @@ use axum::{Extension, Json};
 use http::StatusCode;
 
 use crate::config::UserConfig;
-use crate::model::{AccessRecord, Shared, lock};
-use crate::oauth::{OAuthError, RequestCtx, token_response};
+use crate::dialect::Spec;
+use crate::model::state::AccessRecord;
+use crate::model::{Shared, lock};
+use crate::oauth::{token_json, token_response};
+use crate::oauth_error::OAuthError;
+use crate::request::{Ctx, RequestCtx};
 
 /// `GET /api/v1/meta` (no auth).
 pub(crate) async fn meta(State(s): State<Arc<Shared>>) -> Response {
@@ -97,65 +101,55 @@ pub(crate) fn has_private_teamspace(u: &UserConfig) -> bool {
 }
 
 /// `GET /api/v1/me`.
-pub(crate) async fn me(
-    State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    match caller(&s, &ctx) {
-        Ok(c) => Json(user_json(&c.user)).into_response(),
-        Err(e) => e.into_response(),
-    }
+pub(crate) async fn me(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Response, OAuthError> {
+    let c = caller(&s, &ctx)?;
+    Ok(Json(user_json(&c.user)).into_response())
 }
 
 /// `POST /api/v1/ingress`: a sync batch `{"events":[...]}`.
 pub(crate) async fn ingress(
     State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    let c = match caller(&s, &ctx) {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
+    ctx: Ctx,
+) -> Result<Response, OAuthError> {
+    let c = caller(&s, &ctx)?;
     if !has_private_teamspace(&c.user) {
-        return OAuthError::new(
+        return Err(OAuthError::new(
             403,
             "private_teamspace_required",
             "direct ingress needs a Private Teamspace; create one first",
-        )
-        .into_response();
+        ));
     }
-    let events = match &ctx.json {
-        Some(Ok(v)) => match v.get("events").and_then(serde_json::Value::as_array) {
-            Some(events) => events.len(),
-            None => {
-                return OAuthError::invalid_request("the body must be {\"events\": [...]}")
-                    .into_response();
-            }
-        },
-        Some(Err(e)) => return OAuthError::invalid_request(e).into_response(),
-        None => {
-            return OAuthError::invalid_request("the body must be application/json")
-                .into_response();
-        }
-    };
-    (
+    let events = json_body(&ctx)?
+        .get("events")
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| OAuthError::invalid_request("the body must be {\"events\": [...]}"))?
+        .len();
+    Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({ "accepted": events })),
     )
-        .into_response()
+        .into_response())
+}
+
+/// The JSON body, or `invalid_request` for a bad body or another content type.
+fn json_body(ctx: &RequestCtx) -> Result<&serde_json::Value, OAuthError> {
+    match &ctx.json {
+        Some(Ok(v)) => Ok(v),
+        Some(Err(e)) => Err(OAuthError::invalid_request(e)),
+        None => Err(OAuthError::invalid_request(
+            "the body must be application/json",
+        )),
+    }
 }
 
 /// `GET /api/v1/session`: the server's view of the caller's session.
 pub(crate) async fn session(
     State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    let c = match caller(&s, &ctx) {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
+    ctx: Ctx,
+) -> Result<Response, OAuthError> {
+    let c = caller(&s, &ctx)?;
     let now = s.clock.now_secs();
-    Json(serde_json::json!({
+    Ok(Json(serde_json::json!({
         "active": true,
         "username": c.user.username,
         "client_id": c.token.as_ref().map(|t| t.client_id.clone()),
@@ -163,25 +157,21 @@ pub(crate) async fn session(
         "expires_at": c.token.as_ref().map(|t| t.exp_ms / 1000),
         "server_time": now,
     }))
-    .into_response()
+    .into_response())
 }
 
 /// `POST /api/v1/auth/login`: JSON password login answering the token-endpoint pair.
 pub(crate) async fn login(
     State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    let body = match &ctx.json {
-        Some(Ok(v)) => v,
-        Some(Err(e)) => return OAuthError::invalid_request(e).into_response(),
-        None => {
-            return OAuthError::invalid_request("the body must be application/json")
-                .into_response();
-        }
-    };
+    Extension(spec): Extension<Spec>,
+    ctx: Ctx,
+) -> Result<Response, OAuthError> {
+    let body = json_body(&ctx)?;
     let field = |k: &str| body.get(k).and_then(serde_json::Value::as_str);
     let (Some(username), Some(password)) = (field("username"), field("password")) else {
-        return OAuthError::invalid_request("username and password are required").into_response();
+        return Err(OAuthError::invalid_request(
+            "username and password are required",
+        ));
     };
     let (ok, client_id) = {
         let st = lock(&s.state);
@@ -193,19 +183,20 @@ pub(crate) async fn login(
         (ok, client)
     };
     if lock(&s.state).client(&client_id).is_none() {
-        return OAuthError::invalid_client("unknown client").into_response();
+        return Err(OAuthError::invalid_client("unknown client"));
     }
     if !ok {
-        return OAuthError::new(401, "invalid_grant", "invalid username or password")
-            .into_response();
+        return Err(OAuthError::new(
+            401,
+            "invalid_grant",
+            "invalid username or password",
+        ));
     }
-    match s.issue_new(
+    let pair = s.issue_new(
         username,
         &client_id,
         field("scope").unwrap_or(""),
         "password",
-    ) {
-        Ok(pair) => token_response(pair.to_json(), Some("issued")),
-        Err(e) => e.into_response(),
-    }
+    )?;
+    Ok(token_response(token_json(&pair, spec), Some("issued")))
 }

@@ -1,39 +1,101 @@
-//! `cliauth-mock`: a scriptable mock OAuth 2.0 authorization server and hosted API, for testing
-//! command-line clients.
+//! A scriptable mock OAuth 2.0 authorization server and hosted API, for testing command-line
+//! clients.
 //!
 //! It follows the RFCs (6749, 7636, 8252 §7.3, 8414, 8628, 7009, 7662, 7591), listens on
-//! 127.0.0.1 only, and can be scripted three ways: a TOML [`Config`], the admin API under
-//! `/__admin/`, and this Rust API. Every request lands in a redacted journal.
+//! 127.0.0.1 only, and lands every request in a redacted journal. A test starts a
+//! [`MockServer`], points the client under test at [`MockServer::url`], and afterwards asks the
+//! server what the client did, the way [wiremock](https://docs.rs/wiremock) does for plain HTTP.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), cliauth_mock::Error> {
-//! use cliauth_mock::{Action, CatalogName, Config, MockServer, Rule, RuleMatch};
+//! # Start a server, make a request, read the journal
 //!
-//! let server = MockServer::builder()
-//!     .config(Config::from_toml_str("[rotation]\npolicy = \"strict\"\n")?)
-//!     .start()
+//! ```
+//! use cliauth_mock::MockServer;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Defaults: users alice and bob, the public client `cliauth`, ES256 JWTs, strict rotation.
+//! let server = MockServer::start().await;
+//!
+//! // What the client under test would do: the password grant for the default user.
+//! let http = reqwest::Client::builder().no_proxy().build()?;
+//! let response = http
+//!     .post(format!("{}/oauth/token", server.url()))
+//!     .form(&[
+//!         ("grant_type", "password"),
+//!         ("username", "alice"),
+//!         ("password", "alice-password"),
+//!     ])
+//!     .send()
 //!     .await?;
-//! server.add_rule(
-//!     Rule::new("me-503", RuleMatch::default().path("/api/v1/me"), Action::Catalog { name: CatalogName::Unavailable })
-//!         .times(1),
-//! );
-//! // ... run a client against server.url() ...
-//! let refreshed = server.journal().iter().filter(|e| e.is_grant("refresh_token", 200)).count();
-//! # let _ = refreshed;
+//! assert_eq!(response.status(), 200);
+//!
+//! // The journal says what clients did, with secrets only as fingerprints.
+//! let journal = server.journal();
+//! assert_eq!(journal.len(), 1);
+//! assert!(journal[0].is_grant("password", 200));
+//! assert_eq!(journal[0].outcome.as_deref(), Some("issued"));
 //! server.shutdown().await;
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Script faults
+//!
+//! A [`Rule`] matches requests ([`RuleMatch`]) and does something to them ([`Action`]): answer
+//! a status, delay, hold a group of requests at a barrier, cut the connection, or answer a
+//! ready-made failure from the catalogue ([`CatalogName`]). Rules are checked in order before
+//! routing; the first match wins.
+//!
+//! ```
+//! use cliauth_mock::{Action, CatalogName, MockServer, Rule, RuleMatch};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = MockServer::start().await;
+//! server.add_rule(
+//!     Rule::new(
+//!         "meta-down-once",
+//!         RuleMatch::default().path("/api/v1/meta"),
+//!         Action::Catalog { name: CatalogName::Unavailable },
+//!     )
+//!     .times(1),
+//! );
+//! let http = reqwest::Client::builder().no_proxy().build()?;
+//! let meta = format!("{}/api/v1/meta", server.url());
+//! assert_eq!(http.get(&meta).send().await?.status(), 503);
+//! assert_eq!(http.get(&meta).send().await?.status(), 200);
+//! let journal = server.journal();
+//! assert_eq!(journal[0].rule.as_deref(), Some("meta-down-once"));
+//! assert_eq!(journal[1].rule, None);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Three ways to script it
+//!
+//! - a TOML [`Config`] ([`Config::from_toml_str`], [`Config::from_file`]): users, clients,
+//!   rotation policy, device-flow script, token lifetimes, rules;
+//! - this Rust API: [`MockServer::add_rule`], [`MockServer::advance_clock`],
+//!   [`MockServer::approve_device`], [`MockServer::revoke_all`], ...;
+//! - the admin API under [`MockServer::admin_url`] (`/__admin/...`), for tests in other
+//!   languages that run the `cliauth-mock` binary.
+//!
+//! A [`Dialect`] serves the same engine under another product's paths and shapes
+//! ([`MockServerBuilder::dialect`]). To serve the mock from your own axum application, mount
+//! [`MockServer::router`].
 
 mod admin;
 mod clock;
 mod config;
 mod dialect;
+mod dialects;
 mod error;
 mod hosted;
 mod journal;
 mod model;
 mod oauth;
+mod oauth_error;
+mod request;
 mod rules;
 mod server;
 mod tokens;
@@ -54,8 +116,9 @@ pub use crate::error::Error;
 pub use crate::journal::{JournalEntry, LineageEntry};
 pub use crate::rules::{Action, CatalogName, HoldOrder, Rule, RuleMatch};
 
-use crate::model::{DeviceDecision, Shared, lock};
-use crate::server::App;
+use crate::model::state::DeviceDecision;
+use crate::model::{Shared, lock};
+use crate::server::listener::App;
 
 /// A running mock server. Dropping it stops the server.
 #[derive(Debug)]
@@ -103,7 +166,7 @@ impl MockServerBuilder {
         if let Some(dialect) = self.dialect {
             config.dialect = dialect;
         }
-        config.apply_dialect_defaults();
+        dialects::spec(config.dialect).apply_config_defaults(&mut config);
         config.validate().map_err(|message| ConfigError::Invalid {
             origin: "<config>".to_owned(),
             message,
@@ -140,9 +203,8 @@ impl MockServerBuilder {
         })?);
         let runtime = tokio::runtime::Handle::current();
         let app = App {
-            router: server::router(Arc::clone(&shared), runtime.clone()),
+            router: server::routes::router(Arc::clone(&shared), runtime.clone()),
             shared: Arc::clone(&shared),
-            runtime: runtime.clone(),
         };
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(app.serve(listener, stopped));
@@ -200,6 +262,43 @@ impl MockServer {
         self.addr.port()
     }
 
+    /// The mock's axum router over this server's state, to mount in your own axum app.
+    ///
+    /// Requests through it share this server's tokens, clock, rules and journal, and pass the
+    /// same fault layer. Three things need the mock's own listener: discovery and the issuer
+    /// still name [`MockServer::url`]; the connection-level actions (`drop`, `reset`,
+    /// `commit_then_reset`) answer 502 instead of cutting a connection; and the admin API
+    /// answers only when the app is served with connect info (it checks for a loopback peer).
+    ///
+    /// ```
+    /// use std::net::SocketAddr;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mock = cliauth_mock::MockServer::start().await;
+    /// let app = axum::Router::new()
+    ///     .route("/healthz", axum::routing::get(|| async { "ok" }))
+    ///     .merge(mock.router());
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let url = format!("http://{}", listener.local_addr()?);
+    /// let serving = tokio::spawn(async move {
+    ///     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await
+    /// });
+    ///
+    /// let http = reqwest::Client::builder().no_proxy().build()?;
+    /// let meta: serde_json::Value = http.get(format!("{url}/api/v1/meta")).send().await?.json().await?;
+    /// assert_eq!(meta["auth_required"], true);
+    /// assert_eq!(http.get(format!("{url}/healthz")).send().await?.text().await?, "ok");
+    /// // The mock's routes are journaled; the app's own are not.
+    /// assert_eq!(mock.journal().len(), 1);
+    /// serving.abort();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn router(&self) -> axum::Router {
+        server::routes::router(Arc::clone(&self.shared), self.runtime.clone())
+    }
+
     /// A snapshot of the journal, in arrival order.
     pub fn journal(&self) -> Vec<JournalEntry> {
         lock(&self.shared.journal).entries.clone()
@@ -224,12 +323,16 @@ impl MockServer {
     /// Approves a device authorization as `[device] user`; `None` = the most recent pending one.
     pub fn approve_device(&self, user_code: Option<&str>) -> Result<(), Error> {
         let user = lock(&self.shared.state).config.device.user.clone();
-        oauth::device::decide(&self.shared, user_code, DeviceDecision::Approved(user)).map(drop)
+        self.shared
+            .decide_device(user_code, DeviceDecision::Approved(user))
+            .map(drop)
     }
 
     /// Denies a device authorization; `None` = the most recent pending one.
     pub fn deny_device(&self, user_code: Option<&str>) -> Result<(), Error> {
-        oauth::device::decide(&self.shared, user_code, DeviceDecision::Denied).map(drop)
+        self.shared
+            .decide_device(user_code, DeviceDecision::Denied)
+            .map(drop)
     }
 
     /// Appends a rule after the configured ones.
@@ -300,6 +403,30 @@ mod tests {
             !text.contains(&pair.access_token) && !text.contains(&pair.refresh_token),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_mounted_router_answers_502_for_a_connection_cut_it_cannot_make() {
+        let server = MockServer::start().await;
+        server.add_rule(Rule::new(
+            "cut",
+            RuleMatch::default().path("/api/v1/meta"),
+            Action::Drop,
+        ));
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = server.router();
+        let serving = tokio::spawn(async move { axum::serve(listener, app).await });
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let resp = http.get(format!("{url}/api/v1/meta")).send().await.unwrap();
+        assert_eq!(resp.status(), 502);
+        let journal = server.journal();
+        assert_eq!(journal.len(), 1);
+        assert_eq!(journal[0].rule.as_deref(), Some("cut"));
+        assert_eq!(journal[0].status, 0);
+        serving.abort();
     }
 
     #[test]

@@ -126,7 +126,7 @@ impl Signer {
     ) -> Result<String, Error> {
         let (name, kid) = match alg {
             SigningAlgorithm::Rs256 => ("RS256", self.rsa().ok_or(Error::Signing)?.1.as_str()),
-            _ => ("ES256", self.es256().ok_or(Error::Signing)?.1.as_str()),
+            SigningAlgorithm::Es256 => ("ES256", self.es256().ok_or(Error::Signing)?.1.as_str()),
         };
         let header = serde_json::json!({ "alg": name, "typ": "at+jwt", "kid": kid });
         let mut input = String::with_capacity(512);
@@ -149,7 +149,7 @@ impl Signer {
                 })?;
                 sig
             }
-            _ => self
+            SigningAlgorithm::Es256 => self
                 .es256()
                 .ok_or(Error::Signing)?
                 .0

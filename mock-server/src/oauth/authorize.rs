@@ -3,34 +3,32 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
-use super::{OAuthError, RequestCtx};
 use crate::config::{ConsentAction, PkceMode};
-use crate::model::{AuthCode, Shared, lock};
+use crate::model::state::AuthCode;
+use crate::model::{Shared, lock};
+use crate::oauth_error::{OAuthError, Outcome};
+use crate::request::Ctx;
 use crate::tokens::random_secret;
 
 /// The authorization endpoint. Consent is scripted by `[consent]`; `login_hint` picks another
 /// configured user.
 pub(crate) async fn authorize(
     State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    let query = match &ctx.query {
-        Ok(q) => q,
-        Err(e) => return OAuthError::invalid_request(e).into_response(),
-    };
+    ctx: Ctx,
+) -> Result<Response, OAuthError> {
+    let query = ctx
+        .query
+        .as_ref()
+        .map_err(|e| OAuthError::invalid_request(e))?;
     // Errors about the client or the redirect URI must not redirect (RFC 6749 §4.1.2.1).
-    let redirect = match validate_client(&s, query) {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
-    };
+    let redirect = validate_client(&s, query)?;
     let state = query.get("state").cloned();
     let issuer = s.issuer();
-    match decide(&s, query, &redirect) {
+    Ok(match decide(&s, query, &redirect) {
         Ok(code) => redirect_to(
             &redirect.uri,
             &[
@@ -50,7 +48,7 @@ pub(crate) async fn authorize(
             ],
             "error_redirect",
         ),
-    }
+    })
 }
 
 struct Redirect {
@@ -202,7 +200,7 @@ fn decide(
     match consent.action {
         ConsentAction::Deny => return Err(err("access_denied", "the user denied the request")),
         ConsentAction::Error => return Err(err(&consent.error, "scripted consent error")),
-        _ => {}
+        ConsentAction::Approve => {}
     }
     let mut st = lock(&s.state);
     let user = match query.get("login_hint") {
@@ -255,7 +253,7 @@ fn redirect_to(
     }
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp.extensions_mut().insert(super::Outcome(outcome));
+    resp.extensions_mut().insert(Outcome(outcome));
     resp
 }
 

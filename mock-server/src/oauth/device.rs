@@ -4,25 +4,26 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Extension;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use http::StatusCode;
 
-use super::{OAuthError, PollGap, RequestCtx, required, token_response};
+use super::{token_json, token_response};
 use crate::config::{DEVICE_GRANT, DeviceStep};
-use crate::model::{DeviceAuth, DeviceDecision, Shared, lock};
+use crate::dialect::Spec;
+use crate::model::state::{DeviceAuth, DeviceDecision};
+use crate::model::{Shared, lock, normalize_user_code as normalize};
+use crate::oauth_error::{OAuthError, PollGap};
+use crate::request::{Ctx, RequestCtx, required};
 use crate::tokens::{random_secret, user_code};
 
 /// `POST /oauth/device_authorization` (RFC 8628 §3.1).
 pub(crate) async fn authorization(
     State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    match start(&s, &ctx) {
-        Ok(body) => token_response(body, Some("device_code_issued")),
-        Err(e) => e.into_response(),
-    }
+    ctx: Ctx,
+) -> Result<Response, OAuthError> {
+    let body = start(&s, &ctx)?;
+    Ok(token_response(body, Some("device_code_issued")))
 }
 
 fn start(s: &Shared, ctx: &RequestCtx) -> Result<serde_json::Value, OAuthError> {
@@ -80,14 +81,6 @@ fn start(s: &Shared, ctx: &RequestCtx) -> Result<serde_json::Value, OAuthError> 
     }))
 }
 
-/// A user code without separators, upper case (RFC 8628 §6.1: case and dashes do not matter).
-pub(crate) fn normalize(code: &str) -> String {
-    code.chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_uppercase())
-        .collect()
-}
-
 /// What one poll answers.
 enum Answer {
     Pending,
@@ -100,6 +93,7 @@ enum Answer {
 /// The device-code grant at the token endpoint (RFC 8628 §3.4, §3.5).
 pub(crate) fn poll(
     s: &Shared,
+    spec: Spec,
     form: &HashMap<String, String>,
     client_id: &str,
 ) -> Result<Response, OAuthError> {
@@ -174,7 +168,7 @@ pub(crate) fn poll(
             let scope = d.scope.clone();
             drop(st);
             let pair = s.issue_new(&user, client_id, &scope, "device_code")?;
-            let mut resp = token_response(pair.to_json(), Some("issued"));
+            let mut resp = token_response(token_json(&pair, spec), Some("issued"));
             if let Some(g) = gap {
                 resp.extensions_mut().insert(PollGap(g));
             }
@@ -187,36 +181,6 @@ pub(crate) fn poll(
 fn with_gap(mut e: OAuthError, gap: Option<u64>) -> OAuthError {
     e.poll_gap = gap;
     e
-}
-
-/// Records a decision on a device authorization; `None` picks the most recent pending one.
-pub(crate) fn decide(
-    s: &Shared,
-    user_code: Option<&str>,
-    decision: DeviceDecision,
-) -> Result<String, crate::Error> {
-    let mut st = lock(&s.state);
-    let device_code = match user_code {
-        Some(code) => st.user_codes.get(&normalize(code)).cloned(),
-        None => st
-            .recent_user_codes
-            .iter()
-            .rev()
-            .filter_map(|c| st.user_codes.get(&normalize(c)))
-            .find(|dc| {
-                st.devices
-                    .get(*dc)
-                    .is_some_and(|d| d.decision == DeviceDecision::Pending && !d.redeemed)
-            })
-            .cloned(),
-    };
-    let unknown = || crate::Error::UnknownDeviceCode {
-        user_code: user_code.map(str::to_owned),
-    };
-    let device_code = device_code.ok_or_else(unknown)?;
-    let d = st.devices.get_mut(&device_code).ok_or_else(unknown)?;
-    d.decision = decision;
-    Ok(d.user_code.clone())
 }
 
 const PAGE_STYLE: &str = "body{font-family:sans-serif;max-width:28rem;margin:3rem auto}label{display:block;margin:.5rem 0}";
@@ -235,7 +199,7 @@ fn page(title: &str, body: &str) -> String {
 }
 
 /// `GET /device`: the verification page (RFC 8628 §3.3) with a form to enter the code.
-pub(crate) async fn page_get(Extension(ctx): Extension<Arc<RequestCtx>>) -> Response {
+pub(crate) async fn page_get(ctx: Ctx) -> Response {
     let prefill = ctx
         .query
         .as_ref()
@@ -257,12 +221,13 @@ pub(crate) async fn page_get(Extension(ctx): Extension<Arc<RequestCtx>>) -> Resp
 /// `POST /device`: a person approves or denies.
 pub(crate) async fn page_post(
     State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    let form = match ctx.form() {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
+    ctx: Ctx,
+) -> Result<Response, OAuthError> {
+    Ok(page_decision(&s, ctx.form()?))
+}
+
+/// The page a person sees after approving or denying on `POST /device`.
+fn page_decision(s: &Shared, form: &HashMap<String, String>) -> Response {
     let code = form
         .get("user_code")
         .map(String::as_str)
@@ -310,7 +275,7 @@ pub(crate) async fn page_post(
         }
     };
     let approved = matches!(decision, DeviceDecision::Approved(_));
-    match decide(&s, Some(code), decision) {
+    match s.decide_device(Some(code), decision) {
         Ok(_) if approved => Html(page(
             "Device connected",
             "<p id=\"result\">Approved. You can return to your terminal.</p>",
@@ -329,16 +294,5 @@ pub(crate) async fn page_post(
             )),
         )
             .into_response(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn user_codes_compare_without_case_or_dashes() {
-        assert_eq!(normalize("wdjb-mjht"), normalize("WDJBMJHT"));
-        assert_eq!(normalize(" WDJB MJHT "), "WDJBMJHT");
     }
 }

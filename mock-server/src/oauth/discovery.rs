@@ -6,8 +6,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
-use crate::config::DEVICE_GRANT;
+use crate::config::{DEVICE_GRANT, SigningAlgorithm};
 use crate::model::{Shared, lock};
+use crate::oauth_error::OAuthError;
 
 fn metadata(s: &Shared, openid: bool) -> serde_json::Value {
     let (issuer, registration, alg) = {
@@ -49,8 +50,8 @@ fn metadata(s: &Shared, openid: bool) -> serde_json::Value {
     if openid {
         m["subject_types_supported"] = serde_json::json!(["public"]);
         m["id_token_signing_alg_values_supported"] = serde_json::json!([match alg {
-            crate::config::SigningAlgorithm::Rs256 => "RS256",
-            _ => "ES256",
+            SigningAlgorithm::Rs256 => "RS256",
+            SigningAlgorithm::Es256 => "ES256",
         }]);
         m["userinfo_endpoint"] = format!("{base}/api/v1/me").into();
     }
@@ -68,10 +69,11 @@ pub(crate) async fn openid_metadata(State(s): State<Arc<Shared>>) -> Response {
 }
 
 /// `GET /jwks.json`.
-pub(crate) async fn jwks(State(s): State<Arc<Shared>>) -> Response {
+pub(crate) async fn jwks(State(s): State<Arc<Shared>>) -> Result<Response, OAuthError> {
     let alg = lock(&s.state).config.tokens.algorithm;
-    match s.signer.jwks(alg) {
-        Ok(jwks) => Json(jwks).into_response(),
-        Err(e) => crate::oauth::OAuthError::server_error(&format!("failed to {e}")).into_response(),
-    }
+    let jwks = s
+        .signer
+        .jwks(alg)
+        .map_err(|e| OAuthError::server_error(&format!("failed to {e}")))?;
+    Ok(Json(jwks).into_response())
 }

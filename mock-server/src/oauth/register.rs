@@ -2,32 +2,30 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
 use http::StatusCode;
 
-use super::{OAuthError, RequestCtx};
 use crate::config::DEVICE_GRANT;
-use crate::model::{RegisteredClient, Shared, lock};
+use crate::model::state::RegisteredClient;
+use crate::model::{Shared, lock};
+use crate::oauth_error::OAuthError;
+use crate::request::{Ctx, RequestCtx};
 use crate::tokens::random_secret;
 
 /// `POST /oauth/register`.
 pub(crate) async fn register(
     State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    match handle(&s, &ctx) {
-        Ok(body) => {
-            let mut resp = (StatusCode::CREATED, Json(body)).into_response();
-            resp.headers_mut().insert(
-                http::header::CACHE_CONTROL,
-                http::HeaderValue::from_static("no-store"),
-            );
-            resp
-        }
-        Err(e) => e.into_response(),
-    }
+    ctx: Ctx,
+) -> Result<Response, OAuthError> {
+    let body = handle(&s, &ctx)?;
+    let mut resp = (StatusCode::CREATED, Json(body)).into_response();
+    resp.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    Ok(resp)
 }
 
 fn handle(s: &Shared, ctx: &RequestCtx) -> Result<serde_json::Value, OAuthError> {

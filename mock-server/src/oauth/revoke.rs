@@ -6,59 +6,44 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
-use super::{OAuthError, RequestCtx, required, token_response};
-use crate::config::Dialect;
-use crate::model::{RefreshStatus, Shared, lock};
+use super::token_response;
+use crate::dialect::Spec;
+use crate::model::state::RefreshStatus;
+use crate::model::{Shared, lock};
+use crate::oauth_error::{OAuthError, Outcome};
+use crate::request::{Ctx, required};
 
 /// `POST /oauth/revoke`: 200 for known and unknown tokens alike (RFC 7009 §2.2).
 pub(crate) async fn revoke(
     State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    let form = match ctx.form() {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
-    let token = match required(form, "token") {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
-    };
+    Extension(spec): Extension<Spec>,
+    ctx: Ctx,
+) -> Result<Response, OAuthError> {
+    let form = ctx.form()?;
+    let token = required(form, "token")?;
     if let Some(hint) = form.get("token_type_hint")
         && hint != "access_token"
         && hint != "refresh_token"
     {
-        return OAuthError::new(
+        return Err(OAuthError::new(
             400,
             "unsupported_token_type",
             "token_type_hint must be access_token or refresh_token",
-        )
-        .into_response();
+        ));
     }
     s.revoke_token(token, "revocation_request");
-    // The Spec Kitty service confirms with `{"revoked": true}`; RFC 7009 §2.2 needs no body.
-    let body = if lock(&s.state).config.dialect == Dialect::SpecKitty {
-        serde_json::json!({ "revoked": true })
-    } else {
-        serde_json::json!({})
-    };
-    let mut resp = Json(body).into_response();
-    resp.extensions_mut().insert(super::Outcome("revoked"));
-    resp
+    let mut resp = Json(spec.revoke_body()).into_response();
+    resp.extensions_mut().insert(Outcome("revoked"));
+    Ok(resp)
 }
 
 /// `POST /oauth/introspect`.
 pub(crate) async fn introspect(
     State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    let form = match ctx.form() {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
-    let token = match required(form, "token") {
-        Ok(t) => t,
-        Err(e) => return e.into_response(),
-    };
+    ctx: Ctx,
+) -> Result<Response, OAuthError> {
+    let form = ctx.form()?;
+    let token = required(form, "token")?;
     let now = s.clock.now_ms();
     let issuer = s.issuer();
     let st = lock(&s.state);
@@ -84,5 +69,5 @@ pub(crate) async fn introspect(
     } else {
         serde_json::json!({ "active": false })
     };
-    token_response(body, None)
+    Ok(token_response(body, None))
 }

@@ -4,27 +4,28 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
 
-use super::{OAuthError, RequestCtx, required, token_response};
+use super::{token_json, token_response};
 use crate::config::{DEVICE_GRANT, PkceMode};
+use crate::dialect::Spec;
 use crate::model::{Shared, lock};
+use crate::oauth_error::OAuthError;
+use crate::request::{Ctx, RequestCtx, required};
 
 /// The token endpoint.
 pub(crate) async fn token(
     State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    match handle(&s, &ctx) {
-        Ok(resp) => resp,
-        Err(e) => e.into_response(),
-    }
+    Extension(spec): Extension<Spec>,
+    ctx: Ctx,
+) -> Result<Response, OAuthError> {
+    handle(&s, spec, &ctx)
 }
 
-fn handle(s: &Shared, ctx: &RequestCtx) -> Result<Response, OAuthError> {
+fn handle(s: &Shared, spec: Spec, ctx: &RequestCtx) -> Result<Response, OAuthError> {
     let form = ctx.form()?;
     let grant = required(form, "grant_type")?;
     let known = [
@@ -53,16 +54,16 @@ fn handle(s: &Shared, ctx: &RequestCtx) -> Result<Response, OAuthError> {
                 return Err(OAuthError::invalid_grant("invalid username or password"));
             }
             let pair = s.issue_new(username, &client_id, scope.unwrap_or(""), "password")?;
-            Ok(token_response(pair.to_json(), Some("issued")))
+            Ok(token_response(token_json(&pair, spec), Some("issued")))
         }
         "refresh_token" => {
             let presented = required(form, "refresh_token")?;
             let explicit_client = ctx.client_credentials()?.map(|c| c.0);
             let (pair, outcome) = s.refresh(presented, explicit_client.as_deref(), scope)?;
-            Ok(token_response(pair.to_json(), Some(outcome)))
+            Ok(token_response(token_json(&pair, spec), Some(outcome)))
         }
-        "authorization_code" => authorization_code(s, form, &client_id),
-        _ => super::device::poll(s, form, &client_id),
+        "authorization_code" => authorization_code(s, spec, form, &client_id),
+        _ => super::device::poll(s, spec, form, &client_id),
     }
 }
 
@@ -103,6 +104,7 @@ fn authenticate(s: &Shared, ctx: &RequestCtx, grant: &str) -> Result<String, OAu
 
 fn authorization_code(
     s: &Shared,
+    spec: Spec,
     form: &std::collections::HashMap<String, String>,
     client_id: &str,
 ) -> Result<Response, OAuthError> {
@@ -152,7 +154,7 @@ fn authorization_code(
     if let Some(record) = lock(&s.state).codes.get_mut(code) {
         record.family = Some(pair.family);
     }
-    Ok(token_response(pair.to_json(), Some("issued")))
+    Ok(token_response(token_json(&pair, spec), Some("issued")))
 }
 
 /// RFC 7636 §4.6.

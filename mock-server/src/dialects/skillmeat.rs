@@ -6,16 +6,41 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use http::{HeaderValue, StatusCode, header};
 
+use crate::clock::rfc3339;
+use crate::dialect::DialectSpec;
 use crate::hosted::{self, Caller};
 use crate::model::{Shared, lock};
-use crate::oauth::{self, OAuthError, RequestCtx};
+use crate::oauth;
+use crate::oauth_error::OAuthError;
+use crate::request::{Ctx, RequestCtx};
 use crate::tokens::random_secret;
 
+/// The SkillMeat dialect.
+#[derive(Debug)]
+pub(crate) struct Skillmeat;
+
+impl DialectSpec for Skillmeat {
+    fn routes(&self) -> Router<Arc<Shared>> {
+        routes()
+    }
+
+    fn native_client_id(&self) -> &'static str {
+        "skillmeat-cli"
+    }
+
+    fn canonical_paths(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("/oauth/device/authorize", "/oauth/device_authorization"),
+            ("/api/v1/auth/me", "/api/v1/me"),
+        ]
+    }
+}
+
 /// The routes of the SkillMeat dialect (issuer and API on one origin).
-pub(crate) fn routes() -> Router<Arc<Shared>> {
+fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route(
             "/oauth/device/authorize",
@@ -31,14 +56,17 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
 }
 
 /// FastAPI's 401 `{"detail":"Not authenticated"}`, with the engine's Bearer challenge.
-fn not_authenticated(e: &OAuthError) -> Response {
-    {
+struct NotAuthenticated(OAuthError);
+
+impl IntoResponse for NotAuthenticated {
+    fn into_response(self) -> Response {
         let mut resp = (
             StatusCode::UNAUTHORIZED,
             Json(serde_json::json!({ "detail": "Not authenticated" })),
         )
             .into_response();
-        let challenge = e
+        let challenge = self
+            .0
             .www_authenticate
             .as_deref()
             .and_then(|w| HeaderValue::from_str(w).ok())
@@ -49,24 +77,21 @@ fn not_authenticated(e: &OAuthError) -> Response {
     }
 }
 
-/// The caller, or the response to send instead.
-fn authenticated(s: &Shared, ctx: &RequestCtx) -> Result<Caller, Box<Response>> {
-    hosted::caller(s, ctx).map_err(|e| Box::new(not_authenticated(&e)))
+/// The caller, or FastAPI's 401.
+fn authenticated(s: &Shared, ctx: &RequestCtx) -> Result<Caller, NotAuthenticated> {
+    hosted::caller(s, ctx).map_err(NotAuthenticated)
 }
 
 /// `GET /api/v1/auth/me`: any valid access token of the engine works as a PAT.
-async fn me(State(s): State<Arc<Shared>>, Extension(ctx): Extension<Arc<RequestCtx>>) -> Response {
-    let c = match authenticated(&s, &ctx) {
-        Ok(c) => c,
-        Err(r) => return *r,
-    };
+async fn me(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Response, NotAuthenticated> {
+    let c = authenticated(&s, &ctx)?;
     let user = hosted::user_json(&c.user);
     let scopes: Vec<&str> = c
         .token
         .as_ref()
         .map(|t| t.scope.split(' ').filter(|w| !w.is_empty()).collect())
         .unwrap_or_default();
-    Json(serde_json::json!({
+    Ok(Json(serde_json::json!({
         "user_id": user["user_id"],
         "tenant_id": "tenant-default",
         "roles": ["member"],
@@ -76,28 +101,18 @@ async fn me(State(s): State<Arc<Shared>>, Extension(ctx): Extension<Arc<RequestC
         "teams": user["teams"],
         "edition": "enterprise",
     }))
-    .into_response()
+    .into_response())
 }
 
 /// `GET /api/v1/api-keys`: `{"items": []}`, a Bearer-protected route that proves refresh.
-async fn list_keys(
-    State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    match authenticated(&s, &ctx) {
-        Ok(_) => Json(serde_json::json!({ "items": [] })).into_response(),
-        Err(r) => *r,
-    }
+async fn list_keys(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Response, NotAuthenticated> {
+    authenticated(&s, &ctx)?;
+    Ok(Json(serde_json::json!({ "items": [] })).into_response())
 }
 
 /// `POST /api/v1/api-keys` (JSON `{"name"}`): 201 with a new key, shown once.
-async fn create_key(
-    State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    if let Err(r) = authenticated(&s, &ctx) {
-        return *r;
-    }
+async fn create_key(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Response, NotAuthenticated> {
+    authenticated(&s, &ctx)?;
     let name = match &ctx.json {
         Some(Ok(v)) => v
             .get("name")
@@ -108,8 +123,8 @@ async fn create_key(
     .unwrap_or_else(|| "cli".to_owned());
     let key = random_secret("smk_");
     lock(&s.state).secrets.push(key.clone());
-    let expires = super::rfc3339(s.clock.now_ms() + 90 * 86_400_000);
-    (
+    let expires = rfc3339(s.clock.now_ms() + 90 * 86_400_000);
+    Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({
             "key_prefix": key.chars().take(8).collect::<String>(),
@@ -118,5 +133,5 @@ async fn create_key(
             "expires_at": expires,
         })),
     )
-        .into_response()
+        .into_response())
 }

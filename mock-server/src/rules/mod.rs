@@ -1,12 +1,19 @@
 //! Fault rules: an ordered list of `match` → `action`, first match wins.
 //!
 //! Rules are evaluated before routing, so any request (token endpoint, hosted API, discovery)
-//! can be delayed, held, rewritten or cut off at the connection level.
+//! can be delayed, held, rewritten or cut off at the connection level. This file holds the
+//! rule, its matcher and the selection with its counters; [`action`] what a rule does and
+//! [`hold`] the barriers of `hold` rules. The actions are carried out by `server::faults`.
+
+mod action;
+mod hold;
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
+
+pub use self::action::{Action, CatalogName, HoldOrder};
+pub(crate) use self::hold::{Holds, release};
 
 /// One fault rule.
 ///
@@ -185,201 +192,6 @@ impl RuleMatch {
     }
 }
 
-/// What a rule does to a matching request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", try_from = "RawAction")]
-#[non_exhaustive]
-pub enum Action {
-    /// Answer with this status, body and headers; the request is not processed.
-    Status {
-        /// HTTP status code.
-        status: u16,
-        /// Response body.
-        #[serde(default)]
-        body: String,
-        /// Response headers.
-        #[serde(default)]
-        headers: BTreeMap<String, String>,
-    },
-    /// Wait, then process normally.
-    Delay {
-        /// Milliseconds to wait.
-        ms: u64,
-    },
-    /// Process normally, then wait this long before the first byte of the response.
-    SlowFirstByte {
-        /// Milliseconds to wait.
-        ms: u64,
-    },
-    /// Close the connection (FIN) without answering; the request is not processed.
-    Drop,
-    /// Reset the connection (RST) without answering; the request is not processed.
-    Reset,
-    /// Process normally, announce the full `Content-Length`, send half the body and close.
-    Truncate,
-    /// Answer 200 with a JSON content type and a body that is not valid JSON.
-    MalformedJson,
-    /// Answer 200 with an OAuth error body.
-    #[serde(rename = "oauth_error_200")]
-    OauthError200 {
-        /// The `error` code.
-        #[serde(default = "default_oauth_error")]
-        error: String,
-    },
-    /// Answer 200 with an HTML login page (a captive portal or SSO interstitial).
-    HtmlLogin,
-    /// Process the request (a grant is committed, a token rotated), then reset the connection.
-    CommitThenReset,
-    /// Wait until `count` requests are held or an admin release, then let them through one
-    /// at a time in `order`, each finishing before the next starts.
-    Hold {
-        /// How many requests release the barrier.
-        count: usize,
-        /// Release order.
-        #[serde(default)]
-        order: HoldOrder,
-    },
-    /// A named resource-side failure.
-    Catalog {
-        /// Which one.
-        name: CatalogName,
-    },
-}
-
-fn default_oauth_error() -> String {
-    "invalid_grant".to_owned()
-}
-
-/// The wire form of an [`Action`]: one flat table, so that an unknown key is an error for
-/// every kind (serde ignores extra keys of internally tagged unit variants) and a key that
-/// does not belong to the kind is named.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAction {
-    kind: ActionKind,
-    status: Option<u16>,
-    body: Option<String>,
-    headers: Option<BTreeMap<String, String>>,
-    ms: Option<u64>,
-    error: Option<String>,
-    count: Option<usize>,
-    order: Option<HoldOrder>,
-    name: Option<CatalogName>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum ActionKind {
-    Status,
-    Delay,
-    SlowFirstByte,
-    Drop,
-    Reset,
-    Truncate,
-    MalformedJson,
-    #[serde(rename = "oauth_error_200")]
-    OauthError200,
-    HtmlLogin,
-    CommitThenReset,
-    Hold,
-    Catalog,
-}
-
-impl TryFrom<RawAction> for Action {
-    type Error = String;
-
-    fn try_from(raw: RawAction) -> Result<Self, String> {
-        let kind = raw.kind;
-        let mut present: Vec<&str> = Vec::new();
-        for (key, set) in [
-            ("status", raw.status.is_some()),
-            ("body", raw.body.is_some()),
-            ("headers", raw.headers.is_some()),
-            ("ms", raw.ms.is_some()),
-            ("error", raw.error.is_some()),
-            ("count", raw.count.is_some()),
-            ("order", raw.order.is_some()),
-            ("name", raw.name.is_some()),
-        ] {
-            if set {
-                present.push(key);
-            }
-        }
-        let allowed: &[&str] = match kind {
-            ActionKind::Status => &["status", "body", "headers"],
-            ActionKind::Delay | ActionKind::SlowFirstByte => &["ms"],
-            ActionKind::OauthError200 => &["error"],
-            ActionKind::Hold => &["count", "order"],
-            ActionKind::Catalog => &["name"],
-            _ => &[],
-        };
-        if let Some(extra) = present.iter().find(|k| !allowed.contains(k)) {
-            return Err(format!(
-                "field `{extra}` does not apply to action kind {kind:?}; expected one of {allowed:?}"
-            ));
-        }
-        let need = |what: &str| format!("action kind {kind:?} needs field `{what}`");
-        Ok(match kind {
-            ActionKind::Status => Action::Status {
-                status: raw.status.ok_or_else(|| need("status"))?,
-                body: raw.body.unwrap_or_default(),
-                headers: raw.headers.unwrap_or_default(),
-            },
-            ActionKind::Delay => Action::Delay {
-                ms: raw.ms.ok_or_else(|| need("ms"))?,
-            },
-            ActionKind::SlowFirstByte => Action::SlowFirstByte {
-                ms: raw.ms.ok_or_else(|| need("ms"))?,
-            },
-            ActionKind::Drop => Action::Drop,
-            ActionKind::Reset => Action::Reset,
-            ActionKind::Truncate => Action::Truncate,
-            ActionKind::MalformedJson => Action::MalformedJson,
-            ActionKind::OauthError200 => Action::OauthError200 {
-                error: raw.error.unwrap_or_else(default_oauth_error),
-            },
-            ActionKind::HtmlLogin => Action::HtmlLogin,
-            ActionKind::CommitThenReset => Action::CommitThenReset,
-            ActionKind::Hold => Action::Hold {
-                count: raw.count.ok_or_else(|| need("count"))?,
-                order: raw.order.unwrap_or_default(),
-            },
-            ActionKind::Catalog => Action::Catalog {
-                name: raw.name.ok_or_else(|| need("name"))?,
-            },
-        })
-    }
-}
-
-/// Order in which held requests are released.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum HoldOrder {
-    /// First arrived, first released.
-    #[default]
-    Arrival,
-    /// Last arrived, first released.
-    Reverse,
-}
-
-/// The catalogue of ready-made resource-side failures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum CatalogName {
-    /// 401 with `WWW-Authenticate: Bearer error="invalid_token"`.
-    InvalidToken,
-    /// 403 `insufficient_scope` (RFC 6750 §3.1).
-    InsufficientScope,
-    /// 403 `private_teamspace_required`.
-    PrivateTeamspaceRequired,
-    /// 429 with `Retry-After`.
-    RateLimited,
-    /// 503 with `Retry-After`.
-    Unavailable,
-}
-
 /// What the rule layer knows about a request.
 pub(crate) struct RequestFacts<'a> {
     pub(crate) method: &'a str,
@@ -432,75 +244,6 @@ pub(crate) fn select(slots: &mut [RuleSlot], req: &RequestFacts<'_>) -> Option<(
         return Some((slot.rule.name.clone(), slot.rule.action.clone()));
     }
     None
-}
-
-/// A request waiting at a hold barrier. It receives a "done" sender when released and fires
-/// it once it has been processed, so the next one starts only after it.
-pub(crate) type Ticket = oneshot::Sender<oneshot::Sender<()>>;
-
-/// Waiting requests of every hold rule.
-#[derive(Debug, Default)]
-pub(crate) struct Holds {
-    groups: std::sync::Mutex<HashMap<String, Vec<Ticket>>>,
-}
-
-impl Holds {
-    /// Joins the barrier of `rule`; returns the receiver that says "go", and the whole group
-    /// when this arrival completes it.
-    pub(crate) fn join(
-        &self,
-        rule: &str,
-        count: usize,
-    ) -> (oneshot::Receiver<oneshot::Sender<()>>, Option<Vec<Ticket>>) {
-        let (tx, rx) = oneshot::channel();
-        let mut groups = self.lock();
-        let group = groups.entry(rule.to_owned()).or_default();
-        group.push(tx);
-        let full = (group.len() >= count).then(|| std::mem::take(group));
-        (rx, full)
-    }
-
-    /// How many requests wait at `rule`'s barrier.
-    pub(crate) fn waiting(&self, rule: &str) -> usize {
-        self.lock().get(rule).map_or(0, Vec::len)
-    }
-
-    /// Takes every request waiting at `rule`'s barrier.
-    pub(crate) fn take(&self, rule: &str) -> Vec<Ticket> {
-        self.lock().remove(rule).unwrap_or_default()
-    }
-
-    /// Takes every waiting request of every barrier.
-    pub(crate) fn take_all(&self) -> Vec<Vec<Ticket>> {
-        self.lock().drain().map(|(_, v)| v).collect()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Ticket>>> {
-        // A poisoned lock only means another request panicked while pushing to a Vec; the
-        // map itself is still consistent, so keep serving.
-        self.groups
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-/// Lets held requests through one at a time, in `order`.
-pub(crate) async fn release(mut tickets: Vec<Ticket>, order: HoldOrder) {
-    if order == HoldOrder::Reverse {
-        tickets.reverse();
-    }
-    for ticket in tickets {
-        let (done_tx, done_rx) = oneshot::channel();
-        if ticket.send(done_tx).is_err() {
-            // The held request's connection went away; nothing waits for this ticket.
-            tracing::debug!("held request vanished before release");
-            continue;
-        }
-        if let Err(e) = done_rx.await {
-            // The released request ended without reporting (its connection was cut); move on.
-            tracing::debug!(error = %e, "released request ended without reporting");
-        }
-    }
 }
 
 #[cfg(test)]

@@ -5,16 +5,76 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use http::StatusCode;
 
+use crate::clock::rfc3339;
+use crate::dialect::DialectSpec;
 use crate::hosted::{self, Caller};
+use crate::model::grants::TokenPair;
 use crate::model::{Shared, lock};
-use crate::oauth::{self, OAuthError, RequestCtx};
+use crate::oauth;
+use crate::oauth_error::OAuthError;
+use crate::request::Ctx;
+use crate::rules::CatalogName;
 use crate::tokens::random_secret;
 
+/// The Spec Kitty dialect.
+#[derive(Debug)]
+pub(crate) struct SpecKitty;
+
+impl DialectSpec for SpecKitty {
+    fn routes(&self) -> Router<Arc<Shared>> {
+        routes()
+    }
+
+    fn native_client_id(&self) -> &'static str {
+        "cli_native"
+    }
+
+    fn canonical_paths(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("/oauth/device", "/oauth/device_authorization"),
+            ("/api/v1/events/batch/", "/api/v1/ingress"),
+            ("/api/v1/session-status", "/api/v1/session"),
+        ]
+    }
+
+    /// spec-kitty requires `session_id` and reads the refresh token's expiry.
+    fn token_extras(
+        &self,
+        pair: &TokenPair,
+        body: &mut serde_json::Map<String, serde_json::Value>,
+    ) {
+        body.insert("session_id".to_owned(), session_id(pair.family).into());
+        body.insert(
+            "refresh_token_expires_in".to_owned(),
+            pair.refresh_expires_in.into(),
+        );
+        body.insert(
+            "refresh_token_expires_at".to_owned(),
+            rfc3339(pair.issued_ms + pair.refresh_expires_in * 1000).into(),
+        );
+    }
+
+    /// The service confirms with `{"revoked": true}`.
+    fn revoke_body(&self) -> serde_json::Value {
+        serde_json::json!({ "revoked": true })
+    }
+
+    fn catalog(&self, name: CatalogName) -> Option<Response> {
+        (name == CatalogName::PrivateTeamspaceRequired).then(missing_private_team)
+    }
+}
+
+/// The session id of a token family, as spec-kitty's `session_id` (not a secret: it names
+/// the session, it does not grant anything).
+fn session_id(family: u64) -> String {
+    format!("sess_{family:08}")
+}
+
 /// The routes of the Spec Kitty dialect.
-pub(crate) fn routes() -> Router<Arc<Shared>> {
+fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/oauth/authorize", get(oauth::authorize::authorize))
         .route("/oauth/device", post(oauth::device::authorization))
@@ -41,57 +101,44 @@ fn session_of(s: &Shared, c: &Caller) -> serde_json::Value {
     let family = st.families.get(&token.family);
     let refresh_ttl = st.config.tokens.refresh_ttl;
     serde_json::json!({
-        "session_id": super::session_id(token.family),
-        "authenticated_at": family.map(|f| super::rfc3339(f.started_ms)),
-        "access_token_expires_at": super::rfc3339(token.exp_ms),
-        "refresh_token_expires_at": super::rfc3339(token.iat_ms + refresh_ttl * 1000),
+        "session_id": session_id(token.family),
+        "authenticated_at": family.map(|f| rfc3339(f.started_ms)),
+        "access_token_expires_at": rfc3339(token.exp_ms),
+        "refresh_token_expires_at": rfc3339(token.iat_ms + refresh_ttl * 1000),
         "auth_flow": family.map(|f| f.flow),
     })
 }
 
 /// `GET /api/v1/me`: the user, non-empty `teams[]` with `is_private_teamspace`, and the session.
-async fn me(State(s): State<Arc<Shared>>, Extension(ctx): Extension<Arc<RequestCtx>>) -> Response {
-    let c = match hosted::caller(&s, &ctx) {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
+async fn me(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Response, OAuthError> {
+    let c = hosted::caller(&s, &ctx)?;
     let mut body = hosted::user_json(&c.user);
     if let (Some(obj), serde_json::Value::Object(session)) =
         (body.as_object_mut(), session_of(&s, &c))
     {
         obj.extend(session);
     }
-    Json(body).into_response()
+    Ok(Json(body).into_response())
 }
 
 /// `GET /api/v1/session-status`: `{"session_id","active":true}`; 401 for a bad token.
-async fn session_status(
-    State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    match hosted::caller(&s, &ctx) {
-        Ok(c) => Json(serde_json::json!({
-            "session_id": c.token.as_ref().map(|t| super::session_id(t.family)),
-            "active": true,
-        }))
-        .into_response(),
-        Err(e) => e.into_response(),
-    }
+async fn session_status(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Response, OAuthError> {
+    let c = hosted::caller(&s, &ctx)?;
+    Ok(Json(serde_json::json!({
+        "session_id": c.token.as_ref().map(|t| session_id(t.family)),
+        "active": true,
+    }))
+    .into_response())
 }
 
 /// `GET /api/v1/sync/health/`: 200 for a valid bearer, 401 otherwise.
-async fn sync_health(
-    State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    match hosted::caller(&s, &ctx) {
-        Ok(_) => Json(serde_json::json!({ "status": "ok" })).into_response(),
-        Err(e) => e.into_response(),
-    }
+async fn sync_health(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Response, OAuthError> {
+    hosted::caller(&s, &ctx)?;
+    Ok(Json(serde_json::json!({ "status": "ok" })).into_response())
 }
 
 /// The 403 of direct ingress without a Private Teamspace, in the service's own shape.
-pub(crate) fn missing_private_team() -> Response {
+fn missing_private_team() -> Response {
     (
         StatusCode::FORBIDDEN,
         Json(serde_json::json!({
@@ -108,55 +155,46 @@ pub(crate) fn missing_private_team() -> Response {
 /// decompressor (no such crate in this workspace), which `SEED-CLIENTS.md` lists as optional.
 async fn events_batch(
     State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
+    ctx: Ctx,
     headers: http::HeaderMap,
-) -> Response {
-    let c = match hosted::caller(&s, &ctx) {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
+) -> Result<Response, OAuthError> {
+    let c = hosted::caller(&s, &ctx)?;
     if !hosted::has_private_teamspace(&c.user) {
-        return missing_private_team();
+        return Ok(missing_private_team());
     }
     if headers
         .get(http::header::CONTENT_ENCODING)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"))
     {
-        return (
+        return Ok((
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Json(serde_json::json!({ "error": "cliauth-mock cannot read gzip bodies" })),
         )
-            .into_response();
+            .into_response());
     }
     let events = match &ctx.json {
         Some(Ok(v)) => v.get("events").and_then(serde_json::Value::as_array),
-        Some(Err(e)) => return OAuthError::invalid_request(e).into_response(),
+        Some(Err(e)) => return Err(OAuthError::invalid_request(e)),
         None => None,
     };
     let Some(events) = events.filter(|e| !e.is_empty()) else {
-        return (
+        return Ok((
             StatusCode::BAD_REQUEST,
             Json(serde_json::json!({ "error": "No events provided" })),
         )
-            .into_response();
+            .into_response());
     };
     let results: Vec<serde_json::Value> = events
         .iter()
         .map(|e| serde_json::json!({ "event_id": e.get("event_id"), "status": "success" }))
         .collect();
-    Json(serde_json::json!({ "results": results })).into_response()
+    Ok(Json(serde_json::json!({ "results": results })).into_response())
 }
 
 /// `POST /api/v1/ws-token` (JSON `{"team_id"}`): a short-lived WebSocket token for a team the
 /// caller belongs to, else 403 `not_a_team_member`.
-async fn ws_token(
-    State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Arc<RequestCtx>>,
-) -> Response {
-    let c = match hosted::caller(&s, &ctx) {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
-    };
+async fn ws_token(State(s): State<Arc<Shared>>, ctx: Ctx) -> Result<Response, OAuthError> {
+    let c = hosted::caller(&s, &ctx)?;
     let team = match &ctx.json {
         Some(Ok(v)) => v.get("team_id").and_then(serde_json::Value::as_str),
         _ => None,
@@ -167,20 +205,20 @@ async fn ws_token(
             .is_some_and(|teams| teams.iter().any(|t| t["id"] == id))
     });
     if !member {
-        return (
+        return Ok((
             StatusCode::FORBIDDEN,
             Json(serde_json::json!({ "error": "not_a_team_member" })),
         )
-            .into_response();
+            .into_response());
     }
     let token = random_secret("wst_");
     lock(&s.state).secrets.push(token.clone());
     let ws_url = format!("{}/ws", s.base_url.replacen("http://", "ws://", 1));
-    Json(serde_json::json!({
+    Ok(Json(serde_json::json!({
         "ws_token": token,
         "ws_url": ws_url,
         "expires_in": 300,
-        "session_id": c.token.as_ref().map(|t| super::session_id(t.family)),
+        "session_id": c.token.as_ref().map(|t| session_id(t.family)),
     }))
-    .into_response()
+    .into_response())
 }

@@ -1,0 +1,110 @@
+//! Who can log in: users, their Teamspaces, and OAuth clients, with the defaults.
+
+use serde::{Deserialize, Serialize};
+
+/// A user who can log in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    /// Login name, also the `sub` claim.
+    pub username: String,
+    /// Password for the password grant, the JSON login and the device page.
+    pub password: String,
+    /// E-mail address shown by `/api/v1/me`.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Display name shown by `/api/v1/me`.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Whether the user owns a Private Teamspace.
+    #[serde(default)]
+    pub private_teamspace: bool,
+    /// Further Teamspace memberships.
+    #[serde(default)]
+    pub teams: Vec<TeamConfig>,
+}
+
+/// A Teamspace membership.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamConfig {
+    /// Teamspace id (also its slug).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Whether it is a Private Teamspace.
+    #[serde(default)]
+    pub private: bool,
+}
+
+/// An OAuth client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// The `client_id`.
+    pub client_id: String,
+    /// Registered redirect URIs; loopback ones match on any port (RFC 8252 §7.3).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Allowed grant types.
+    #[serde(default = "all_grants")]
+    pub grants: Vec<String>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            client_id: "cliauth".to_owned(),
+            redirect_uris: vec![
+                "http://127.0.0.1/callback".to_owned(),
+                "http://localhost/callback".to_owned(),
+                "http://[::1]/callback".to_owned(),
+            ],
+            grants: all_grants(),
+        }
+    }
+}
+
+/// The grant type identifier of the device grant (RFC 8628 §3.4).
+pub(crate) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+fn all_grants() -> Vec<String> {
+    [
+        "authorization_code",
+        "refresh_token",
+        DEVICE_GRANT,
+        "password",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect()
+}
+
+pub(super) fn default_users() -> Vec<UserConfig> {
+    vec![
+        UserConfig {
+            username: "alice".to_owned(),
+            password: "alice-password".to_owned(),
+            email: Some("alice@example.test".to_owned()),
+            name: Some("Alice Example".to_owned()),
+            private_teamspace: true,
+            teams: vec![TeamConfig {
+                id: "acme".to_owned(),
+                name: "Acme".to_owned(),
+                private: false,
+            }],
+        },
+        UserConfig {
+            username: "bob".to_owned(),
+            password: "bob-password".to_owned(),
+            email: Some("bob@example.test".to_owned()),
+            name: Some("Bob Example".to_owned()),
+            private_teamspace: false,
+            teams: vec![TeamConfig {
+                id: "acme".to_owned(),
+                name: "Acme".to_owned(),
+                private: false,
+            }],
+        },
+    ]
+}

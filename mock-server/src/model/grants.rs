@@ -1,0 +1,337 @@
+//! Issuing and refreshing token pairs: new families, signing, and the rotation policies with
+//! reuse detection. Failures are [`GrantError`]s; the oauth layer maps them to RFC 6749 errors.
+
+use crate::config::{Config, RotationPolicy, SigningAlgorithm, TokenFormat};
+use crate::error::Error;
+use crate::tokens::{fingerprint, random_secret};
+
+use super::state::{AccessRecord, RefreshRecord, RefreshStatus};
+use super::{Shared, lock};
+
+/// Why a grant was refused or could not be completed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum GrantError {
+    /// No such refresh token.
+    #[error("unknown refresh token")]
+    UnknownRefreshToken,
+    /// The refresh token belongs to another client.
+    #[error("refresh token was issued to another client")]
+    OtherClient,
+    /// The requested scope is wider than the original grant (RFC 6749 §6).
+    #[error("requested scope exceeds the original grant")]
+    ScopeExceeded,
+    /// The refresh token is past its lifetime.
+    #[error("refresh token expired")]
+    Expired,
+    /// The refresh token (or its family) was revoked.
+    #[error("refresh token revoked ({reason})")]
+    Revoked {
+        /// Why, e.g. `reuse_detected`, `admin`.
+        reason: String,
+    },
+    /// `benign_replay`: the token was already rotated within the replay window.
+    #[error("refresh token already rotated; retry with the newer token")]
+    BenignReplay {
+        /// Seconds the client should wait before retrying.
+        retry_after: u64,
+    },
+    /// A rotated token came back: the whole family is now revoked.
+    #[error("refresh token reuse detected; the token family is revoked")]
+    ReuseDetected,
+    /// The access token could not be signed.
+    #[error(transparent)]
+    Signing(Error),
+}
+
+/// Token settings copied out of the config for one issuance.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenSettings {
+    format: TokenFormat,
+    algorithm: SigningAlgorithm,
+    access_ttl: u64,
+    refresh_ttl: u64,
+    audience: String,
+    issuer: Option<String>,
+}
+
+fn token_settings(config: &Config) -> TokenSettings {
+    let t = &config.tokens;
+    TokenSettings {
+        format: t.format,
+        algorithm: t.algorithm,
+        access_ttl: t.access_ttl,
+        refresh_ttl: t.refresh_ttl,
+        audience: t.audience.clone(),
+        issuer: config.issuer.clone(),
+    }
+}
+
+/// An issued token pair; the oauth layer turns it into the token response (RFC 6749 §5.1).
+/// Its `Debug` shows the tokens as fingerprints only.
+#[derive(Clone)]
+pub(crate) struct TokenPair {
+    pub(crate) access_token: String,
+    pub(crate) refresh_token: String,
+    pub(crate) expires_in: u64,
+    pub(crate) refresh_expires_in: u64,
+    pub(crate) issued_ms: u64,
+    pub(crate) scope: String,
+    pub(crate) family: u64,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("access_token", &fingerprint(&self.access_token))
+            .field("refresh_token", &fingerprint(&self.refresh_token))
+            .field("expires_in", &self.expires_in)
+            .field("refresh_expires_in", &self.refresh_expires_in)
+            .field("issued_ms", &self.issued_ms)
+            .field("scope", &self.scope)
+            .field("family", &self.family)
+            .finish()
+    }
+}
+
+impl Shared {
+    /// Issues a new token pair in a new family (password, code, device and JSON login);
+    /// `flow` names the grant that started the session (spec-kitty's `auth_flow`).
+    pub(crate) fn issue_new(
+        &self,
+        user: &str,
+        client_id: &str,
+        scope: &str,
+        flow: &'static str,
+    ) -> Result<TokenPair, GrantError> {
+        let now = self.clock.now_ms();
+        let refresh = random_secret("mrt_");
+        let (family, settings) = {
+            let mut st = lock(&self.state);
+            let family = st.new_family(flow, now);
+            let settings = token_settings(&st.config);
+            st.refresh.insert(
+                refresh.clone(),
+                RefreshRecord {
+                    user: user.to_owned(),
+                    client_id: client_id.to_owned(),
+                    scope: scope.to_owned(),
+                    family,
+                    expires_ms: now + settings.refresh_ttl * 1000,
+                    status: RefreshStatus::Active,
+                },
+            );
+            st.secrets.push(refresh.clone());
+            (family, settings)
+        };
+        self.lineage(&refresh, None, family, "issued", None);
+        self.finish_pair(user, client_id, scope, family, refresh, &settings)
+    }
+
+    /// Signs an access token outside the lock, then records it in its family.
+    fn finish_pair(
+        &self,
+        user: &str,
+        client_id: &str,
+        scope: &str,
+        family: u64,
+        refresh: String,
+        settings: &TokenSettings,
+    ) -> Result<TokenPair, GrantError> {
+        let iat_ms = self.clock.now_ms();
+        let exp_ms = iat_ms + settings.access_ttl * 1000;
+        let jti = random_secret("");
+        let access = if settings.format == TokenFormat::Opaque {
+            random_secret("mat_")
+        } else {
+            {
+                let claims = serde_json::json!({
+                    "iss": settings.issuer.clone().unwrap_or_else(|| self.base_url.clone()),
+                    "sub": user,
+                    "aud": settings.audience,
+                    "exp": exp_ms / 1000,
+                    "iat": iat_ms / 1000,
+                    "jti": jti,
+                    "scope": scope,
+                    "client_id": client_id,
+                });
+                self.signer
+                    .sign(settings.algorithm, &claims)
+                    .map_err(GrantError::Signing)?
+            }
+        };
+        let mut st = lock(&self.state);
+        let revoked = st
+            .families
+            .get(&family)
+            .is_some_and(|f| f.revoked.is_some());
+        st.access.insert(
+            access.clone(),
+            AccessRecord {
+                user: user.to_owned(),
+                client_id: client_id.to_owned(),
+                scope: scope.to_owned(),
+                family,
+                iat_ms,
+                exp_ms,
+                jti,
+                revoked,
+            },
+        );
+        st.families
+            .entry(family)
+            .or_default()
+            .access
+            .push(access.clone());
+        st.secrets.push(access.clone());
+        Ok(TokenPair {
+            access_token: access,
+            refresh_token: refresh,
+            expires_in: settings.access_ttl,
+            refresh_expires_in: settings.refresh_ttl,
+            issued_ms: iat_ms,
+            scope: scope.to_owned(),
+            family,
+        })
+    }
+
+    /// The refresh-token grant: consume atomically, apply the rotation policy.
+    pub(crate) fn refresh(
+        &self,
+        presented: &str,
+        client_id: Option<&str>,
+        scope: Option<&str>,
+    ) -> Result<(TokenPair, &'static str), GrantError> {
+        let now = self.clock.now_ms();
+        let mut st = lock(&self.state);
+        let mut settings = token_settings(&st.config);
+        if let Some(ttl) = st.config.tokens.refreshed_access_ttl {
+            settings.access_ttl = ttl;
+        }
+        let policy = st.config.rotation.clone();
+        let Some(record) = st.refresh.get(presented) else {
+            return Err(GrantError::UnknownRefreshToken);
+        };
+        if let Some(c) = client_id
+            && c != record.client_id
+        {
+            return Err(GrantError::OtherClient);
+        }
+        let (user, client, family) = (record.user.clone(), record.client_id.clone(), record.family);
+        let granted_scope = match scope {
+            Some(s)
+                if !s
+                    .split(' ')
+                    .all(|w| record.scope.split(' ').any(|g| g == w)) =>
+            {
+                return Err(GrantError::ScopeExceeded);
+            }
+            Some(s) => s.to_owned(),
+            None => record.scope.clone(),
+        };
+        if now >= record.expires_ms {
+            return Err(GrantError::Expired);
+        }
+        match record.status.clone() {
+            RefreshStatus::Revoked { reason } => Err(GrantError::Revoked { reason }),
+            RefreshStatus::Active if policy.policy == RotationPolicy::None => {
+                drop(st);
+                self.lineage(presented, None, family, "reused", None);
+                let pair = self.finish_pair(
+                    &user,
+                    &client,
+                    &granted_scope,
+                    family,
+                    presented.to_owned(),
+                    &settings,
+                )?;
+                Ok((pair, "not_rotated"))
+            }
+            RefreshStatus::Active => {
+                let successor = random_secret("mrt_");
+                st.refresh.insert(
+                    successor.clone(),
+                    RefreshRecord {
+                        user: user.clone(),
+                        client_id: client.clone(),
+                        scope: granted_scope.clone(),
+                        family,
+                        expires_ms: now + settings.refresh_ttl * 1000,
+                        status: RefreshStatus::Active,
+                    },
+                );
+                st.secrets.push(successor.clone());
+                if let Some(r) = st.refresh.get_mut(presented) {
+                    r.status = RefreshStatus::Rotated {
+                        successor: successor.clone(),
+                        at_ms: now,
+                        reuses: 0,
+                    };
+                }
+                drop(st);
+                self.lineage(presented, None, family, "rotated", None);
+                self.lineage(&successor, Some(presented), family, "issued", None);
+                let pair =
+                    self.finish_pair(&user, &client, &granted_scope, family, successor, &settings)?;
+                Ok((pair, "rotated"))
+            }
+            RefreshStatus::Rotated {
+                successor,
+                at_ms,
+                reuses,
+            } => {
+                let successor_live = st
+                    .refresh
+                    .get(&successor)
+                    .is_some_and(|r| r.status == RefreshStatus::Active);
+                // benign_replay with `grace_seconds > 0`: the 409 only within the window, after
+                // it the reuse is treated as strict (the Spec Kitty service's behaviour).
+                let replay_window_open = policy.grace_seconds == 0
+                    || now.saturating_sub(at_ms) <= policy.grace_seconds * 1000;
+                match policy.policy {
+                    RotationPolicy::BenignReplay if replay_window_open => {
+                        Err(GrantError::BenignReplay {
+                            retry_after: policy.retry_after,
+                        })
+                    }
+                    RotationPolicy::Grace
+                        if successor_live
+                            && ((policy.grace_seconds > 0
+                                && now.saturating_sub(at_ms) <= policy.grace_seconds * 1000)
+                                || reuses < policy.grace_uses) =>
+                    {
+                        if let Some(r) = st.refresh.get_mut(presented) {
+                            r.status = RefreshStatus::Rotated {
+                                successor: successor.clone(),
+                                at_ms,
+                                reuses: reuses + 1,
+                            };
+                        }
+                        drop(st);
+                        self.lineage(presented, None, family, "reused", Some("grace"));
+                        let pair = self.finish_pair(
+                            &user,
+                            &client,
+                            &granted_scope,
+                            family,
+                            successor,
+                            &settings,
+                        )?;
+                        Ok((pair, "grace_reuse"))
+                    }
+                    // Strict, and the other policies once their window or uses are spent.
+                    RotationPolicy::Strict
+                    | RotationPolicy::BenignReplay
+                    | RotationPolicy::Grace
+                    | RotationPolicy::None => {
+                        let revoked = st.revoke_family(family, "reuse_detected");
+                        drop(st);
+                        for token in revoked {
+                            self.lineage(&token, None, family, "revoked", Some("reuse_detected"));
+                        }
+                        Err(GrantError::ReuseDetected)
+                    }
+                }
+            }
+        }
+    }
+}

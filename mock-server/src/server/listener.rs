@@ -1,0 +1,136 @@
+//! The accept loop over hyper. The server runs its own loop, not `axum::serve`, so that a rule
+//! can act at the connection level (close, reset, truncate) and so that a TLS ClientHello on
+//! the plain port is noticed and journaled.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tower::ServiceExt as _;
+
+use crate::journal;
+use crate::model::{Shared, lock};
+use crate::server::faults::{Cut, CutSender};
+
+/// The per-server application: state plus router.
+#[derive(Clone)]
+pub(crate) struct App {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) router: Router,
+}
+
+impl App {
+    /// Accepts connections until `shutdown` turns true.
+    pub(crate) async fn serve(self, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            let accepted = tokio::select! {
+                a = listener.accept() => a,
+                _ = shutdown.changed() => return,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    let app = self.clone();
+                    let stop = shutdown.clone();
+                    // Each connection task ends with its connection or at shutdown.
+                    drop(tokio::spawn(app.connection(stream, peer, stop)));
+                }
+                Err(e) => {
+                    // Accept errors (EMFILE, ECONNABORTED) are transient; log and go on.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        }
+    }
+
+    async fn connection(
+        self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "set TCP_NODELAY failed");
+        }
+        let mut first = [0u8; 1];
+        match stream.peek(&mut first).await {
+            Ok(0) => return,
+            Ok(_) if first[0] == 0x16 => {
+                // A TLS handshake record: a client speaking HTTPS to the plain port.
+                let mut entry = journal::blank("", "", self.shared.clock.now_ms());
+                entry.tls_handshake = true;
+                lock(&self.shared.journal).push(entry);
+                // Consume the ClientHello that already arrived so the close is a FIN, not the
+                // RST the kernel sends when unread data is discarded.
+                let mut sink = [0u8; 4096];
+                while let Ok(n) = stream.try_read(&mut sink) {
+                    if n == 0 {
+                        break;
+                    }
+                }
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::debug!(error = %e, "peek failed");
+                return;
+            }
+        }
+        // A second descriptor of the same socket, to set SO_LINGER 0 for a reset after hyper
+        // owns the stream.
+        let (stream, twin) = match stream.into_std().and_then(|s| {
+            let twin = s.try_clone()?;
+            Ok((TcpStream::from_std(s)?, twin))
+        }) {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not duplicate the connection socket");
+                return;
+            }
+        };
+        let (cut_tx, mut cut_rx) = mpsc::channel::<Cut>(1);
+        let router = self.router.clone();
+        let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
+            let router = router.clone();
+            // The fault layer finds the peer and the way to cut this connection here.
+            req.extensions_mut().insert(ConnectInfo(peer));
+            req.extensions_mut().insert(CutSender(cut_tx.clone()));
+            async move {
+                match router.oneshot(req.map(axum::body::Body::new)).await {
+                    Ok(resp) => Ok::<_, Infallible>(resp),
+                    Err(never) => match never {},
+                }
+            }
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service);
+        tokio::pin!(conn);
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+            }
+            cut = cut_rx.recv() => {
+                if cut == Some(Cut::Reset) {
+                    match TcpStream::from_std(twin) {
+                        Ok(t) => {
+                            if let Err(e) = t.set_zero_linger() {
+                                tracing::warn!(error = %e, "SO_LINGER 0 failed; the peer sees a close instead of a reset");
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "could not register the socket twin"),
+                    }
+                }
+            }
+            _ = shutdown.changed() => {}
+        }
+    }
+}
