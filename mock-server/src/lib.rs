@@ -167,10 +167,9 @@ impl MockServerBuilder {
             config.dialect = dialect;
         }
         dialects::spec(config.dialect).apply_config_defaults(&mut config);
-        config.validate().map_err(|message| ConfigError::Invalid {
-            origin: "<config>".to_owned(),
-            message,
-        })?;
+        config
+            .validate()
+            .map_err(|message| ConfigError::invalid("<config>", message))?;
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))
             .await
             .map_err(|source| Error::Bind {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use cliauth_mock::{Config, Dialect, MockServer};
+use cliauth_mock::{Config, ConfigError, Dialect, MockServer};
 
 const AFTER_HELP: &str = "\
 Default users (when the config has no [[users]]):
@@ -58,6 +58,17 @@ fn main() -> ExitCode {
     } = cli.command;
     let mut config = match config.map(Config::from_file).transpose() {
         Ok(c) => c.unwrap_or_default(),
+        Err(ConfigError::Read { path, source, .. }) => {
+            // The OS reason (missing, permission denied, a folder) is the whole story here.
+            eprintln!(
+                "error: cannot read config file {}: {source}",
+                path.display()
+            );
+            eprintln!(
+                "hint: check the path given to --config, or run without --config for the defaults"
+            );
+            return ExitCode::from(2);
+        }
         Err(e) => {
             eprintln!("error: invalid config: {e}");
             eprintln!("hint: fix the file named above, or run without --config for the defaults");

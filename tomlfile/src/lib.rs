@@ -148,7 +148,10 @@ mod tests {
     fn a_parse_error_names_origin_line_column_and_field() {
         let err = parse::<Doc>("name = \"x\"\nnmae = 1\n", "f.toml").unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("f.toml:2:1: unknown field `nmae`"), "{text}");
+        assert!(
+            text.starts_with("f.toml:2:1: unknown field `nmae`"),
+            "{text}"
+        );
     }
 
     #[test]

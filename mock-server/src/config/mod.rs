@@ -8,7 +8,7 @@
 //! and the field instead of a silently ignored setting.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod accounts;
 mod dialect;
@@ -76,40 +76,10 @@ impl Default for Config {
     }
 }
 
-/// A configuration that could not be read, parsed or validated.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("read config file {}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// TOML syntax error, unknown field or invalid value.
-    #[error("{origin}:{line}:{column}: {message}")]
-    Parse {
-        /// The file name, or `<config>` for a string.
-        origin: String,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// What is wrong, naming the field.
-        message: String,
-    },
-    /// The values parse but contradict each other.
-    #[error("{origin}: {message}")]
-    Invalid {
-        /// The file name, or `<config>` for a string.
-        origin: String,
-        /// What is wrong.
-        message: String,
-    },
-}
+/// A configuration that could not be read, parsed or validated: the workspace's one error for
+/// a TOML file, so the mock's config, scenarios and profiles report a bad file alike
+/// (`file:line:col: what is wrong`).
+pub type ConfigError = cliauth_tomlfile::TomlFileError;
 
 impl Config {
     /// Parses a configuration from TOML text.
@@ -120,27 +90,15 @@ impl Config {
     /// Reads and parses a configuration file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
-        let src = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let src = cliauth_tomlfile::read_text(path, "config file")?;
         Self::parse(&src, &path.display().to_string())
     }
 
     fn parse(src: &str, origin: &str) -> Result<Self, ConfigError> {
-        let config: Self = toml::from_str(src).map_err(|e| {
-            let (line, column) = e.span().map_or((1, 1), |span| line_column(src, span.start));
-            ConfigError::Parse {
-                origin: origin.to_owned(),
-                line,
-                column,
-                message: e.message().trim().to_owned(),
-            }
-        })?;
-        config.validate().map_err(|message| ConfigError::Invalid {
-            origin: origin.to_owned(),
-            message,
-        })?;
+        let config: Self = cliauth_tomlfile::parse(src, origin)?;
+        config
+            .validate()
+            .map_err(|message| ConfigError::invalid(origin, message))?;
         Ok(config)
     }
 
@@ -186,14 +144,6 @@ impl Config {
         }
         Ok(())
     }
-}
-
-/// 1-based line and column of a byte offset.
-fn line_column(src: &str, offset: usize) -> (usize, usize) {
-    let before = &src[..offset.min(src.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 #[cfg(test)]

@@ -74,6 +74,31 @@ async fn a_bad_config_exits_2_naming_file_line_and_field() {
 }
 
 #[tokio::test]
+async fn a_missing_config_exits_2_naming_the_file_and_the_os_reason() {
+    let file = std::env::temp_dir().join(format!(
+        "cliauth-mock-it-{}-no-such-config.toml",
+        std::process::id()
+    ));
+    let out = bin()
+        .args(["serve", "--config"])
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with(&format!(
+            "error: cannot read config file {}: No such file or directory",
+            file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\nhint: "), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[tokio::test]
 async fn help_documents_flags_and_default_users() {
     let out = bin().args(["serve", "--help"]).output().await.unwrap();
     assert!(out.status.success());
