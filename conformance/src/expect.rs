@@ -1,7 +1,7 @@
 //! Checks of one process's output against a step's expectations.
 
+use crate::outcome::{Miss, Output, indent};
 use crate::profile::Profile;
-use crate::runner::{Miss, Output, indent};
 use crate::scenario::Expect;
 
 /// Checks exit code, category, text and JSON expectations on one process's output.
