@@ -9,8 +9,9 @@ use std::time::Instant;
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
-use crate::profile::{Profile, applicability};
+use crate::profile::Profile;
 use crate::runner::Suite;
+use crate::scenario::applicability;
 
 /// The variable that selects another client's profile.
 pub const PROFILE_ENV: &str = "CLIAUTH_CONFORMANCE_PROFILE";

@@ -29,6 +29,7 @@
 mod expect;
 pub mod harness;
 mod invariants;
+mod location;
 mod outcome;
 pub mod profile;
 pub mod runner;

@@ -18,8 +18,9 @@ pub use crate::outcome::Failure;
 use crate::outcome::{Miss, Output, indent, indent_by};
 use crate::profile::{Profile, path_name, render};
 use crate::scenario::{
-    AdminOp, AdminStep, BrowserFlow, BrowserStep, Decision, Expect, FileCheck, FsOp, FsStep,
-    KillStep, ReleaseStep, RunStep, Scenario, Scope, Step, count_ok, count_text, parse_mode,
+    AdminAction, AdminStep, BrowserFlow, BrowserStep, Decision, Expect, FileCheck, FsAction,
+    FsStep, KillStep, ParallelStep, ReleaseStep, RunStep, Scenario, Scope, Step, count_ok,
+    count_text, parse_mode,
 };
 
 /// Where and how the suite runs clients.
@@ -250,7 +251,7 @@ impl<'a> Run<'a> {
             let journal_from = self.server.journal().len();
             match step {
                 Step::Run(r) => self.run_step(i, r, journal_from, false).await,
-                Step::Parallel(r) => self.run_step(i, r, journal_from, true).await,
+                Step::Parallel(ParallelStep(r)) => self.run_step(i, r, journal_from, true).await,
                 Step::Wait(w) => {
                     let group = self
                         .background
@@ -906,26 +907,21 @@ impl<'a> Run<'a> {
     async fn admin(&mut self, a: &AdminStep) -> Result<(), Miss> {
         let s = &self.server;
         let fail = |e: &dyn std::fmt::Display| {
-            Miss::new(format!("admin {:?} succeeds", a.op), e.to_string())
+            Miss::new(format!("admin {} succeeds", a.action.op()), e.to_string())
         };
-        match a.op {
-            AdminOp::AdvanceClock => s.advance_clock(Duration::from_secs(a.seconds.unwrap_or(0))),
-            AdminOp::ApproveDevice => s
-                .approve_device(a.user_code.as_deref())
-                .map_err(|e| fail(&e))?,
-            AdminOp::DenyDevice => s
-                .deny_device(a.user_code.as_deref())
-                .map_err(|e| fail(&e))?,
-            AdminOp::AddRule => {
-                let rule = a
-                    .rule
-                    .clone()
-                    .ok_or_else(|| Miss::new("add_rule has a rule", "none given"))?;
-                s.add_rule(rule);
+        match &a.action {
+            AdminAction::AdvanceClock { seconds } => {
+                s.advance_clock(Duration::from_secs(*seconds));
             }
-            AdminOp::ClearRules => s.clear_rules(),
-            AdminOp::ReleaseHold => {
-                let name = a.name.as_deref().unwrap_or_default();
+            AdminAction::ApproveDevice { user_code } => s
+                .approve_device(user_code.as_deref())
+                .map_err(|e| fail(&e))?,
+            AdminAction::DenyDevice { user_code } => {
+                s.deny_device(user_code.as_deref()).map_err(|e| fail(&e))?;
+            }
+            AdminAction::AddRule(rule) => s.add_rule(rule.as_ref().clone()),
+            AdminAction::ClearRules => s.clear_rules(),
+            AdminAction::ReleaseHold { name } => {
                 // The held request is the event to wait for; the mock offers no notification,
                 // so its count is polled until the scenario deadline.
                 while s.held(name) == 0 {
@@ -939,8 +935,7 @@ impl<'a> Run<'a> {
                 }
                 s.release_hold(name);
             }
-            AdminOp::RevokeAll => {
-                let user = a.username.as_deref().unwrap_or_default();
+            AdminAction::RevokeAll { username: user } => {
                 if s.revoke_all(user) == 0 {
                     return Err(Miss::new(
                         format!("user {user:?} has tokens to revoke"),
@@ -948,7 +943,7 @@ impl<'a> Run<'a> {
                     ));
                 }
             }
-            AdminOp::ExpireAccessTokens => {
+            AdminAction::ExpireAccessTokens => {
                 if s.expire_access_tokens() == 0 {
                     return Err(Miss::new(
                         "there are access tokens to expire",
@@ -972,19 +967,17 @@ impl<'a> Run<'a> {
             };
             let fail = |e: std::io::Error| {
                 Miss::new(
-                    format!("fs {:?} on {}", f.op, path.display()),
+                    format!("fs {} on {}", f.action.op(), path.display()),
                     e.to_string(),
                 )
             };
-            match f.op {
-                FsOp::Chmod => {
+            match &f.action {
+                FsAction::Chmod { mode } => {
                     use std::os::unix::fs::PermissionsExt as _;
-                    let mode = parse_mode(f.mode.as_deref().unwrap_or_default())
-                        .map_err(|e| Miss::new("mode parses", e))?;
-                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(*mode))
                         .map_err(fail)?;
                 }
-                FsOp::FlipByte => {
+                FsAction::FlipByte { offset } => {
                     let mut bytes = std::fs::read(path).map_err(fail)?;
                     let len = i64::try_from(bytes.len())
                         .map_err(|e| Miss::new("file length fits", e.to_string()))?;
@@ -994,7 +987,7 @@ impl<'a> Run<'a> {
                             "it is empty",
                         ));
                     }
-                    let at = match f.offset {
+                    let at = match *offset {
                         Some(o) if o < 0 => len + o,
                         Some(o) => o,
                         None => len / 2,
@@ -1004,21 +997,21 @@ impl<'a> Run<'a> {
                     bytes[at] ^= 0xff;
                     std::fs::write(path, bytes).map_err(fail)?;
                 }
-                FsOp::Truncate => {
+                FsAction::Truncate => {
                     let bytes = std::fs::read(path).map_err(fail)?;
                     std::fs::write(path, &bytes[..bytes.len() / 2]).map_err(fail)?;
                 }
-                FsOp::Write => {
-                    std::fs::write(path, f.content.as_deref().unwrap_or_default()).map_err(fail)?;
+                FsAction::Write { content } => {
+                    std::fs::write(path, content).map_err(fail)?;
                 }
-                FsOp::ReplaceWithFolder => {
+                FsAction::ReplaceWithFolder => {
                     use std::os::unix::fs::PermissionsExt as _;
                     std::fs::remove_file(path).map_err(fail)?;
                     std::fs::create_dir(path).map_err(fail)?;
                     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
                         .map_err(fail)?;
                 }
-                FsOp::Delete => {
+                FsAction::Delete => {
                     if path.is_dir() {
                         std::fs::remove_dir_all(path).map_err(fail)?;
                     } else {
@@ -1340,18 +1333,7 @@ impl<'a> Run<'a> {
         let mut lines = Vec::new();
         match step.and_then(|i| self.scenario.steps.get(i).map(|s| (i, s))) {
             Some((i, s)) => {
-                let detail = match s {
-                    Step::Run(r) | Step::Parallel(r) => format!(" action={}", r.action),
-                    Step::Wait(w) => format!(" process={}", w.process),
-                    Step::Kill(k) => format!(" process={}", k.process),
-                    Step::Browser(b) => format!(" process={} decision={:?}", b.process, b.decision),
-                    Step::Admin(a) => format!(" op={:?}", a.op),
-                    Step::Fs(f) => format!(" op={:?} path={}", f.op, f.path),
-                    Step::Release(r) => format!(" point={}", r.point),
-                    Step::AwaitPause(a) => format!(" process={} point={}", a.process, a.point),
-                    Step::AwaitLog(a) => format!(" process={} word={}", a.process, a.word),
-                    Step::Check(_) => String::new(),
-                };
+                let detail = s.as_kind().detail();
                 lines.push(format!("step {} (kind = \"{}\"{detail})", i + 1, s.kind()));
             }
             None => lines.push("after the last step".to_owned()),
