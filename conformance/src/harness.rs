@@ -10,7 +10,7 @@ use std::time::Instant;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
 use crate::profile::Profile;
-use crate::runner::Suite;
+use crate::run::Suite;
 use crate::scenario::applicability;
 
 /// The variable that selects another client's profile.

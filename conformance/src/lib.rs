@@ -32,9 +32,9 @@ mod invariants;
 mod location;
 mod outcome;
 pub mod profile;
-pub mod runner;
+pub mod run;
 pub mod scenario;
 
 pub use profile::{Profile, ProfileError};
-pub use runner::{Failure, Suite};
+pub use run::{Failure, Suite};
 pub use scenario::{Scenario, ScenarioError};

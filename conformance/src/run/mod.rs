@@ -1,0 +1,300 @@
+//! Runs one scenario: starts its mock (and decoy), drives the client as OS processes, checks
+//! every step's expectations, then the invariants.
+
+mod browser;
+mod check;
+mod control;
+mod fs;
+mod process;
+mod report;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cliauth_mock::MockServer;
+use tokio::time::Instant;
+
+use crate::invariants;
+pub use crate::outcome::Failure;
+use crate::outcome::{Miss, Output};
+use crate::profile::{Profile, render};
+use crate::scenario::{ParallelStep, RunStep, Scenario, Step};
+use process::Group;
+
+/// Where and how the suite runs clients.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// The client profile.
+    pub profile: Profile,
+    /// Folder put first on the clients' `PATH` (holds the reference client as `cliauth`).
+    pub bin_dir: Option<PathBuf>,
+}
+
+/// One scenario in progress.
+struct Run<'a> {
+    suite: &'a Suite,
+    scenario: &'a Scenario,
+    server: MockServer,
+    decoy: Option<MockServer>,
+    root: tempfile::TempDir,
+    homes: BTreeMap<String, PathBuf>,
+    vars: BTreeMap<String, String>,
+    caller_env: Vec<(OsString, OsString)>,
+    background: BTreeMap<String, Group>,
+    finished: Vec<Output>,
+    /// Outputs of the step being checked, for the report.
+    current: Vec<Output>,
+    pgids: Vec<u32>,
+    user_codes: Vec<String>,
+    deadline: Instant,
+    _busy_port: std::net::TcpListener,
+}
+
+impl Suite {
+    /// Runs one scenario to the end; `Err` carries the failure report.
+    pub async fn run(&self, scenario: &Scenario) -> Result<(), Failure> {
+        let mut run = match Run::start(self, scenario).await {
+            Ok(run) => run,
+            Err(miss) => {
+                return Err(Failure {
+                    report: format!(
+                        "setup failed\n  expected: {}\n  observed: {}\n",
+                        miss.expectation, miss.observed
+                    ),
+                });
+            }
+        };
+        let result = run.steps().await;
+        let leftovers = run.stop_background().await;
+        let after = if result.is_ok() {
+            run.invariants(&leftovers)
+        } else {
+            // The scenario failed already; still leave no process of it behind.
+            invariants::kill_strays(&invariants::stray_processes(&run.pgids));
+            Ok(())
+        };
+        let outcome = result.and(after);
+        let report = outcome
+            .as_ref()
+            .err()
+            .map(|(step, miss)| run.report(*step, miss));
+        if let Some(decoy) = run.decoy.take() {
+            decoy.shutdown().await;
+        }
+        let Run { server, .. } = run;
+        server.shutdown().await;
+        match report {
+            Some(report) => Err(Failure { report }),
+            None => Ok(()),
+        }
+    }
+}
+
+type StepResult = Result<(), (Option<usize>, Miss)>;
+
+impl<'a> Run<'a> {
+    async fn start(suite: &'a Suite, scenario: &'a Scenario) -> Result<Run<'a>, Miss> {
+        let profile = &suite.profile;
+        let mut config = scenario.server.clone();
+        if config.tokens.access_ttl == 0 && config.tokens.leeway < profile.min_leeway {
+            config.tokens.leeway = profile.min_leeway;
+        }
+        let server = MockServer::builder()
+            .dialect(profile.dialect)
+            .config(config)
+            .start()
+            .await
+            .map_err(|e| {
+                Miss::new(
+                    "the mock server starts with the scenario's [server] table",
+                    e.to_string(),
+                )
+            })?;
+        let mut caller_env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+        let decoy = match &scenario.decoy {
+            Some(d) => {
+                let decoy = MockServer::builder()
+                    .config(cliauth_mock::Config::default())
+                    .start()
+                    .await
+                    .map_err(|e| Miss::new("the decoy server starts", e.to_string()))?;
+                let vars: BTreeMap<String, String> = [("decoy_url".to_owned(), decoy.url())].into();
+                for (name, value) in &d.caller_env {
+                    let value = render(value, &vars)
+                        .map_err(|e| Miss::new("decoy.caller_env renders", e))?;
+                    caller_env.retain(|(k, _)| k != name.as_str());
+                    caller_env.push((name.into(), value.into()));
+                }
+                Some(decoy)
+            }
+            None => None,
+        };
+        let root = tempfile::Builder::new()
+            .prefix("cliauth-conformance-")
+            .tempdir()
+            .map_err(|e| Miss::new("a temp folder can be created", e.to_string()))?;
+        let busy = std::net::TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| Miss::new("a loopback port can be bound", e.to_string()))?;
+        let busy_port = busy
+            .local_addr()
+            .map_err(|e| Miss::new("the bound port is known", e.to_string()))?
+            .port();
+        let mut vars = BTreeMap::new();
+        vars.insert("server_url".to_owned(), server.url());
+        vars.insert("issuer".to_owned(), server.issuer());
+        vars.insert("busy_port".to_owned(), busy_port.to_string());
+        // A port nothing listens on: bound, noted, released (connects are refused).
+        let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| Miss::new("a loopback port can be bound", e.to_string()))?
+            .port();
+        vars.insert("closed_port".to_owned(), closed_port.to_string());
+        for (name, var) in &suite.profile.env_names {
+            vars.insert(format!("env_{name}"), var.clone());
+        }
+        let deadline = Instant::now()
+            + Duration::from_secs(
+                scenario
+                    .timeout
+                    .saturating_mul(suite.profile.timeout_factor),
+            );
+        Ok(Run {
+            suite,
+            scenario,
+            server,
+            decoy,
+            root,
+            homes: BTreeMap::new(),
+            vars,
+            caller_env,
+            background: BTreeMap::new(),
+            finished: Vec::new(),
+            current: Vec::new(),
+            pgids: Vec::new(),
+            user_codes: Vec::new(),
+            deadline,
+            _busy_port: busy,
+        })
+    }
+
+    fn profile(&self) -> &'a Profile {
+        &self.suite.profile
+    }
+
+    async fn steps(&mut self) -> StepResult {
+        for (i, step) in self.scenario.steps.iter().enumerate() {
+            self.current.clear();
+            let at = Some(i);
+            let journal_from = self.server.journal().len();
+            match step {
+                Step::Run(r) => self.run_step(i, r, journal_from, false).await,
+                Step::Parallel(ParallelStep(r)) => self.run_step(i, r, journal_from, true).await,
+                Step::Wait(w) => {
+                    let group = self
+                        .background
+                        .remove(&w.process)
+                        .ok_or_else(|| {
+                            Miss::new(
+                                format!("process {:?} is running", w.process),
+                                "it was already waited for or killed",
+                            )
+                        })
+                        .map_err(|m| (at, m))?;
+                    let from = group.journal_from;
+                    let mut outputs = Vec::new();
+                    for proc in group.procs {
+                        outputs.push(self.finish(proc).await.map_err(|m| (at, m))?);
+                    }
+                    self.current.clone_from(&outputs);
+                    self.check(&group.expect, &outputs, from)
+                        .map_err(|(_, m)| (Some(group.step), m))?;
+                    self.check(&w.expect, &outputs, from)
+                }
+                Step::Admin(a) => {
+                    self.admin(a).await.map_err(|m| (at, m))?;
+                    self.check(&a.expect, &[], journal_from)
+                }
+                Step::Browser(b) => {
+                    self.browser(b).await.map_err(|m| (at, m))?;
+                    self.check(&b.expect, &[], journal_from)
+                }
+                Step::Kill(k) => {
+                    self.kill(k).await.map_err(|m| (at, m))?;
+                    self.check(&k.expect, &[], journal_from)
+                }
+                Step::AwaitPause(a) => self
+                    .await_pause(&a.process, &a.point)
+                    .await
+                    .map_err(|m| (at, m)),
+                Step::AwaitLog(a) => self
+                    .await_log(&a.process, &a.word)
+                    .await
+                    .map_err(|m| (at, m)),
+                Step::Release(r) => self.release(r).await,
+                Step::Fs(f) => self.fs(f),
+                Step::Check(c) => self.check(&c.expect, &[], journal_from),
+            }
+            .map_err(|(s, m)| (s.or(at), m))?;
+        }
+        Ok(())
+    }
+
+    async fn run_step(
+        &mut self,
+        i: usize,
+        r: &RunStep,
+        journal_from: usize,
+        parallel: bool,
+    ) -> StepResult {
+        let at = Some(i);
+        let count = if parallel { r.count.unwrap_or(2) } else { 1 };
+        let repeat = r.repeat.unwrap_or(1);
+        if let Some(name) = &r.background {
+            let mut procs = Vec::new();
+            for n in 0..count {
+                procs.push(self.spawn(r, n).map_err(|m| (at, m))?);
+            }
+            let group = Group {
+                procs,
+                journal_from,
+                expect: r.expect.clone(),
+                step: i,
+            };
+            self.background.insert(name.clone(), group);
+            return Ok(());
+        }
+        let mut outputs = Vec::new();
+        for n in 0..repeat {
+            let mut procs = Vec::new();
+            for k in 0..count {
+                procs.push(self.spawn(r, n + k).map_err(|m| (at, m))?);
+            }
+            for proc in procs {
+                outputs.push(self.finish(proc).await.map_err(|m| (at, m))?);
+            }
+        }
+        self.current.clone_from(&outputs);
+        if let Some(var) = &r.capture {
+            let last = outputs
+                .last()
+                .map(|o| o.stdout.trim().to_owned())
+                .unwrap_or_default();
+            self.vars.insert(var.clone(), last);
+        }
+        self.check(&r.expect, &outputs, journal_from)
+            .map_err(|(_, m)| (at, m))
+    }
+
+    fn home(&mut self, name: &str) -> Result<PathBuf, Miss> {
+        if let Some(path) = self.homes.get(name) {
+            return Ok(path.clone());
+        }
+        let path = self.root.path().join("homes").join(name);
+        std::fs::create_dir_all(&path)
+            .map_err(|e| Miss::new(format!("home {name:?} can be created"), e.to_string()))?;
+        self.homes.insert(name.to_owned(), path.clone());
+        Ok(path)
+    }
+}
