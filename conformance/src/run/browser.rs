@@ -9,11 +9,12 @@ use crate::scenario::{BrowserFlow, BrowserStep, Decision};
 impl Run<'_> {
     pub(super) async fn browser(&mut self, b: &BrowserStep) -> Result<(), Miss> {
         let (stderr, label) = self.stderr_of(&b.process)?;
-        let prompts = &self.profile().prompts;
+        let prompt = self.plan.prompt(b.flow)?;
         match b.flow {
             BrowserFlow::Device => {
-                let re = compile(prompts.user_code.as_deref(), "prompts.user_code")?;
-                let code = self.wait_for(&stderr, &label, &re, "a user code").await?;
+                let code = self
+                    .wait_for(&stderr, &label, &prompt.regex, &prompt.what)
+                    .await?;
                 self.user_codes.push(code.clone());
                 let result = match b.decision {
                     Decision::Approve => self.server.approve_device(Some(&code)),
@@ -33,9 +34,8 @@ impl Run<'_> {
                 })
             }
             BrowserFlow::Authorize => {
-                let re = compile(prompts.authorize_url.as_deref(), "prompts.authorize_url")?;
                 let url = self
-                    .wait_for(&stderr, &label, &re, "an authorize URL")
+                    .wait_for(&stderr, &label, &prompt.regex, &prompt.what)
                     .await?;
                 if b.decision == Decision::Deny {
                     return Err(Miss::new(
@@ -103,12 +103,6 @@ impl Run<'_> {
             }
         }
     }
-}
-
-fn compile(pattern: Option<&str>, what: &str) -> Result<regex::Regex, Miss> {
-    let pattern =
-        pattern.ok_or_else(|| Miss::new(format!("the profile has {what}"), "it does not"))?;
-    regex::Regex::new(pattern).map_err(|e| Miss::new(format!("{what} compiles"), e.to_string()))
 }
 
 /// Parses a URL and refuses anything but loopback (nothing leaves 127.0.0.1).

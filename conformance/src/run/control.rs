@@ -1,28 +1,24 @@
 //! Steps that act on background processes or on the mock: `kill`, `await_pause`,
 //! `await_log`, `release` and `admin`.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::{Run, StepResult};
 use crate::outcome::Miss;
-use crate::profile::render;
 use crate::scenario::{AdminAction, AdminStep, KillStep, ReleaseStep};
 
 impl Run<'_> {
     pub(super) async fn kill(&mut self, k: &KillStep) -> Result<(), Miss> {
         let (stderr, label) = self.stderr_of(&k.process)?;
-        let wait_text = match (&k.at_pause, &k.on_stderr) {
-            (Some(point), _) => Some(self.pause_line(point)?),
-            (None, Some(text)) => Some(text.clone()),
+        let awaited = match (&k.at_pause, &k.on_stderr) {
+            (Some(point), _) => Some(self.plan.pause_line(point)?),
+            (None, Some(text)) => Some(self.plan.stderr_text(text)?),
             (None, None) => None,
         };
-        if let Some(text) = wait_text {
-            let re = regex::Regex::new(&regex::escape(&text))
-                .map_err(|e| Miss::new("kill text compiles", e.to_string()))?;
-            self.wait_for(&stderr, &label, &re, &format!("{text:?}"))
+        if let Some(awaited) = awaited {
+            self.wait_for(&stderr, &label, &awaited.regex, &awaited.what)
                 .await?;
         }
         let group = self.background.remove(&k.process).ok_or_else(|| {
@@ -38,43 +34,18 @@ impl Run<'_> {
         Ok(())
     }
 
-    pub(super) fn pause_line(&self, point: &str) -> Result<String, Miss> {
-        let pause = self
-            .profile()
-            .pause
-            .as_ref()
-            .ok_or_else(|| Miss::new("the profile has pause points", "it does not"))?;
-        let vars: BTreeMap<String, String> = [("point".to_owned(), point.to_owned())].into();
-        render(&pause.line, &vars).map_err(|e| Miss::new("pause.line renders", e))
-    }
-
     /// Waits until the first process of a background group printed the pause line of `point`.
     pub(super) async fn await_pause(&self, process: &str, point: &str) -> Result<(), Miss> {
         let (stderr, label) = self.stderr_of(process)?;
-        let line = self.pause_line(point)?;
-        let re = regex::Regex::new(&regex::escape(&line))
-            .map_err(|e| Miss::new("pause line compiles", e.to_string()))?;
-        self.wait_for(&stderr, &label, &re, &format!("{line:?}"))
+        let line = self.plan.pause_line(point)?;
+        self.wait_for(&stderr, &label, &line.regex, &line.what)
             .await
             .map(drop)
     }
 
     /// Waits until every process of a background group wrote a debug-log word.
     pub(super) async fn await_log(&self, process: &str, word: &str) -> Result<(), Miss> {
-        let words = &self
-            .profile()
-            .debug_log
-            .as_ref()
-            .ok_or_else(|| Miss::new("the profile has a debug log", "it does not"))?
-            .words;
-        let concrete = words.get(word).ok_or_else(|| {
-            Miss::new(format!("the profile maps log word {word:?}"), "it does not")
-        })?;
-        let re = regex::Regex::new(&format!(
-            r"(?:^|[^A-Za-z0-9_]){}(?:$|[^A-Za-z0-9_])",
-            regex::escape(concrete)
-        ))
-        .map_err(|e| Miss::new("log word compiles", e.to_string()))?;
+        let awaited = self.plan.log_word(word)?;
         let group = self.background.get(process).ok_or_else(|| {
             Miss::new(
                 format!("background process {process:?} is running"),
@@ -82,13 +53,8 @@ impl Run<'_> {
             )
         })?;
         for proc in &group.procs {
-            self.wait_for(
-                &proc.stderr,
-                &proc.label,
-                &re,
-                &format!("debug-log word {concrete:?}"),
-            )
-            .await?;
+            self.wait_for(&proc.stderr, &proc.label, &awaited.regex, &awaited.what)
+                .await?;
         }
         Ok(())
     }
@@ -98,14 +64,7 @@ impl Run<'_> {
             if let Some(process) = &r.process {
                 self.await_pause(process, &r.point).await?;
             }
-            let pause = self
-                .profile()
-                .pause
-                .as_ref()
-                .ok_or_else(|| Miss::new("the profile has pause points", "it does not"))?;
-            let vars: BTreeMap<String, String> = [("point".to_owned(), r.point.clone())].into();
-            let file = render(&pause.release_file, &vars)
-                .map_err(|e| Miss::new("pause.release_file renders", e))?;
+            let file = self.plan.release_file(&r.point)?.to_owned();
             let home = self.home(&r.home)?;
             std::fs::write(home.join(&file), b"").map_err(|e| {
                 Miss::new(format!("release file {file} can be written"), e.to_string())

@@ -5,13 +5,13 @@ mod browser;
 mod check;
 mod control;
 mod fs;
+mod plan;
 mod process;
 mod report;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use cliauth_mock::MockServer;
 use tokio::time::Instant;
@@ -21,6 +21,7 @@ pub use crate::outcome::Failure;
 use crate::outcome::{Miss, Output};
 use crate::profile::{Profile, render};
 use crate::scenario::{ParallelStep, RunStep, Scenario, Step};
+use plan::Plan;
 use process::Group;
 
 /// Where and how the suite runs clients.
@@ -36,6 +37,7 @@ pub struct Suite {
 struct Run<'a> {
     suite: &'a Suite,
     scenario: &'a Scenario,
+    plan: Plan,
     server: MockServer,
     decoy: Option<MockServer>,
     root: tempfile::TempDir,
@@ -55,7 +57,10 @@ struct Run<'a> {
 impl Suite {
     /// Runs one scenario to the end; `Err` carries the failure report.
     pub async fn run(&self, scenario: &Scenario) -> Result<(), Failure> {
-        let mut run = match Run::start(self, scenario).await {
+        let plan = Plan::new(&self.profile, scenario).map_err(|(step, miss)| Failure {
+            report: report::unplannable(scenario, step, &miss),
+        })?;
+        let mut run = match Run::start(self, scenario, plan).await {
             Ok(run) => run,
             Err(miss) => {
                 return Err(Failure {
@@ -95,15 +100,10 @@ impl Suite {
 type StepResult = Result<(), (Option<usize>, Miss)>;
 
 impl<'a> Run<'a> {
-    async fn start(suite: &'a Suite, scenario: &'a Scenario) -> Result<Run<'a>, Miss> {
-        let profile = &suite.profile;
-        let mut config = scenario.server.clone();
-        if config.tokens.access_ttl == 0 && config.tokens.leeway < profile.min_leeway {
-            config.tokens.leeway = profile.min_leeway;
-        }
+    async fn start(suite: &'a Suite, scenario: &'a Scenario, plan: Plan) -> Result<Run<'a>, Miss> {
         let server = MockServer::builder()
-            .dialect(profile.dialect)
-            .config(config)
+            .dialect(suite.profile.dialect)
+            .config(plan.server.clone())
             .start()
             .await
             .map_err(|e| {
@@ -154,15 +154,11 @@ impl<'a> Run<'a> {
         for (name, var) in &suite.profile.env_names {
             vars.insert(format!("env_{name}"), var.clone());
         }
-        let deadline = Instant::now()
-            + Duration::from_secs(
-                scenario
-                    .timeout
-                    .saturating_mul(suite.profile.timeout_factor),
-            );
+        let deadline = Instant::now() + plan.timeout();
         Ok(Run {
             suite,
             scenario,
+            plan,
             server,
             decoy,
             root,

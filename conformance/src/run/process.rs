@@ -289,9 +289,7 @@ impl Run<'_> {
                 let output = self.kill_proc(proc).await?;
                 let observed = format!(
                     "still running at the scenario timeout of {} s; killed",
-                    self.scenario
-                        .timeout
-                        .saturating_mul(self.profile().timeout_factor)
+                    self.plan.timeout_secs
                 );
                 self.current.push(output);
                 return Err(Miss::new("the process exits", observed));

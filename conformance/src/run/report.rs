@@ -3,10 +3,11 @@
 
 use cliauth_mock::JournalEntry;
 
-use super::{Run, StepResult};
+use super::{Run, StepResult, plan};
 use crate::invariants;
 use crate::outcome::{Miss, indent_by};
 use crate::profile::render;
+use crate::scenario::Scenario;
 
 impl Run<'_> {
     pub(super) fn invariants(&mut self, leftovers: &[String]) -> StepResult {
@@ -53,32 +54,13 @@ impl Run<'_> {
         if let Some(decoy) = &self.decoy {
             secrets.extend(decoy.issued_secrets());
         }
-        secrets.extend(self.scenario.secrets.iter().cloned());
-        secrets.extend(
-            self.scenario
-                .server
-                .users
-                .iter()
-                .map(|u| u.password.clone()),
-        );
-        if self.scenario.server.users.is_empty() {
-            secrets.extend(
-                cliauth_mock::Config::default()
-                    .users
-                    .into_iter()
-                    .map(|u| u.password),
-            );
-        }
-        for step in self.scenario.actions() {
-            for (k, v) in step.vars.iter().chain(&step.env) {
-                if k.contains("password") || k.contains("token") || k.contains("passphrase") {
-                    // A template that does not render never reached a client (its step
-                    // failed first); the raw text is scanned instead.
-                    match render(v, &self.vars) {
-                        Ok(rendered) => secrets.push(rendered),
-                        Err(_unrendered) => secrets.push(v.clone()),
-                    }
-                }
+        secrets.extend(self.plan.secrets.iter().cloned());
+        for template in &self.plan.secret_templates {
+            // A template that does not render never reached a client (its step failed
+            // first); the raw text is scanned instead.
+            match render(template, &self.vars) {
+                Ok(rendered) => secrets.push(rendered),
+                Err(_unrendered) => secrets.push(template.clone()),
             }
         }
         // A user code is shown to the user by design (RFC 8628 §3.3).
@@ -91,14 +73,7 @@ impl Run<'_> {
     pub(super) fn report(&self, step: Option<usize>, miss: &Miss) -> String {
         let secrets = self.secrets();
         let mask = |text: &str| invariants::mask(text, &secrets);
-        let mut lines = Vec::new();
-        match step.and_then(|i| self.scenario.steps.get(i).map(|s| (i, s))) {
-            Some((i, s)) => {
-                let detail = s.as_kind().detail();
-                lines.push(format!("step {} (kind = \"{}\"{detail})", i + 1, s.kind()));
-            }
-            None => lines.push("after the last step".to_owned()),
-        }
+        let mut lines = vec![step_line(self.scenario, step)];
         lines.push(format!("  expected: {}", mask(&miss.expectation)));
         lines.push(format!("  observed: {}", mask(&miss.observed)));
         let outputs = if self.current.is_empty() {
@@ -130,6 +105,30 @@ impl Run<'_> {
         ));
         lines.push(String::new());
         lines.join("\n")
+    }
+}
+
+/// The report of a scenario that cannot run with the profile (found while planning, before
+/// any client ran).
+pub(super) fn unplannable(scenario: &Scenario, step: Option<usize>, miss: &Miss) -> String {
+    let secrets = plan::fixed_secrets(scenario);
+    let mask = |text: &str| invariants::mask(text, &secrets);
+    format!(
+        "{}\n  expected: {}\n  observed: {}\n(found while planning the scenario, before any client ran)\n",
+        step_line(scenario, step),
+        mask(&miss.expectation),
+        mask(&miss.observed)
+    )
+}
+
+/// `step 3 (kind = "kill" process=login)`, or `after the last step`.
+fn step_line(scenario: &Scenario, step: Option<usize>) -> String {
+    match step.and_then(|i| scenario.steps.get(i).map(|s| (i, s))) {
+        Some((i, s)) => {
+            let detail = s.as_kind().detail();
+            format!("step {} (kind = \"{}\"{detail})", i + 1, s.kind())
+        }
+        None => "after the last step".to_owned(),
     }
 }
 

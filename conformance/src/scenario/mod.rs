@@ -24,7 +24,7 @@ pub use applicable::applicability;
 pub use expectations::{Expect, FileCheck, JournalCount, LogCount, Pattern, Scope};
 pub(crate) use expectations::{count_ok, count_text};
 pub use steps::{
-    AdminAction, AdminStep, AwaitLogStep, AwaitPauseStep, BrowserFlow, BrowserStep, CheckStep,
+    AdminAction, AdminStep, AwaitLogStep, AwaitPauseStep, BrowserFlow, BrowserStep, CheckStep, Cue,
     Decision, FsAction, FsStep, KillStep, ParallelStep, ReleaseStep, RunStep, StepKind, WaitStep,
 };
 

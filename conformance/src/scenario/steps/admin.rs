@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::StepKind;
+use super::{Cue, StepKind};
 use crate::profile::Profile;
 use crate::scenario::expectations::Expect;
 
@@ -134,6 +134,9 @@ impl StepKind for AdminStep {
         Ok(())
     }
     fn needs(&self, _profile: &Profile, _need: &mut dyn FnMut(bool, String)) {}
+    fn cues(&self) -> Vec<Cue<'_>> {
+        Vec::new()
+    }
     fn detail(&self) -> String {
         format!(" op={}", self.action.op())
     }

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{StepKind, has_pause};
+use super::{Cue, StepKind, has_pause};
 use crate::profile::Profile;
 use crate::scenario::default_home;
 use crate::scenario::expectations::Expect;
@@ -72,6 +72,9 @@ impl StepKind for BrowserStep {
             format!("prompt regex for the {:?} flow", self.flow),
         );
     }
+    fn cues(&self) -> Vec<Cue<'_>> {
+        vec![Cue::Prompt(self.flow)]
+    }
     fn detail(&self) -> String {
         format!(" process={} decision={:?}", self.process, self.decision)
     }
@@ -115,6 +118,13 @@ impl StepKind for KillStep {
             need(has_pause(profile, point), format!("pause point `{point}`"));
         }
     }
+    fn cues(&self) -> Vec<Cue<'_>> {
+        match (&self.at_pause, &self.on_stderr) {
+            (Some(point), _) => vec![Cue::Pause(point)],
+            (None, Some(text)) => vec![Cue::Stderr(text)],
+            (None, None) => Vec::new(),
+        }
+    }
     fn detail(&self) -> String {
         format!(" process={}", self.process)
     }
@@ -148,6 +158,9 @@ impl StepKind for AwaitPauseStep {
             has_pause(profile, &self.point),
             format!("pause point `{}`", self.point),
         );
+    }
+    fn cues(&self) -> Vec<Cue<'_>> {
+        vec![Cue::Pause(&self.point)]
     }
     fn detail(&self) -> String {
         format!(" process={} point={}", self.process, self.point)
@@ -185,6 +198,9 @@ impl StepKind for AwaitLogStep {
                 .is_some_and(|d| d.words.contains_key(&self.word)),
             format!("debug-log word `{}`", self.word),
         );
+    }
+    fn cues(&self) -> Vec<Cue<'_>> {
+        vec![Cue::LogWord(&self.word)]
     }
     fn detail(&self) -> String {
         format!(" process={} word={}", self.process, self.word)
@@ -224,6 +240,9 @@ impl StepKind for ReleaseStep {
             format!("pause point `{}`", self.point),
         );
     }
+    fn cues(&self) -> Vec<Cue<'_>> {
+        vec![Cue::Pause(&self.point)]
+    }
     fn detail(&self) -> String {
         format!(" point={}", self.point)
     }
@@ -251,6 +270,9 @@ impl StepKind for CheckStep {
         Ok(())
     }
     fn needs(&self, _profile: &Profile, _need: &mut dyn FnMut(bool, String)) {}
+    fn cues(&self) -> Vec<Cue<'_>> {
+        Vec::new()
+    }
     fn detail(&self) -> String {
         String::new()
     }

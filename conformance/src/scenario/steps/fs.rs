@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::StepKind;
+use super::{Cue, StepKind};
 use crate::profile::{Profile, path_name};
 use crate::scenario::expectations::Expect;
 use crate::scenario::{default_home, parse_mode};
@@ -132,6 +132,9 @@ impl StepKind for FsStep {
         if let Some(name) = path_name(&self.path) {
             need(profile.paths.contains_key(name), format!("path `{name}`"));
         }
+    }
+    fn cues(&self) -> Vec<Cue<'_>> {
+        Vec::new()
     }
     fn detail(&self) -> String {
         format!(" op={} path={}", self.action.op(), self.path)

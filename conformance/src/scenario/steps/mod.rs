@@ -35,8 +35,24 @@ pub trait StepKind {
     fn validate(&self) -> Result<(), String>;
     /// Calls `need(available, what)` for everything of the profile the step uses.
     fn needs(&self, profile: &Profile, need: &mut dyn FnMut(bool, String));
+    /// What the step waits to see a background process print (compiled once, before the
+    /// run, by the runner's plan).
+    fn cues(&self) -> Vec<Cue<'_>>;
     /// The fields that identify the step in a report (` action=status`).
     fn detail(&self) -> String;
+}
+
+/// Something a step waits to see a background process print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cue<'a> {
+    /// The profile's pause line of this point (a `release` step also writes its release file).
+    Pause(&'a str),
+    /// This text on stderr.
+    Stderr(&'a str),
+    /// This abstract debug-log word (profile `[debug_log.words]`) as a whole word.
+    LogWord(&'a str),
+    /// The profile's prompt of this login flow (the authorize URL or the user code).
+    Prompt(BrowserFlow),
 }
 
 /// Whether the profile offers pause point `point`.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{StepKind, has_pause};
+use super::{Cue, StepKind, has_pause};
 use crate::profile::Profile;
 use crate::scenario::default_home;
 use crate::scenario::expectations::Expect;
@@ -128,6 +128,9 @@ impl StepKind for RunStep {
     fn needs(&self, profile: &Profile, need: &mut dyn FnMut(bool, String)) {
         self.needs_common(profile, need);
     }
+    fn cues(&self) -> Vec<Cue<'_>> {
+        Vec::new()
+    }
     fn detail(&self) -> String {
         format!(" action={}", self.action)
     }
@@ -159,6 +162,9 @@ impl StepKind for ParallelStep {
     fn needs(&self, profile: &Profile, need: &mut dyn FnMut(bool, String)) {
         self.0.needs_common(profile, need);
     }
+    fn cues(&self) -> Vec<Cue<'_>> {
+        self.0.cues()
+    }
     fn detail(&self) -> String {
         self.0.detail()
     }
@@ -189,6 +195,9 @@ impl StepKind for WaitStep {
         Ok(())
     }
     fn needs(&self, _profile: &Profile, _need: &mut dyn FnMut(bool, String)) {}
+    fn cues(&self) -> Vec<Cue<'_>> {
+        Vec::new()
+    }
     fn detail(&self) -> String {
         format!(" process={}", self.process)
     }
