@@ -1,6 +1,22 @@
-//! Runs one scenario: starts its mock (and decoy), drives the client as OS processes, checks
-//! every step's expectations, then the invariants.
+//! Runs one scenario. The story, in the order [`Suite::run`] tells it:
+//!
+//! 1. **Plan** (`plan.rs`): before anything starts, the scenario is worked out against the
+//!    profile once: the mock configuration, the time budget, every line a step waits for
+//!    (compiled), the secrets known in advance. A profile that cannot serve a step fails here.
+//! 2. **Start** (`Run::start`): the mock (and a decoy for hermeticity scenarios), a temp
+//!    root for the homes, the template variables (`{server_url}`, `{busy_port}`, ...).
+//! 3. **Steps** (`Run::steps`): one arm per step kind, in order. Client actions
+//!    (`action.rs`: command line, clean environment, processes; `process.rs`: capture, wait,
+//!    kill), the user's browser (`browser.rs`), background control and the mock's admin API
+//!    (`control.rs`), file damage (`fs.rs`); then the step's expectations (`check.rs`).
+//! 4. **Invariants and report** (`report.rs`): background processes nobody waited for are
+//!    killed; no secret in any output, private credential files, no stray process, an untouched
+//!    decoy. A failure becomes one report naming the step, expectation, observation, client
+//!    output and mock journal, with every secret masked.
+//!
+//! Every failure inside is a `Miss` (the ground floor, `outcome.rs`) tagged with its step.
 
+mod action;
 mod browser;
 mod check;
 mod control;
@@ -20,7 +36,7 @@ use crate::invariants;
 pub use crate::outcome::Failure;
 use crate::outcome::{Miss, Output};
 use crate::profile::{Profile, render};
-use crate::scenario::{ParallelStep, RunStep, Scenario, Step};
+use crate::scenario::{ParallelStep, Scenario, Step};
 use plan::Plan;
 use process::Group;
 
@@ -187,27 +203,7 @@ impl<'a> Run<'a> {
             match step {
                 Step::Run(r) => self.run_step(i, r, journal_from, false).await,
                 Step::Parallel(ParallelStep(r)) => self.run_step(i, r, journal_from, true).await,
-                Step::Wait(w) => {
-                    let group = self
-                        .background
-                        .remove(&w.process)
-                        .ok_or_else(|| {
-                            Miss::new(
-                                format!("process {:?} is running", w.process),
-                                "it was already waited for or killed",
-                            )
-                        })
-                        .map_err(|m| (at, m))?;
-                    let from = group.journal_from;
-                    let mut outputs = Vec::new();
-                    for proc in group.procs {
-                        outputs.push(self.finish(proc).await.map_err(|m| (at, m))?);
-                    }
-                    self.current.clone_from(&outputs);
-                    self.check(&group.expect, &outputs, from)
-                        .map_err(|(_, m)| (Some(group.step), m))?;
-                    self.check(&w.expect, &outputs, from)
-                }
+                Step::Wait(w) => self.wait_step(i, w).await,
                 Step::Admin(a) => {
                     self.admin(a).await.map_err(|m| (at, m))?;
                     self.check(&a.expect, &[], journal_from)
@@ -235,52 +231,6 @@ impl<'a> Run<'a> {
             .map_err(|(s, m)| (s.or(at), m))?;
         }
         Ok(())
-    }
-
-    async fn run_step(
-        &mut self,
-        i: usize,
-        r: &RunStep,
-        journal_from: usize,
-        parallel: bool,
-    ) -> StepResult {
-        let at = Some(i);
-        let count = if parallel { r.count.unwrap_or(2) } else { 1 };
-        let repeat = r.repeat.unwrap_or(1);
-        if let Some(name) = &r.background {
-            let mut procs = Vec::new();
-            for n in 0..count {
-                procs.push(self.spawn(r, n).map_err(|m| (at, m))?);
-            }
-            let group = Group {
-                procs,
-                journal_from,
-                expect: r.expect.clone(),
-                step: i,
-            };
-            self.background.insert(name.clone(), group);
-            return Ok(());
-        }
-        let mut outputs = Vec::new();
-        for n in 0..repeat {
-            let mut procs = Vec::new();
-            for k in 0..count {
-                procs.push(self.spawn(r, n + k).map_err(|m| (at, m))?);
-            }
-            for proc in procs {
-                outputs.push(self.finish(proc).await.map_err(|m| (at, m))?);
-            }
-        }
-        self.current.clone_from(&outputs);
-        if let Some(var) = &r.capture {
-            let last = outputs
-                .last()
-                .map(|o| o.stdout.trim().to_owned())
-                .unwrap_or_default();
-            self.vars.insert(var.clone(), last);
-        }
-        self.check(&r.expect, &outputs, journal_from)
-            .map_err(|(_, m)| (at, m))
     }
 
     fn home(&mut self, name: &str) -> Result<PathBuf, Miss> {

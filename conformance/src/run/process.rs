@@ -1,21 +1,16 @@
-//! The client processes: the clean environment, spawning an action's command line, capturing
-//! its output, waiting for it (or for a line it prints) and killing it.
+//! Client processes once started: their captured output, waiting for them to exit (or for a
+//! line they print, within the scenario deadline), killing them.
 
-use std::collections::BTreeMap;
-use std::ffi::OsString;
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::Run;
 use crate::outcome::{Miss, Output, indent};
-use crate::profile::render;
-use crate::scenario::{Expect, RunStep};
+use crate::scenario::Expect;
 
 /// Captured stream with a wake-up for waiters.
 #[derive(Debug, Default)]
@@ -61,6 +56,7 @@ pub(crate) fn strip_ansi(text: &str) -> String {
     ANSI.replace_all(text, "").into_owned()
 }
 
+/// One running client process and the readers of its output.
 pub(super) struct Proc {
     pub(super) label: String,
     pub(super) child: tokio::process::Child,
@@ -71,6 +67,7 @@ pub(super) struct Proc {
     pub(super) json: bool,
 }
 
+/// The processes a background `run` or `parallel` step started, with what its `wait` checks.
 pub(super) struct Group {
     pub(super) procs: Vec<Proc>,
     pub(super) journal_from: usize,
@@ -79,206 +76,6 @@ pub(super) struct Group {
 }
 
 impl Run<'_> {
-    /// The vars a template of this step sees: the run's vars, the home, the step's vars.
-    pub(super) fn step_vars(
-        &self,
-        r: &RunStep,
-        home: &Path,
-    ) -> Result<BTreeMap<String, String>, Miss> {
-        let mut vars = self.vars.clone();
-        vars.insert("home".to_owned(), home.display().to_string());
-        for (k, v) in &r.vars {
-            let v = render(v, &self.vars)
-                .map_err(|e| Miss::new(format!("step var {k:?} renders"), e))?;
-            vars.insert(k.clone(), v);
-        }
-        Ok(vars)
-    }
-
-    /// The clean environment: the caller's, minus the profile's prefixes and proxies, plus
-    /// the profile's settings.
-    pub(super) fn environment(
-        &self,
-        home: &Path,
-        vars: &BTreeMap<String, String>,
-    ) -> Result<Vec<(OsString, OsString)>, Miss> {
-        let profile = self.profile();
-        let scrubbed = |name: &OsString| {
-            let name = name.to_string_lossy();
-            let upper = name.to_ascii_uppercase();
-            profile
-                .scrub_env_prefixes
-                .iter()
-                .any(|p| name.starts_with(p.as_str()))
-                || matches!(
-                    upper.as_str(),
-                    "HTTP_PROXY" | "HTTPS_PROXY" | "ALL_PROXY" | "NO_PROXY"
-                )
-                || upper.starts_with("XDG_")
-                || matches!(upper.as_str(), "HOME" | "PATH" | "NO_COLOR" | "BROWSER")
-        };
-        let mut env: Vec<(OsString, OsString)> = self
-            .caller_env
-            .iter()
-            .filter(|(k, _)| !scrubbed(k))
-            .cloned()
-            .collect();
-        let user_home = self.root.path().join("user-home");
-        std::fs::create_dir_all(&user_home)
-            .map_err(|e| Miss::new("the user home can be created", e.to_string()))?;
-        let mut path = OsString::new();
-        if let Some(bin) = &self.suite.bin_dir {
-            path.push(bin.as_os_str());
-            path.push(":");
-        }
-        let caller_path = self
-            .caller_env
-            .iter()
-            .find(|(k, _)| k == "PATH")
-            .map(|(_, v)| v.clone());
-        path.push(caller_path.unwrap_or_else(|| OsString::from("/usr/bin:/bin")));
-        env.push(("PATH".into(), path));
-        env.push(("HOME".into(), user_home.clone().into()));
-        env.push(("XDG_CONFIG_HOME".into(), user_home.join(".config").into()));
-        env.push((
-            "XDG_DATA_HOME".into(),
-            user_home.join(".local/share").into(),
-        ));
-        env.push((
-            "XDG_STATE_HOME".into(),
-            user_home.join(".local/state").into(),
-        ));
-        env.push(("XDG_CACHE_HOME".into(), user_home.join(".cache").into()));
-        env.push(("NO_COLOR".into(), "1".into()));
-        for (k, v) in &profile.env {
-            let v =
-                render(v, vars).map_err(|e| Miss::new(format!("profile env {k} renders"), e))?;
-            env.push((k.into(), v.into()));
-        }
-        env.push((profile.home_env.clone().into(), home.into()));
-        Ok(env)
-    }
-
-    pub(super) fn spawn(&mut self, r: &RunStep, n: u32) -> Result<Proc, Miss> {
-        let profile = self.profile();
-        let home = self.home(&r.home)?;
-        let vars = self.step_vars(r, &home)?;
-        let action = profile.actions.get(&r.action).ok_or_else(|| {
-            Miss::new(
-                format!("the profile has action {:?}", r.action),
-                "it does not",
-            )
-        })?;
-        let mut argv = Vec::new();
-        for arg in &action.command {
-            argv.push(
-                render(arg, &vars)
-                    .map_err(|e| Miss::new(format!("action {} renders", r.action), e))?,
-            );
-        }
-        if r.json {
-            for arg in action.json_args.iter().flatten() {
-                argv.push(render(arg, &vars).map_err(|e| Miss::new("json_args render", e))?);
-            }
-        }
-        for (opt, value) in &r.options {
-            let opt_args = profile.options.get(opt).ok_or_else(|| {
-                Miss::new(format!("the profile has option {opt:?}"), "it does not")
-            })?;
-            let mut opt_vars = vars.clone();
-            opt_vars.insert(
-                "value".to_owned(),
-                render(value, &vars).map_err(|e| Miss::new("option value renders", e))?,
-            );
-            for arg in opt_args {
-                argv.push(
-                    render(arg, &opt_vars)
-                        .map_err(|e| Miss::new(format!("option {opt} renders"), e))?,
-                );
-            }
-        }
-        let mut env = self.environment(&home, &vars)?;
-        for (k, v) in &r.env {
-            let name = profile
-                .env_names
-                .get(k)
-                .ok_or_else(|| Miss::new(format!("the profile maps env {k:?}"), "it does not"))?;
-            let v = render(v, &vars).map_err(|e| Miss::new(format!("env {k} renders"), e))?;
-            env.push((name.into(), v.into()));
-        }
-        if r.debug_log {
-            let log = profile
-                .debug_log
-                .as_ref()
-                .ok_or_else(|| Miss::new("the profile has a debug log", "it does not"))?;
-            for (k, v) in &log.env {
-                env.push((k.into(), v.into()));
-            }
-        }
-        if let Some(point) = &r.pause {
-            let pause = profile
-                .pause
-                .as_ref()
-                .ok_or_else(|| Miss::new("the profile has pause points", "it does not"))?;
-            env.push((pause.env.clone().into(), point.into()));
-        }
-        let stdin = match (&r.stdin, &action.stdin) {
-            (Some(s), _) | (None, Some(s)) => {
-                Some(render(s, &vars).map_err(|e| Miss::new("stdin renders", e))?)
-            }
-            (None, None) => None,
-        };
-        let (program, rest) = argv
-            .split_first()
-            .ok_or_else(|| Miss::new("the action has a command", "it is empty"))?;
-        let mut cmd = tokio::process::Command::new(program);
-        cmd.args(rest)
-            .env_clear()
-            .envs(env)
-            .current_dir(&home)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .process_group(0);
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| Miss::new(format!("{} starts", argv.join(" ")), e.to_string()))?;
-        let pid = child.id();
-        if let Some(pid) = pid {
-            self.pgids.push(pid);
-        }
-        let strip = self.profile().strip_ansi;
-        let stdout = Arc::new(Capture::new(strip));
-        let stderr = Arc::new(Capture::new(strip));
-        let mut readers = Vec::new();
-        if let Some(out) = child.stdout.take() {
-            readers.push(tokio::spawn(pump(out, Arc::clone(&stdout))));
-        }
-        if let Some(err) = child.stderr.take() {
-            readers.push(tokio::spawn(pump(err, Arc::clone(&stderr))));
-        }
-        if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
-            readers.push(tokio::spawn(async move {
-                input.write_all(text.as_bytes()).await?;
-                input.shutdown().await
-            }));
-        }
-        Ok(Proc {
-            label: format!("{}#{n}", r.action),
-            child,
-            stdout,
-            stderr,
-            readers,
-            secret_stdout: action.prints_secret,
-            json: r.json,
-        })
-    }
-
     /// Waits for a process to exit (within the scenario deadline) and collects its output.
     pub(super) async fn finish(&mut self, mut proc: Proc) -> Result<Output, Miss> {
         let status = match tokio::time::timeout_at(self.deadline, proc.child.wait()).await {
@@ -443,7 +240,7 @@ impl Run<'_> {
     }
 }
 
-async fn pump<R: tokio::io::AsyncRead + Unpin>(
+pub(super) async fn pump<R: tokio::io::AsyncRead + Unpin>(
     mut reader: R,
     capture: Arc<Capture>,
 ) -> std::io::Result<()> {
