@@ -15,6 +15,8 @@ impl std::fmt::Display for Failure {
     }
 }
 
+impl std::error::Error for Failure {}
+
 /// A step's failed expectation before the evidence is attached.
 #[derive(Debug)]
 pub(crate) struct Miss {

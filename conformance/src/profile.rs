@@ -179,10 +179,13 @@ impl Profile {
             path: path.to_path_buf(),
             source,
         })?;
-        toml::from_str(&src).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map_or((1, 1), |span| line_column(&src, span.start));
+        Self::from_toml_str(&src, path)
+    }
+
+    /// Parses profile text; `path` is only used in errors.
+    pub fn from_toml_str(src: &str, path: &Path) -> Result<Self, ProfileError> {
+        toml::from_str(src).map_err(|e| {
+            let (line, column) = e.span().map_or((1, 1), |span| line_column(src, span.start));
             ProfileError::Parse {
                 path: path.to_path_buf(),
                 line,
