@@ -131,18 +131,7 @@ impl Step {
 
     /// The client action of a `run` or `parallel` step.
     pub fn run(&self) -> Option<&RunStep> {
-        match self {
-            Step::Run(r) | Step::Parallel(ParallelStep(r)) => Some(r),
-            Step::Wait(_)
-            | Step::Admin(_)
-            | Step::Browser(_)
-            | Step::Kill(_)
-            | Step::AwaitPause(_)
-            | Step::AwaitLog(_)
-            | Step::Release(_)
-            | Step::Fs(_)
-            | Step::Check(_) => None,
-        }
+        self.as_kind().action()
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{Cue, StepKind};
+use super::{Cue, RunStep, StepKind};
 use crate::profile::Profile;
 use crate::scenario::expectations::Expect;
 
@@ -126,6 +126,9 @@ impl StepKind for AdminStep {
     }
     fn expect(&self) -> Option<&Expect> {
         Some(&self.expect)
+    }
+    fn action(&self) -> Option<&RunStep> {
+        None
     }
     fn process(&self) -> Option<&str> {
         None

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{Cue, StepKind, has_pause};
+use super::{Cue, RunStep, StepKind, has_pause};
 use crate::profile::Profile;
 use crate::scenario::default_home;
 use crate::scenario::expectations::Expect;
@@ -56,6 +56,9 @@ impl StepKind for BrowserStep {
     fn expect(&self) -> Option<&Expect> {
         Some(&self.expect)
     }
+    fn action(&self) -> Option<&RunStep> {
+        None
+    }
     fn process(&self) -> Option<&str> {
         Some(&self.process)
     }
@@ -104,6 +107,9 @@ impl StepKind for KillStep {
     fn expect(&self) -> Option<&Expect> {
         Some(&self.expect)
     }
+    fn action(&self) -> Option<&RunStep> {
+        None
+    }
     fn process(&self) -> Option<&str> {
         Some(&self.process)
     }
@@ -147,6 +153,9 @@ impl StepKind for AwaitPauseStep {
     fn expect(&self) -> Option<&Expect> {
         None
     }
+    fn action(&self) -> Option<&RunStep> {
+        None
+    }
     fn process(&self) -> Option<&str> {
         Some(&self.process)
     }
@@ -182,6 +191,9 @@ impl StepKind for AwaitLogStep {
         "await_log"
     }
     fn expect(&self) -> Option<&Expect> {
+        None
+    }
+    fn action(&self) -> Option<&RunStep> {
         None
     }
     fn process(&self) -> Option<&str> {
@@ -228,6 +240,9 @@ impl StepKind for ReleaseStep {
     fn expect(&self) -> Option<&Expect> {
         None
     }
+    fn action(&self) -> Option<&RunStep> {
+        None
+    }
     fn process(&self) -> Option<&str> {
         self.process.as_deref()
     }
@@ -262,6 +277,9 @@ impl StepKind for CheckStep {
     }
     fn expect(&self) -> Option<&Expect> {
         Some(&self.expect)
+    }
+    fn action(&self) -> Option<&RunStep> {
+        None
     }
     fn process(&self) -> Option<&str> {
         None

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{Cue, StepKind};
+use super::{Cue, RunStep, StepKind};
 use crate::profile::{Profile, path_name};
 use crate::scenario::expectations::Expect;
 use crate::scenario::{default_home, parse_mode};
@@ -120,6 +120,9 @@ impl StepKind for FsStep {
         "fs"
     }
     fn expect(&self) -> Option<&Expect> {
+        None
+    }
+    fn action(&self) -> Option<&RunStep> {
         None
     }
     fn process(&self) -> Option<&str> {

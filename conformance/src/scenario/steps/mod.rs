@@ -29,6 +29,8 @@ pub trait StepKind {
     fn kind(&self) -> &'static str;
     /// The expectations the step checks, if it has any.
     fn expect(&self) -> Option<&Expect>;
+    /// The client action the step runs (`run` and `parallel`).
+    fn action(&self) -> Option<&RunStep>;
     /// The background process the step names (and that an earlier step must have started).
     fn process(&self) -> Option<&str>;
     /// Checks the fields against each other; the text says what is wrong.

@@ -110,6 +110,9 @@ impl StepKind for RunStep {
     fn expect(&self) -> Option<&Expect> {
         Some(&self.expect)
     }
+    fn action(&self) -> Option<&RunStep> {
+        Some(self)
+    }
     fn process(&self) -> Option<&str> {
         None
     }
@@ -142,6 +145,9 @@ impl StepKind for ParallelStep {
     }
     fn expect(&self) -> Option<&Expect> {
         Some(&self.0.expect)
+    }
+    fn action(&self) -> Option<&RunStep> {
+        Some(&self.0)
     }
     fn process(&self) -> Option<&str> {
         None
@@ -187,6 +193,9 @@ impl StepKind for WaitStep {
     }
     fn expect(&self) -> Option<&Expect> {
         Some(&self.expect)
+    }
+    fn action(&self) -> Option<&RunStep> {
+        None
     }
     fn process(&self) -> Option<&str> {
         Some(&self.process)
