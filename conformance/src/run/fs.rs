@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::{Run, StepResult};
 use crate::outcome::Miss;
 use crate::profile::path_name;
-use crate::scenario::{FileCheck, FsAction, FsStep, parse_mode};
+use crate::scenario::{FileCheck, FsAction, FsStep};
 
 impl Run<'_> {
     pub(super) fn fs(&mut self, f: &FsStep) -> StepResult {
@@ -28,7 +28,7 @@ impl Run<'_> {
             match &f.action {
                 FsAction::Chmod { mode } => {
                     use std::os::unix::fs::PermissionsExt as _;
-                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(*mode))
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode.bits()))
                         .map_err(fail)?;
                 }
                 FsAction::FlipByte { offset } => {
@@ -142,8 +142,8 @@ impl Run<'_> {
             };
             return Err(Miss::new(format!("{} exists: {exists}", fc.path), observed));
         }
-        if let Some(mode) = &fc.mode {
-            let want = parse_mode(mode).map_err(|e| Miss::new("mode parses", e))?;
+        if let Some(mode) = fc.mode {
+            let want = mode.bits();
             if matches.is_empty() {
                 return Err(Miss::new(
                     format!("{} has mode {mode}", fc.path),

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::default_home;
+use super::values::{Mode, default_home};
 
 /// What must hold after a step. Output checks apply to every process of the step.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -170,7 +170,7 @@ pub struct FileCheck {
     pub exists: Option<bool>,
     /// Octal permission bits every match has.
     #[serde(default)]
-    pub mode: Option<String>,
+    pub mode: Option<Mode>,
 }
 
 /// Checks a `count` / `min` / `max` triple.

@@ -12,6 +12,7 @@ mod expectations;
 mod steps;
 #[cfg(test)]
 mod tests;
+mod values;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ pub use steps::{
     AdminAction, AdminStep, AwaitLogStep, AwaitPauseStep, BrowserFlow, BrowserStep, CheckStep, Cue,
     Decision, FsAction, FsStep, KillStep, ParallelStep, ReleaseStep, RunStep, StepKind, WaitStep,
 };
+pub use values::Mode;
 
 /// One scenario: a mock server configuration and the steps that drive a client against it.
 #[derive(Debug, Clone, Deserialize)]
@@ -58,10 +60,6 @@ pub struct Scenario {
 
 fn default_timeout() -> u64 {
     30
-}
-
-fn default_home() -> String {
-    "main".to_owned()
 }
 
 /// The decoy server of a hermeticity scenario.
@@ -221,27 +219,7 @@ impl Scenario {
             if let Some(name) = step.run().and_then(|r| r.background.as_deref()) {
                 background.push(name);
             }
-            if let Some(expect) = kind.expect() {
-                validate_expect(expect).map_err(|e| format!("step {n}: {e}"))?;
-            }
         }
         Ok(())
     }
-}
-
-fn validate_expect(expect: &Expect) -> Result<(), String> {
-    for f in &expect.files {
-        if let Some(mode) = &f.mode {
-            parse_mode(mode)?;
-        }
-    }
-    Ok(())
-}
-
-/// Parses an octal mode string such as `"0600"`.
-pub(crate) fn parse_mode(mode: &str) -> Result<u32, String> {
-    u32::from_str_radix(mode, 8)
-        .ok()
-        .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| format!("mode {mode:?} is not an octal permission such as \"0600\""))
 }

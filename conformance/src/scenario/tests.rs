@@ -110,7 +110,12 @@ fn admin_and_fs_steps_become_per_op_actions() {
     let Step::Fs(fs) = &s.steps[1] else {
         panic!("an fs step: {:?}", s.steps[1]);
     };
-    assert_eq!(fs.action, FsAction::Chmod { mode: 0o644 });
+    assert_eq!(
+        fs.action,
+        FsAction::Chmod {
+            mode: Mode::parse("0644").unwrap()
+        }
+    );
     assert_eq!(fs.home, "main");
 }
 
@@ -123,4 +128,20 @@ fn invalid_regex_is_a_parse_error_with_its_line() {
     .to_string();
     assert!(err.starts_with("scenarios/x/y.toml:"), "{err}");
     assert!(err.contains("invalid regex"), "{err}");
+}
+
+#[test]
+fn a_field_the_op_does_not_use_is_rejected() {
+    let err = parse(
+        "description = \"d\"\n[[step]]\nkind = \"fs\"\nop = \"delete\"\npath = \"x\"\nmode = \"0600\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("does not use `mode`"), "{err}");
+    let err = parse(
+        "description = \"d\"\n[[step]]\nkind = \"admin\"\nop = \"clear_rules\"\nname = \"r\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("does not use `name`"), "{err}");
 }

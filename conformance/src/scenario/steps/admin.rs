@@ -90,6 +90,24 @@ impl TryFrom<RawAdminStep> for AdminStep {
 
     fn try_from(raw: RawAdminStep) -> Result<Self, String> {
         let op = raw.op;
+        let uses: &[&str] = match op {
+            AdminOp::AdvanceClock => &["seconds"],
+            AdminOp::ApproveDevice | AdminOp::DenyDevice => &["user_code"],
+            AdminOp::AddRule => &["rule"],
+            AdminOp::ReleaseHold => &["name"],
+            AdminOp::RevokeAll => &["username"],
+            AdminOp::ClearRules | AdminOp::ExpireAccessTokens => &[],
+        };
+        let given = [
+            ("seconds", raw.seconds.is_some()),
+            ("user_code", raw.user_code.is_some()),
+            ("rule", raw.rule.is_some()),
+            ("name", raw.name.is_some()),
+            ("username", raw.username.is_some()),
+        ];
+        if let Some((field, _)) = given.iter().find(|(f, set)| *set && !uses.contains(f)) {
+            return Err(format!("admin op {op:?} does not use `{field}`"));
+        }
         let needs = |field: &str| format!("admin op {op:?} needs `{field}`");
         let action = match op {
             AdminOp::AdvanceClock => AdminAction::AdvanceClock {

@@ -5,8 +5,8 @@ use serde::Deserialize;
 
 use super::{Cue, RunStep, StepKind, has_pause};
 use crate::profile::Profile;
-use crate::scenario::default_home;
 use crate::scenario::expectations::Expect;
+use crate::scenario::values::default_home;
 
 /// The user's browser (or second device) acting on what a background login printed.
 #[derive(Debug, Clone, Deserialize)]

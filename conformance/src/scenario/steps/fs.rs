@@ -5,7 +5,7 @@ use serde::Deserialize;
 use super::{Cue, RunStep, StepKind};
 use crate::profile::{Profile, path_name};
 use crate::scenario::expectations::Expect;
-use crate::scenario::{default_home, parse_mode};
+use crate::scenario::values::{Mode, default_home};
 
 /// A change to the client's files: one [`FsAction`] on one path.
 #[derive(Debug, Clone, Deserialize)]
@@ -26,7 +26,7 @@ pub enum FsAction {
     /// Change the permission bits.
     Chmod {
         /// The permission bits (from an octal string such as `"0644"`).
-        mode: u32,
+        mode: Mode,
     },
     /// Invert every bit of one byte (a tampered file).
     FlipByte {
@@ -80,10 +80,24 @@ impl TryFrom<RawFsStep> for FsStep {
 
     fn try_from(raw: RawFsStep) -> Result<Self, String> {
         let op = raw.op;
+        let uses: &[&str] = match op {
+            FsOp::Chmod => &["mode"],
+            FsOp::FlipByte => &["offset"],
+            FsOp::Write => &["content"],
+            FsOp::Truncate | FsOp::Delete | FsOp::ReplaceWithFolder => &[],
+        };
+        let given = [
+            ("mode", raw.mode.is_some()),
+            ("offset", raw.offset.is_some()),
+            ("content", raw.content.is_some()),
+        ];
+        if let Some((field, _)) = given.iter().find(|(f, set)| *set && !uses.contains(f)) {
+            return Err(format!("fs op {op:?} does not use `{field}`"));
+        }
         let needs = |field: &str| format!("fs op {op:?} needs `{field}`");
         let action = match op {
             FsOp::Chmod => FsAction::Chmod {
-                mode: parse_mode(raw.mode.as_deref().ok_or_else(|| needs("mode"))?)?,
+                mode: Mode::parse(raw.mode.as_deref().ok_or_else(|| needs("mode"))?)?,
             },
             FsOp::FlipByte => FsAction::FlipByte { offset: raw.offset },
             FsOp::Truncate => FsAction::Truncate,

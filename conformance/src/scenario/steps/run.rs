@@ -6,8 +6,8 @@ use serde::Deserialize;
 
 use super::{Cue, StepKind, has_pause};
 use crate::profile::Profile;
-use crate::scenario::default_home;
 use crate::scenario::expectations::Expect;
+use crate::scenario::values::default_home;
 
 /// A client action run as one or more OS processes (`run` and `parallel` steps).
 #[derive(Debug, Clone, Deserialize)]
