@@ -87,6 +87,7 @@ mod invariants;
 mod location;
 mod outcome;
 pub mod profile;
+pub mod reference_client;
 pub mod run;
 pub mod scenario;
 

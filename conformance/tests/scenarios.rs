@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use cliauth_conformance::harness::{ClientBin, HarnessConfig};
+use cliauth_conformance::harness::HarnessConfig;
+use cliauth_conformance::reference_client::ClientBin;
 
 fn main() -> std::process::ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
