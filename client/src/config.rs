@@ -30,8 +30,6 @@ pub const ENV_NO_BROWSER: &str = "CLIAUTH_NO_BROWSER";
 pub const ENV_LOCK_TIMEOUT_MS: &str = "CLIAUTH_LOCK_TIMEOUT_MS";
 /// Bound on each whole HTTP request, in milliseconds.
 pub const ENV_HTTP_TIMEOUT_MS: &str = "CLIAUTH_HTTP_TIMEOUT_MS";
-/// `test-hooks` only: the pause point to stop at.
-pub const ENV_TEST_PAUSE: &str = "CLIAUTH_TEST_PAUSE";
 /// Where the passphrase-derived key may be handed to peers.
 pub const ENV_XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 

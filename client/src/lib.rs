@@ -26,3 +26,4 @@ pub mod ui;
 pub use classify::{Error, ErrorCategory};
 pub use commands::auth::{AuthCommand, run as run_auth};
 pub use commands::run_main;
+pub use hooks::install_pause_hook;

@@ -1,8 +1,8 @@
 //! Checks of one process's output against a step's expectations.
 
+use crate::outcome::{Miss, Output, indent};
 use crate::profile::Profile;
-use crate::runner::{Miss, Output, indent};
-use crate::scenario::Expect;
+use crate::scenario::{Expect, Pattern};
 
 /// Checks exit code, category, text and JSON expectations on one process's output.
 pub(crate) fn check_output(profile: &Profile, expect: &Expect, out: &Output) -> Result<(), Miss> {
@@ -97,8 +97,6 @@ pub(crate) fn check_output(profile: &Profile, expect: &Expect, out: &Output) -> 
         }
         for (field, pattern) in &expect.json_regex {
             let pointer = pointer_for(profile, field)?;
-            let re = regex::Regex::new(pattern)
-                .map_err(|e| Miss::new(format!("regex {pattern:?} compiles"), e.to_string()))?;
             let got = doc.pointer(&pointer);
             let text = match got {
                 Some(serde_json::Value::String(s)) => s.clone(),
@@ -110,9 +108,12 @@ pub(crate) fn check_output(profile: &Profile, expect: &Expect, out: &Output) -> 
                     ));
                 }
             };
-            if !re.is_match(&text) {
+            if !pattern.regex().is_match(&text) {
                 return Err(Miss::new(
-                    format!("{label} JSON {field} ({pointer}) matches /{pattern}/"),
+                    format!(
+                        "{label} JSON {field} ({pointer}) matches /{}/",
+                        pattern.as_str()
+                    ),
                     text,
                 ));
             }
@@ -156,7 +157,7 @@ fn check_texts(
     text: &str,
     contains: &[String],
     not_contains: &[String],
-    regexes: &[String],
+    regexes: &[Pattern],
 ) -> Result<(), Miss> {
     for want in contains {
         if !text.contains(want.as_str()) {
@@ -175,11 +176,9 @@ fn check_texts(
         }
     }
     for pattern in regexes {
-        let re = regex::Regex::new(pattern)
-            .map_err(|e| Miss::new(format!("regex {pattern:?} compiles"), e.to_string()))?;
-        if !re.is_match(text) {
+        if !pattern.regex().is_match(text) {
             return Err(Miss::new(
-                format!("{label} {stream} matches /{pattern}/"),
+                format!("{label} {stream} matches /{}/", pattern.as_str()),
                 format!("{stream}:\n{}", indent(text)),
             ));
         }

@@ -9,8 +9,10 @@ use std::time::Instant;
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
-use crate::profile::{Profile, applicability};
-use crate::runner::Suite;
+use crate::profile::Profile;
+use crate::reference_client::{ClientBin, build_once};
+use crate::run::Suite;
+use crate::scenario::applicability;
 
 /// The variable that selects another client's profile.
 pub const PROFILE_ENV: &str = "CLIAUTH_CONFORMANCE_PROFILE";
@@ -25,8 +27,8 @@ pub struct HarnessConfig {
     pub scenarios_dir: PathBuf,
     /// The profile used when `CLIAUTH_CONFORMANCE_PROFILE` is not set.
     pub default_profile: PathBuf,
-    /// The reference client binary, linked onto `PATH` as `cliauth`.
-    pub client_bin: Option<PathBuf>,
+    /// The client binary linked onto the clients' `PATH` as `cliauth`.
+    pub client_bin: ClientBin,
     /// Relative paths in `CLIAUTH_CONFORMANCE_PROFILE` and `CLIAUTH_CONFORMANCE_SCENARIOS`
     /// are resolved against this folder (the workspace root).
     pub base_dir: PathBuf,
@@ -58,15 +60,25 @@ pub fn main(config: &HarnessConfig) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let bin_dir = match &config.client_bin {
-        Some(bin) => match link_client(bin) {
-            Ok(dir) => Some(dir),
+    let bin = match &config.client_bin {
+        ClientBin::None => None,
+        ClientBin::Path(bin) => Some(bin.clone()),
+        // Listing the tests runs none, so it needs no client.
+        ClientBin::BuildReference if args.list => None,
+        ClientBin::BuildReference => match build_once(&config.base_dir) {
+            Ok(bin) => Some(bin),
             Err(e) => {
-                eprintln!("conformance: cannot put the reference client on PATH: {e}");
+                eprintln!("conformance: cannot build the reference client: {e}");
                 return ExitCode::FAILURE;
             }
         },
-        None => None,
+    };
+    let bin_dir = match bin.as_deref().map(link_client).transpose() {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("conformance: cannot put the client on PATH: {e}");
+            return ExitCode::FAILURE;
+        }
     };
     let scenarios_dir = from_env(SCENARIOS_ENV).unwrap_or_else(|| config.scenarios_dir.clone());
     let files = match scenario_files(&scenarios_dir) {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::runner::{Miss, Output};
+use crate::outcome::{Miss, Output};
 
 /// No secret appears in any captured output, except stdout of an action that prints a secret
 /// by design (the token action).

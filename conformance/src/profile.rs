@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::scenario::{Scenario, ScenarioError, Step, line_column};
+use crate::location::line_column;
 
 /// A client profile.
 #[derive(Debug, Clone, Deserialize)]
@@ -179,10 +179,13 @@ impl Profile {
             path: path.to_path_buf(),
             source,
         })?;
-        toml::from_str(&src).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map_or((1, 1), |span| line_column(&src, span.start));
+        Self::from_toml_str(&src, path)
+    }
+
+    /// Parses profile text; `path` is only used in errors.
+    pub fn from_toml_str(src: &str, path: &Path) -> Result<Self, ProfileError> {
+        toml::from_str(src).map_err(|e| {
+            let (line, column) = e.span().map_or((1, 1), |span| line_column(src, span.start));
             ProfileError::Parse {
                 path: path.to_path_buf(),
                 line,
@@ -190,134 +193,6 @@ impl Profile {
                 message: e.message().trim().to_owned(),
             }
         })
-    }
-
-    /// What the scenario needs that this profile does not offer; empty = applicable.
-    pub fn missing_for(&self, scenario: &Scenario) -> Vec<String> {
-        let mut missing = Vec::new();
-        let mut need = |ok: bool, what: String| {
-            if !ok && !missing.contains(&what) {
-                missing.push(what);
-            }
-        };
-        for cap in &scenario.requires {
-            need(
-                self.capabilities.contains(cap),
-                format!("capability `{cap}`"),
-            );
-        }
-        for step in &scenario.steps {
-            match step {
-                Step::Run(r) | Step::Parallel(r) => {
-                    let action = self.actions.get(&r.action);
-                    need(action.is_some(), format!("action `{}`", r.action));
-                    if r.json {
-                        need(
-                            action.is_some_and(|a| a.json_args.is_some()),
-                            format!("JSON output of `{}`", r.action),
-                        );
-                    }
-                    for opt in r.options.keys() {
-                        need(self.options.contains_key(opt), format!("option `{opt}`"));
-                    }
-                    for var in r.env.keys() {
-                        need(
-                            self.env_names.contains_key(var),
-                            format!("environment setting `{var}`"),
-                        );
-                    }
-                    if r.debug_log {
-                        need(self.debug_log.is_some(), "debug log".to_owned());
-                    }
-                    if let Some(point) = &r.pause {
-                        need(
-                            self.pause
-                                .as_ref()
-                                .is_some_and(|p| p.points.contains(point)),
-                            format!("pause point `{point}`"),
-                        );
-                    }
-                }
-                Step::Browser(b) => {
-                    let prompt = match b.flow {
-                        crate::scenario::BrowserFlow::Authorize => &self.prompts.authorize_url,
-                        crate::scenario::BrowserFlow::Device => &self.prompts.user_code,
-                    };
-                    need(
-                        prompt.is_some(),
-                        format!("prompt regex for the {:?} flow", b.flow),
-                    );
-                }
-                Step::Kill(k) => {
-                    if let Some(point) = &k.at_pause {
-                        need(
-                            self.pause
-                                .as_ref()
-                                .is_some_and(|p| p.points.contains(point)),
-                            format!("pause point `{point}`"),
-                        );
-                    }
-                }
-                Step::AwaitPause(a) => {
-                    need(
-                        self.pause
-                            .as_ref()
-                            .is_some_and(|p| p.points.contains(&a.point)),
-                        format!("pause point `{}`", a.point),
-                    );
-                }
-                Step::AwaitLog(a) => {
-                    need(
-                        self.debug_log
-                            .as_ref()
-                            .is_some_and(|d| d.words.contains_key(&a.word)),
-                        format!("debug-log word `{}`", a.word),
-                    );
-                }
-                Step::Release(r) => {
-                    need(
-                        self.pause
-                            .as_ref()
-                            .is_some_and(|p| p.points.contains(&r.point)),
-                        format!("pause point `{}`", r.point),
-                    );
-                }
-                Step::Fs(f) => {
-                    if let Some(name) = path_name(&f.path) {
-                        need(self.paths.contains_key(name), format!("path `{name}`"));
-                    }
-                }
-                Step::Wait(_) | Step::Admin(_) | Step::Check(_) => {}
-            }
-            if let Some(expect) = step.expect() {
-                if let Some(cat) = &expect.category {
-                    need(
-                        cat == "success" || self.categories.contains_key(cat),
-                        format!("category `{cat}`"),
-                    );
-                }
-                for field in expect.json.keys().chain(expect.json_regex.keys()) {
-                    need(
-                        field.starts_with('/') || self.json.fields.contains_key(field),
-                        format!("JSON field `{field}`"),
-                    );
-                }
-                for log in &expect.log {
-                    need(
-                        self.debug_log
-                            .as_ref()
-                            .is_some_and(|d| d.words.contains_key(&log.word)),
-                        format!("debug-log word `{}`", log.word),
-                    );
-                }
-                for f in &expect.files {
-                    if let Some(name) = path_name(&f.path) {
-                        need(self.paths.contains_key(name), format!("path `{name}`"));
-                    }
-                }
-            }
-        }
-        missing
     }
 
     /// Exit code of a category (`success` = 0).
@@ -362,16 +237,6 @@ pub(crate) fn render(template: &str, vars: &BTreeMap<String, String>) -> Result<
     }
     out.push_str(rest);
     Ok(out)
-}
-
-/// Loads a scenario and returns the missing capabilities for this profile.
-pub fn applicability(
-    profile: &Profile,
-    path: &Path,
-) -> Result<(Scenario, Vec<String>), ScenarioError> {
-    let scenario = Scenario::from_file(path)?;
-    let missing = profile.missing_for(&scenario);
-    Ok((scenario, missing))
 }
 
 #[cfg(test)]
@@ -426,31 +291,5 @@ mod tests {
                 p.name
             );
         }
-    }
-
-    #[test]
-    fn a_required_capability_the_profile_lacks_makes_the_scenario_not_applicable() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
-        let s = Scenario::from_toml_str(
-            "description = \"d\"\nrequires = [\"revocation\"]\n[[step]]\nkind = \"run\"\naction = \"logout\"\n",
-            Path::new("x.toml"),
-        )
-        .unwrap();
-        let cliauth = Profile::from_file(&dir.join("cliauth.toml")).unwrap();
-        assert!(cliauth.missing_for(&s).is_empty());
-        let skillmeat = Profile::from_file(&dir.join("skillmeat.toml")).unwrap();
-        assert_eq!(skillmeat.missing_for(&s), ["capability `revocation`"]);
-    }
-
-    #[test]
-    fn missing_action_makes_scenario_not_applicable() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/cliauth.toml");
-        let p = Profile::from_file(&path).unwrap();
-        let s = Scenario::from_toml_str(
-            "description = \"d\"\n[[step]]\nkind = \"run\"\naction = \"teleport\"\n",
-            Path::new("x.toml"),
-        )
-        .unwrap();
-        assert_eq!(p.missing_for(&s), vec!["action `teleport`".to_owned()]);
     }
 }

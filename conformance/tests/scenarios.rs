@@ -3,12 +3,15 @@
 
 use std::path::Path;
 
+use cliauth_conformance::harness::HarnessConfig;
+use cliauth_conformance::reference_client::ClientBin;
+
 fn main() -> std::process::ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    cliauth_conformance::harness::main(&cliauth_conformance::harness::HarnessConfig {
+    cliauth_conformance::harness::main(&HarnessConfig {
         scenarios_dir: root.join("../scenarios"),
         default_profile: root.join("profiles/cliauth.toml"),
-        client_bin: Some(env!("CARGO_BIN_EXE_cliauth-conformance-client").into()),
+        client_bin: ClientBin::BuildReference,
         base_dir: root.join(".."),
     })
 }

@@ -1,11 +1,62 @@
-//! Pause-point scenarios (only with the `test-hooks` feature, which the workspace build enables
-//! through the conformance crate).
+//! Pause-point scenarios, run against the `cliauth_hooked` example: the reference client with a
+//! pause hook installed (the shipped `cliauth` has none).
 
+use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::OnceLock;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
 
 use crate::support::Fixture;
+
+/// The `cliauth_hooked` example binary, built once per test process by a nested
+/// `cargo build` (cheap when `cargo test` built examples already; always current, even under
+/// `cargo test --test it`, where cargo builds no examples). `--workspace` resolves features
+/// as `cargo test --workspace` and the conformance suite do, so the three share one build.
+fn hooked_bin() -> &'static PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .args(["build", "--workspace", "--example", "cliauth_hooked"])
+            .arg("--message-format=json-render-diagnostics")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("cargo runs");
+        assert!(
+            out.status.success(),
+            "cargo build --example cliauth_hooked failed"
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf-8 cargo messages")
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|m| m["target"]["name"] == "cliauth_hooked")
+            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo names the cliauth_hooked executable")
+    })
+}
+
+/// [`Fixture::cmd`], but running the hooked client.
+fn hooked_cmd(f: &Fixture, args: &[&str]) -> Command {
+    let plain = f.cmd(args);
+    let plain = plain.as_std();
+    let mut cmd = Command::new(hooked_bin());
+    cmd.args(plain.get_args());
+    for (k, v) in plain.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
 
 async fn wait_for_pause(
     child: &mut tokio::process::Child,
@@ -29,7 +80,7 @@ async fn crash_between_write_and_rename_leaves_the_old_credentials_valid() {
     let f = Fixture::new("[tokens]\naccess_ttl = 0\n").await;
     f.login_password("alice").await;
     let before = f.run(&["auth", "status", "--json"]).await.json();
-    let mut cmd = f.cmd(&["auth", "refresh"]);
+    let mut cmd = hooked_cmd(&f, &["auth", "refresh"]);
     cmd.env("CLIAUTH_TEST_PAUSE", "between_write_and_rename");
     let mut child = cmd.spawn().unwrap();
     let _lines = wait_for_pause(&mut child, "between_write_and_rename").await;
@@ -47,7 +98,7 @@ async fn crash_between_write_and_rename_leaves_the_old_credentials_valid() {
 async fn logout_cannot_be_undone_by_an_in_flight_refresh() {
     let f = Fixture::new("[tokens]\naccess_ttl = 0\n").await;
     f.login_password("alice").await;
-    let mut cmd = f.cmd(&["auth", "refresh"]);
+    let mut cmd = hooked_cmd(&f, &["auth", "refresh"]);
     cmd.env("CLIAUTH_TEST_PAUSE", "after_lock_acquired");
     let mut refresh = cmd.spawn().unwrap();
     let _lines = wait_for_pause(&mut refresh, "after_lock_acquired").await;
@@ -70,7 +121,7 @@ async fn logout_cannot_be_undone_by_an_in_flight_refresh() {
 async fn a_lock_busy_past_the_bound_is_a_clear_lock_timeout() {
     let f = Fixture::new("[tokens]\naccess_ttl = 0\n").await;
     f.login_password("alice").await;
-    let mut cmd = f.cmd(&["auth", "refresh"]);
+    let mut cmd = hooked_cmd(&f, &["auth", "refresh"]);
     cmd.env("CLIAUTH_TEST_PAUSE", "after_lock_acquired");
     let mut holder = cmd.spawn().unwrap();
     let _lines = wait_for_pause(&mut holder, "after_lock_acquired").await;

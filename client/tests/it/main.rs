@@ -5,7 +5,6 @@
 mod concurrency;
 mod errors;
 mod flows_mutants;
-#[cfg(feature = "test-hooks")]
 mod hooks;
 mod hosted;
 mod login;

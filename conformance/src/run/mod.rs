@@ -1,0 +1,246 @@
+//! Runs one scenario. The story, in the order [`Suite::run`] tells it:
+//!
+//! 1. **Plan** (`plan.rs`): before anything starts, the scenario is worked out against the
+//!    profile once: the mock configuration, the time budget, every line a step waits for
+//!    (compiled), the secrets known in advance. A profile that cannot serve a step fails here.
+//! 2. **Start** (`Run::start`): the mock (and a decoy for hermeticity scenarios), a temp
+//!    root for the homes, the template variables (`{server_url}`, `{busy_port}`, ...).
+//! 3. **Steps** (`Run::steps`): one arm per step kind, in order. Client actions
+//!    (`action.rs`: command line, clean environment, processes; `process.rs`: capture, wait,
+//!    kill), the user's browser (`browser.rs`), background control and the mock's admin API
+//!    (`control.rs`), file damage (`fs.rs`); then the step's expectations (`check.rs`).
+//! 4. **Invariants and report** (`report.rs`): background processes nobody waited for are
+//!    killed; no secret in any output, private credential files, no stray process, an untouched
+//!    decoy. A failure becomes one report naming the step, expectation, observation, client
+//!    output and mock journal, with every secret masked.
+//!
+//! Every failure inside is a `Miss` (the ground floor, `outcome.rs`) tagged with its step.
+
+mod action;
+mod browser;
+mod check;
+mod control;
+mod fs;
+mod plan;
+mod process;
+mod report;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use cliauth_mock::MockServer;
+use tokio::time::Instant;
+
+use crate::invariants;
+pub use crate::outcome::Failure;
+use crate::outcome::{Miss, Output};
+use crate::profile::{Profile, render};
+use crate::scenario::{ParallelStep, Scenario, Step};
+use plan::Plan;
+use process::Group;
+
+/// Where and how the suite runs clients.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// The client profile.
+    pub profile: Profile,
+    /// Folder put first on the clients' `PATH` (holds the reference client as `cliauth`).
+    pub bin_dir: Option<PathBuf>,
+}
+
+/// One scenario in progress.
+struct Run<'a> {
+    suite: &'a Suite,
+    scenario: &'a Scenario,
+    plan: Plan,
+    server: MockServer,
+    decoy: Option<MockServer>,
+    root: tempfile::TempDir,
+    homes: BTreeMap<String, PathBuf>,
+    vars: BTreeMap<String, String>,
+    caller_env: Vec<(OsString, OsString)>,
+    background: BTreeMap<String, Group>,
+    finished: Vec<Output>,
+    /// Outputs of the step being checked, for the report.
+    current: Vec<Output>,
+    pgids: Vec<u32>,
+    user_codes: Vec<String>,
+    deadline: Instant,
+    _busy_port: std::net::TcpListener,
+}
+
+impl Suite {
+    /// Runs one scenario to the end; `Err` carries the failure report.
+    pub async fn run(&self, scenario: &Scenario) -> Result<(), Failure> {
+        let plan = Plan::new(&self.profile, scenario).map_err(|(step, miss)| Failure {
+            report: report::unplannable(scenario, step, &miss),
+        })?;
+        let mut run = match Run::start(self, scenario, plan).await {
+            Ok(run) => run,
+            Err(miss) => {
+                return Err(Failure {
+                    report: format!(
+                        "setup failed\n  expected: {}\n  observed: {}\n",
+                        miss.expectation, miss.observed
+                    ),
+                });
+            }
+        };
+        let result = run.steps().await;
+        let leftovers = run.stop_background().await;
+        let after = if result.is_ok() {
+            run.invariants(&leftovers)
+        } else {
+            // The scenario failed already; still leave no process of it behind.
+            invariants::kill_strays(&invariants::stray_processes(&run.pgids));
+            Ok(())
+        };
+        let outcome = result.and(after);
+        let report = outcome
+            .as_ref()
+            .err()
+            .map(|(step, miss)| run.report(*step, miss));
+        if let Some(decoy) = run.decoy.take() {
+            decoy.shutdown().await;
+        }
+        let Run { server, .. } = run;
+        server.shutdown().await;
+        match report {
+            Some(report) => Err(Failure { report }),
+            None => Ok(()),
+        }
+    }
+}
+
+type StepResult = Result<(), (Option<usize>, Miss)>;
+
+impl<'a> Run<'a> {
+    async fn start(suite: &'a Suite, scenario: &'a Scenario, plan: Plan) -> Result<Run<'a>, Miss> {
+        let server = MockServer::builder()
+            .dialect(suite.profile.dialect)
+            .config(plan.server.clone())
+            .start()
+            .await
+            .map_err(|e| {
+                Miss::new(
+                    "the mock server starts with the scenario's [server] table",
+                    e.to_string(),
+                )
+            })?;
+        let mut caller_env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+        let decoy = match &scenario.decoy {
+            Some(d) => {
+                let decoy = MockServer::builder()
+                    .config(cliauth_mock::Config::default())
+                    .start()
+                    .await
+                    .map_err(|e| Miss::new("the decoy server starts", e.to_string()))?;
+                let vars: BTreeMap<String, String> = [("decoy_url".to_owned(), decoy.url())].into();
+                for (name, value) in &d.caller_env {
+                    let value = render(value, &vars)
+                        .map_err(|e| Miss::new("decoy.caller_env renders", e))?;
+                    caller_env.retain(|(k, _)| k != name.as_str());
+                    caller_env.push((name.into(), value.into()));
+                }
+                Some(decoy)
+            }
+            None => None,
+        };
+        let root = tempfile::Builder::new()
+            .prefix("cliauth-conformance-")
+            .tempdir()
+            .map_err(|e| Miss::new("a temp folder can be created", e.to_string()))?;
+        let busy = std::net::TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| Miss::new("a loopback port can be bound", e.to_string()))?;
+        let busy_port = busy
+            .local_addr()
+            .map_err(|e| Miss::new("the bound port is known", e.to_string()))?
+            .port();
+        let mut vars = BTreeMap::new();
+        vars.insert("server_url".to_owned(), server.url());
+        vars.insert("issuer".to_owned(), server.issuer());
+        vars.insert("busy_port".to_owned(), busy_port.to_string());
+        // A port nothing listens on: bound, noted, released (connects are refused).
+        let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| Miss::new("a loopback port can be bound", e.to_string()))?
+            .port();
+        vars.insert("closed_port".to_owned(), closed_port.to_string());
+        for (name, var) in &suite.profile.env_names {
+            vars.insert(format!("env_{name}"), var.clone());
+        }
+        let deadline = Instant::now() + plan.timeout();
+        Ok(Run {
+            suite,
+            scenario,
+            plan,
+            server,
+            decoy,
+            root,
+            homes: BTreeMap::new(),
+            vars,
+            caller_env,
+            background: BTreeMap::new(),
+            finished: Vec::new(),
+            current: Vec::new(),
+            pgids: Vec::new(),
+            user_codes: Vec::new(),
+            deadline,
+            _busy_port: busy,
+        })
+    }
+
+    fn profile(&self) -> &'a Profile {
+        &self.suite.profile
+    }
+
+    async fn steps(&mut self) -> StepResult {
+        for (i, step) in self.scenario.steps.iter().enumerate() {
+            self.current.clear();
+            let at = Some(i);
+            let journal_from = self.server.journal().len();
+            match step {
+                Step::Run(r) => self.run_step(i, r, journal_from, false).await,
+                Step::Parallel(ParallelStep(r)) => self.run_step(i, r, journal_from, true).await,
+                Step::Wait(w) => self.wait_step(i, w).await,
+                Step::Admin(a) => {
+                    self.admin(a).await.map_err(|m| (at, m))?;
+                    self.check(&a.expect, &[], journal_from)
+                }
+                Step::Browser(b) => {
+                    self.browser(b).await.map_err(|m| (at, m))?;
+                    self.check(&b.expect, &[], journal_from)
+                }
+                Step::Kill(k) => {
+                    self.kill(k).await.map_err(|m| (at, m))?;
+                    self.check(&k.expect, &[], journal_from)
+                }
+                Step::AwaitPause(a) => self
+                    .await_pause(&a.process, &a.point)
+                    .await
+                    .map_err(|m| (at, m)),
+                Step::AwaitLog(a) => self
+                    .await_log(&a.process, &a.word)
+                    .await
+                    .map_err(|m| (at, m)),
+                Step::Release(r) => self.release(r).await,
+                Step::Fs(f) => self.fs(f),
+                Step::Check(c) => self.check(&c.expect, &[], journal_from),
+            }
+            .map_err(|(s, m)| (s.or(at), m))?;
+        }
+        Ok(())
+    }
+
+    fn home(&mut self, name: &str) -> Result<PathBuf, Miss> {
+        if let Some(path) = self.homes.get(name) {
+            return Ok(path.clone());
+        }
+        let path = self.root.path().join("homes").join(name);
+        std::fs::create_dir_all(&path)
+            .map_err(|e| Miss::new(format!("home {name:?} can be created"), e.to_string()))?;
+        self.homes.insert(name.to_owned(), path.clone());
+        Ok(path)
+    }
+}

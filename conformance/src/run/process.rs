@@ -1,0 +1,293 @@
+//! Client processes once started: their captured output, waiting for them to exit (or for a
+//! line they print, within the scenario deadline), killing them.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::Run;
+use crate::outcome::{Miss, Output, indent};
+use crate::scenario::Expect;
+
+/// Captured stream with a wake-up for waiters.
+#[derive(Debug, Default)]
+pub(super) struct Capture {
+    /// Remove ANSI escape sequences when reading (the profile's `strip_ansi`).
+    pub(super) strip_ansi: bool,
+    pub(super) text: Mutex<Vec<u8>>,
+    pub(super) changed: Notify,
+    /// The stream reached its end (the process closed it or exited).
+    pub(super) closed: std::sync::atomic::AtomicBool,
+}
+
+impl Capture {
+    pub(super) fn new(strip_ansi: bool) -> Self {
+        Self {
+            strip_ansi,
+            ..Self::default()
+        }
+    }
+
+    /// The text so far; escape sequences are stripped here rather than as bytes arrive, so a
+    /// sequence split across two reads is still removed whole.
+    pub(super) fn snapshot(&self) -> String {
+        // Invariant: the lock is only held for a copy or an append, which cannot panic.
+        let text =
+            String::from_utf8_lossy(&self.text.lock().expect("capture lock poisoned")).into_owned();
+        if self.strip_ansi {
+            strip_ansi(&text)
+        } else {
+            text
+        }
+    }
+}
+
+/// `text` without ANSI escape sequences (CSI such as colours and cursor moves, OSC such as
+/// hyperlinks, and two-byte escapes such as `ESC 7`), for clients that force colour.
+pub(crate) fn strip_ansi(text: &str) -> String {
+    static ANSI: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        // Invariant: a literal pattern that is valid (pinned by the unit test below).
+        regex::Regex::new(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[0-~])")
+            .expect("valid ANSI pattern")
+    });
+    ANSI.replace_all(text, "").into_owned()
+}
+
+/// One running client process and the readers of its output.
+pub(super) struct Proc {
+    pub(super) label: String,
+    pub(super) child: tokio::process::Child,
+    pub(super) stdout: Arc<Capture>,
+    pub(super) stderr: Arc<Capture>,
+    pub(super) readers: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+    pub(super) secret_stdout: bool,
+    pub(super) json: bool,
+}
+
+/// The processes a background `run` or `parallel` step started, with what its `wait` checks.
+pub(super) struct Group {
+    pub(super) procs: Vec<Proc>,
+    pub(super) journal_from: usize,
+    pub(super) expect: Expect,
+    pub(super) step: usize,
+}
+
+impl Run<'_> {
+    /// Waits for a process to exit (within the scenario deadline) and collects its output.
+    pub(super) async fn finish(&mut self, mut proc: Proc) -> Result<Output, Miss> {
+        let status = match tokio::time::timeout_at(self.deadline, proc.child.wait()).await {
+            Ok(status) => status.map_err(|e| {
+                Miss::new(format!("{} can be waited for", proc.label), e.to_string())
+            })?,
+            Err(_elapsed) => {
+                let output = self.kill_proc(proc).await?;
+                let observed = format!(
+                    "still running at the scenario timeout of {} s; killed",
+                    self.plan.timeout_secs
+                );
+                self.current.push(output);
+                return Err(Miss::new("the process exits", observed));
+            }
+        };
+        self.collect(proc, status.code(), false).await
+    }
+
+    /// Drains a finished process's output readers and records its output.
+    pub(super) async fn collect(
+        &mut self,
+        mut proc: Proc,
+        exit: Option<i32>,
+        killed: bool,
+    ) -> Result<Output, Miss> {
+        // A killed process gets a few seconds of its own: the scenario deadline may be past.
+        let until = if killed {
+            Instant::now() + Duration::from_secs(5)
+        } else {
+            self.deadline
+        };
+        for reader in proc.readers.drain(..) {
+            // A grandchild that inherited the pipes could keep them open: bounded by the deadline.
+            let joined = tokio::time::timeout_at(until, reader).await.map_err(|elapsed| {
+                Miss::new(
+                    format!("{} closes its output when it exits", proc.label),
+                    format!("still open at the scenario timeout ({elapsed}): a child process kept it"),
+                )
+            })?;
+            match joined {
+                Ok(Ok(())) => {}
+                // A client that exits early may close stdin before we wrote it: that is the
+                // client's choice, so a broken pipe on stdin is not a runner failure.
+                Ok(Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                Ok(Err(e)) => {
+                    return Err(Miss::new(
+                        format!("{} output can be read", proc.label),
+                        e.to_string(),
+                    ));
+                }
+                Err(e) => {
+                    return Err(Miss::new(
+                        format!("{} output reader finishes", proc.label),
+                        e.to_string(),
+                    ));
+                }
+            }
+        }
+        let output = Output {
+            label: if killed {
+                format!("{} (killed)", proc.label)
+            } else {
+                proc.label
+            },
+            exit,
+            stdout: proc.stdout.snapshot(),
+            stderr: proc.stderr.snapshot(),
+            secret_stdout: proc.secret_stdout,
+            json: proc.json,
+        };
+        self.finished.push(output.clone());
+        Ok(output)
+    }
+
+    pub(super) async fn kill_proc(&mut self, mut proc: Proc) -> Result<Output, Miss> {
+        proc.child
+            .start_kill()
+            .map_err(|e| Miss::new(format!("{} can be killed", proc.label), e.to_string()))?;
+        proc.child
+            .wait()
+            .await
+            .map_err(|e| Miss::new(format!("{} can be waited for", proc.label), e.to_string()))?;
+        self.collect(proc, None, true).await
+    }
+
+    /// Waits until a capture matches `regex` and returns the first group (or the match).
+    pub(super) async fn wait_for(
+        &self,
+        capture: &Capture,
+        label: &str,
+        pattern: &regex::Regex,
+        what: &str,
+    ) -> Result<String, Miss> {
+        loop {
+            let changed = capture.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            // Read `closed` before the text: once closed, the text is complete.
+            let closed = capture.closed.load(std::sync::atomic::Ordering::SeqCst);
+            let text = capture.snapshot();
+            if let Some(caps) = pattern.captures(&text) {
+                let m = caps
+                    .get(1)
+                    .or_else(|| caps.get(0))
+                    .map(|m| m.as_str().to_owned())
+                    .unwrap_or_default();
+                return Ok(m);
+            }
+            if closed {
+                return Err(Miss::new(
+                    format!("{label} prints {what} (/{pattern}/)"),
+                    format!(
+                        "it closed its output without it; stderr:\n{}",
+                        indent(&text)
+                    ),
+                ));
+            }
+            if tokio::time::timeout_at(self.deadline, changed)
+                .await
+                .is_err()
+            {
+                return Err(Miss::new(
+                    format!("{label} prints {what} (/{pattern}/)"),
+                    format!(
+                        "nothing matching by the scenario timeout; stderr so far:\n{}",
+                        indent(&text)
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// The stderr capture of the first process of a background group.
+    pub(super) fn stderr_of(&self, name: &str) -> Result<(Arc<Capture>, String), Miss> {
+        let group = self.background.get(name).ok_or_else(|| {
+            Miss::new(
+                format!("background process {name:?} is running"),
+                "it is not",
+            )
+        })?;
+        let proc = group
+            .procs
+            .first()
+            .ok_or_else(|| Miss::new("the group has a process", "it is empty"))?;
+        Ok((Arc::clone(&proc.stderr), proc.label.clone()))
+    }
+
+    /// Kills background processes nobody waited for; returns their labels.
+    pub(super) async fn stop_background(&mut self) -> Vec<String> {
+        let mut leftovers = Vec::new();
+        let groups = std::mem::take(&mut self.background);
+        for (name, group) in groups {
+            for proc in group.procs {
+                leftovers.push(format!("{name}: {}", proc.label));
+                if let Err(miss) = self.kill_proc(proc).await {
+                    leftovers.push(format!("{name}: could not be killed: {}", miss.observed));
+                }
+            }
+        }
+        leftovers
+    }
+}
+
+pub(super) async fn pump<R: tokio::io::AsyncRead + Unpin>(
+    mut reader: R,
+    capture: Arc<Capture>,
+) -> std::io::Result<()> {
+    let mut buf = [0_u8; 8192];
+    loop {
+        let n = reader.read(&mut buf).await?;
+        if n == 0 {
+            capture
+                .closed
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            capture.changed.notify_waiters();
+            return Ok(());
+        }
+        capture
+            .text
+            .lock()
+            .expect("capture lock poisoned")
+            .extend_from_slice(&buf[..n]);
+        capture.changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ansi_sequences_are_stripped_and_text_kept() {
+        let coloured = "\x1b[1;32m\u{2713}\x1b[0m Logged in as \x1b[36malice\x1b[39m\x1b[2K\r\n\
+                        \x1b]8;;http://127.0.0.1:1/device\x1b\\link\x1b]8;;\x1b\\ \x1b7done\x1b8";
+        assert_eq!(
+            strip_ansi(coloured),
+            "\u{2713} Logged in as alice\r\nlink done"
+        );
+        assert_eq!(strip_ansi("plain [text] 100%"), "plain [text] 100%");
+    }
+
+    #[test]
+    fn capture_strips_only_when_the_profile_asks() {
+        for (strip, expected) in [(true, "red"), (false, "\x1b[31mred\x1b[0m")] {
+            let capture = Capture::new(strip);
+            capture
+                .text
+                .lock()
+                .expect("fresh lock")
+                .extend_from_slice(b"\x1b[31mred\x1b[0m");
+            assert_eq!(capture.snapshot(), expected);
+        }
+    }
+}

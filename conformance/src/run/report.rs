@@ -1,0 +1,144 @@
+//! After the last step: the invariants, the secrets that must not be printed, and the
+//! failure report (every secret masked).
+
+use cliauth_mock::JournalEntry;
+
+use super::{Run, StepResult, plan};
+use crate::invariants;
+use crate::outcome::{Miss, indent_by};
+use crate::profile::render;
+use crate::scenario::Scenario;
+
+impl Run<'_> {
+    pub(super) fn invariants(&mut self, leftovers: &[String]) -> StepResult {
+        let inner = || -> Result<(), Miss> {
+            if !leftovers.is_empty() {
+                return Err(Miss::new(
+                    "invariant: every background process was waited for or killed by the scenario",
+                    leftovers.join(", "),
+                ));
+            }
+            let strays = invariants::stray_processes(&self.pgids);
+            if !strays.is_empty() {
+                invariants::kill_strays(&strays);
+                return Err(Miss::new(
+                    "invariant: no process is left running",
+                    format!("still running: {strays:?}"),
+                ));
+            }
+            let secrets = self.secrets();
+            invariants::no_leaks(&self.finished, &secrets)?;
+            let profile = self.profile();
+            if let Some(dir) = profile.paths.get("credentials_dir") {
+                for home in self.homes.values() {
+                    invariants::credential_modes(&home.join(dir))?;
+                }
+            }
+            if let Some(decoy) = &self.decoy {
+                let journal = decoy.journal();
+                if !journal.is_empty() {
+                    return Err(Miss::new(
+                        "invariant: the decoy server the caller's variables point at is never contacted",
+                        format!("{} request(s): {}", journal.len(), journal_text(&journal)),
+                    ));
+                }
+            }
+            Ok(())
+        };
+        inner().map_err(|m| (None, m))
+    }
+
+    /// Every secret that must not appear in output.
+    pub(super) fn secrets(&self) -> Vec<String> {
+        let mut secrets = self.server.issued_secrets();
+        if let Some(decoy) = &self.decoy {
+            secrets.extend(decoy.issued_secrets());
+        }
+        secrets.extend(self.plan.secrets.iter().cloned());
+        for template in &self.plan.secret_templates {
+            // A template that does not render never reached a client (its step failed
+            // first); the raw text is scanned instead.
+            match render(template, &self.vars) {
+                Ok(rendered) => secrets.push(rendered),
+                Err(_unrendered) => secrets.push(template.clone()),
+            }
+        }
+        // A user code is shown to the user by design (RFC 8628 §3.3).
+        secrets.retain(|s| s.len() >= 6 && !self.user_codes.contains(s));
+        secrets.sort();
+        secrets.dedup();
+        secrets
+    }
+
+    pub(super) fn report(&self, step: Option<usize>, miss: &Miss) -> String {
+        let secrets = self.secrets();
+        let mask = |text: &str| invariants::mask(text, &secrets);
+        let mut lines = vec![step_line(self.scenario, step)];
+        lines.push(format!("  expected: {}", mask(&miss.expectation)));
+        lines.push(format!("  observed: {}", mask(&miss.observed)));
+        let outputs = if self.current.is_empty() {
+            &self.finished
+        } else {
+            &self.current
+        };
+        let shown = outputs.len().saturating_sub(4);
+        if shown > 0 {
+            lines.push(format!(
+                "client output ({shown} earlier process(es) not shown):"
+            ));
+        } else {
+            lines.push("client output:".to_owned());
+        }
+        for o in &outputs[shown..] {
+            let exit = o
+                .exit
+                .map_or_else(|| "killed by a signal".to_owned(), |c| c.to_string());
+            lines.push(format!("  [{}] exit {exit}", o.label));
+            lines.push(format!("    stdout:\n{}", indent_by(&mask(&o.stdout), 6)));
+            lines.push(format!("    stderr:\n{}", indent_by(&mask(&o.stderr), 6)));
+        }
+        let journal = self.server.journal();
+        lines.push(format!(
+            "mock journal ({} entries):\n{}",
+            journal.len(),
+            mask(&journal_text(&journal))
+        ));
+        lines.push(String::new());
+        lines.join("\n")
+    }
+}
+
+/// The report of a scenario that cannot run with the profile (found while planning, before
+/// any client ran).
+pub(super) fn unplannable(scenario: &Scenario, step: Option<usize>, miss: &Miss) -> String {
+    let secrets = plan::fixed_secrets(scenario);
+    let mask = |text: &str| invariants::mask(text, &secrets);
+    format!(
+        "{}\n  expected: {}\n  observed: {}\n(found while planning the scenario, before any client ran)\n",
+        step_line(scenario, step),
+        mask(&miss.expectation),
+        mask(&miss.observed)
+    )
+}
+
+/// `step 3 (kind = "kill" process=login)`, or `after the last step`.
+fn step_line(scenario: &Scenario, step: Option<usize>) -> String {
+    match step.and_then(|i| scenario.steps.get(i).map(|s| (i, s))) {
+        Some((i, s)) => {
+            let detail = s.as_kind().detail();
+            format!("step {} (kind = \"{}\"{detail})", i + 1, s.kind())
+        }
+        None => "after the last step".to_owned(),
+    }
+}
+
+fn journal_text(journal: &[JournalEntry]) -> String {
+    journal
+        .iter()
+        .map(|e| {
+            serde_json::to_string(e).unwrap_or_else(|err| format!("<unserializable entry: {err}>"))
+        })
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
