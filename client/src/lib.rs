@@ -13,6 +13,7 @@
 //! ```
 
 pub mod classify;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod flows;

@@ -9,13 +9,14 @@ use std::time::Duration;
 use url::Url;
 
 use crate::classify::{Error, Result};
+use crate::clock::now_unix;
 use crate::config::{Config, DEFAULT_CLIENT_ID, display_url, join_url};
 use crate::flows::discovery::{self, ApiMeta, ServerMetadata};
 use crate::flows::{OAuthClient, Tokens};
 use crate::http::{Bearer, Http};
 use crate::secret::Secret;
 use crate::store::{
-    LockGuard, LoginMethod, MeCache, SessionRecord, StaticToken, Store, StoredState, now_unix,
+    LockGuard, LoginMethod, MeCache, SessionRecord, StaticToken, Store, StoredState,
 };
 
 /// Refresh this long before expiry (capped at half the token's lifetime, so a token that lives
@@ -127,16 +128,6 @@ pub struct LogoutReport {
     pub revoked: Option<bool>,
     /// Why revocation failed, when it did.
     pub revoke_error: Option<Error>,
-}
-
-/// Seconds until `at`, negative when past.
-pub fn secs_until(at: u64) -> i64 {
-    let now = now_unix();
-    if at >= now {
-        i64::try_from(at - now).map_or(i64::MAX, |v| v)
-    } else {
-        -i64::try_from(now - at).map_or(i64::MAX, |v| v)
-    }
 }
 
 /// The refresh window for a session: [`REFRESH_SKEW_SECS`], at most half the token's lifetime.
@@ -676,23 +667,6 @@ mod tests {
 
     /// A fixed "login time": the tests never read the clock.
     const T0: u64 = 1_800_000_000;
-
-    /// `auth status` and `auth refresh` print these: positive ahead, negative behind, and the
-    /// distance (not the sum or quotient of the two times). The clock is read on both sides.
-    #[rstest]
-    #[case::ahead(100)]
-    #[case::behind(-100)]
-    #[case::now(0)]
-    fn secs_until_is_the_signed_distance_from_now(#[case] offset: i64) {
-        let before = now_unix();
-        let at = before.checked_add_signed(offset).unwrap();
-        let got = secs_until(at);
-        let elapsed = i64::try_from(now_unix() - before).unwrap();
-        assert!(
-            (offset - elapsed..=offset).contains(&got),
-            "{got} for {offset} ({elapsed} s elapsed)"
-        );
-    }
 
     /// `auth status` and the login early exit call a session usable while it can still produce
     /// a token: a valid access token, or a refresh token that has not expired.

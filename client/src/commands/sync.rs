@@ -8,9 +8,9 @@ use clap::Subcommand;
 use super::auth::JsonArg;
 use super::{Ctx, Report, block_on, finish};
 use crate::classify::{Error, Result};
+use crate::clock::now_unix;
 use crate::secret::Secret;
 use crate::session::{Resolved, Session, TokenSource};
-use crate::store::now_unix;
 use crate::ui::Ui;
 
 /// Hosted workflows.

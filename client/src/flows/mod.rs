@@ -8,9 +8,9 @@ pub mod password;
 use serde::Deserialize;
 
 use crate::classify::{Error, Result};
+use crate::clock::now_unix;
 use crate::http::Http;
 use crate::secret::Secret;
-use crate::store::now_unix;
 pub use discovery::ServerMetadata;
 
 /// The scopes cliauth asks for: none beyond the server's default (many servers reject unknown

@@ -4,7 +4,6 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -12,6 +11,7 @@ use zeroize::Zeroizing;
 
 use super::fsutil;
 use crate::classify::{Error, Result};
+use crate::clock::now_unix;
 use crate::secret::{Secret, fingerprint, hex};
 
 /// First bytes of every credentials file; the last byte is the format version.
@@ -275,7 +275,7 @@ fn passphrase_key(
 ) -> Result<StoreKey> {
     let handoff = runtime_dir.map(|rt| (rt, handoff_path(rt, key_path, salt)));
     if let Some((_, path)) = &handoff
-        && let Some(k) = read_handoff(path, now_secs())
+        && let Some(k) = read_handoff(path, now_unix())
     {
         if key_check(&k) == check {
             tracing::debug!(
@@ -325,12 +325,6 @@ pub(crate) fn drop_handoff(key_path: &Path, runtime_dir: Option<&Path>) -> bool 
     }
 }
 
-fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// The key in the hand-off file at `path`, when it is private, well formed and fresh at the Unix
 /// time `now` (its expiry is after `now` and at most [`HANDOFF_TTL_SECS`] ahead of it).
 fn read_handoff(path: &Path, now: u64) -> Option<StoreKey> {
@@ -377,7 +371,7 @@ fn read_handoff(path: &Path, now: u64) -> Option<StoreKey> {
 fn write_handoff(rt: &Path, path: &Path, key: &StoreKey) {
     let body = Zeroizing::new(format!(
         "v1 {} {}\n",
-        now_secs() + HANDOFF_TTL_SECS,
+        now_unix() + HANDOFF_TTL_SECS,
         hex(key.0.as_slice())
     ));
     let tmp = fsutil::temp_path(rt, "cliauth-key");
@@ -530,7 +524,7 @@ mod tests {
             .unwrap()
             .unwrap()
             .path();
-        let far = now_secs() + 10 * HANDOFF_TTL_SECS;
+        let far = now_unix() + 10 * HANDOFF_TTL_SECS;
         fs::write(&handoff, format!("v1 {far} {}\n", hex(k1.0.as_slice()))).unwrap();
         let k2 = load_key(&kp, Some(&pass), Some(rt.path()))
             .unwrap()
@@ -539,7 +533,7 @@ mod tests {
         let text = fs::read_to_string(&handoff).unwrap();
         let exp: u64 = text.split_whitespace().nth(1).unwrap().parse().unwrap();
         assert!(
-            exp <= now_secs() + HANDOFF_TTL_SECS,
+            exp <= now_unix() + HANDOFF_TTL_SECS,
             "the over-long hand-off was replaced (expiry {exp}, planted {far})"
         );
     }
@@ -642,8 +636,8 @@ mod tests {
     #[test]
     fn the_handoff_expires_one_lifetime_after_it_is_written() {
         let wall = || {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()
                 .as_secs()
         };

@@ -6,10 +6,11 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use super::fsutil;
 use crate::classify::{Error, Result};
+use crate::clock::now_unix;
 
 /// Holds the credentials lock until dropped; dropping clears the holder record, then unlocks.
 #[derive(Debug)]
@@ -65,9 +66,7 @@ pub fn acquire(path: &Path, timeout: Duration) -> Result<LockGuard> {
         std::process::id(),
         gethostname::gethostname().to_string_lossy(),
         env!("CARGO_PKG_VERSION"),
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
+        now_unix(),
     );
     let written = file
         .set_len(0)

@@ -7,23 +7,17 @@ pub mod lock;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 use zeroize::Zeroizing;
 
 use crate::classify::{Error, Result};
+use crate::clock::now_unix;
 use crate::secret::{Secret, fingerprint};
 
 pub use lock::{LockGuard, LockState};
-
-/// Seconds since the Unix epoch.
-pub fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// How a session was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

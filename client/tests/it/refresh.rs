@@ -94,8 +94,9 @@ async fn force_login_replaces_then_revokes_the_old_session() {
 
 #[tokio::test]
 async fn busy_lock_adopts_a_still_valid_token_but_an_explicit_refresh_times_out() {
+    use cliauth::clock::now_unix;
     use cliauth::secret::Secret;
-    use cliauth::store::{LoginMethod, SessionRecord, Store, StoredState, now_unix};
+    use cliauth::store::{LoginMethod, SessionRecord, Store, StoredState};
     let f = Fixture::new("").await;
     // A session inside its refresh window (expires in 30 s) but still valid, and the lock held
     // by this test process for the whole test.
@@ -145,7 +146,8 @@ async fn busy_lock_adopts_a_still_valid_token_but_an_explicit_refresh_times_out(
 
 #[tokio::test]
 async fn transient_refresh_failure_inside_the_window_uses_the_still_valid_access_token() {
-    use cliauth::store::{Store, now_unix};
+    use cliauth::clock::now_unix;
+    use cliauth::store::Store;
     let f = Fixture::new(
         "[[rules]]\nname = \"refresh-503\"\nmatch = { path = \"/oauth/token\", grant_type = \"refresh_token\" }\naction = { kind = \"status\", status = 503, body = \"{}\" }\n",
     )

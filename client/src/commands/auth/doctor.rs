@@ -4,8 +4,9 @@ use clap::Args;
 
 use super::super::{Ctx, Report, block_on};
 use crate::classify::{Error, Result};
+use crate::clock::secs_until;
 use crate::config::{Config, Origin, display_url};
-use crate::session::{Session, secs_until};
+use crate::session::Session;
 use crate::store::{LockState, lock};
 
 /// `auth doctor` flags.
@@ -263,7 +264,7 @@ async fn server_view(session: &Session, checks: &mut Vec<Check>) {
         Ok(h) => h,
         Err(e) => return checks.push(fail("session", e)),
     };
-    let started = crate::store::now_unix();
+    let started = crate::clock::now_unix();
     match http
         .api_json::<ServerSession>(
             reqwest::Method::GET,

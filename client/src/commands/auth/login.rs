@@ -7,13 +7,14 @@ use clap::Args;
 
 use super::super::{Ctx, Report, block_on};
 use crate::classify::{Error, Result};
+use crate::clock::now_unix;
 use crate::config::display_url;
 use crate::flows::browser::BrowserOptions;
 use crate::flows::device::DeviceOptions;
 use crate::flows::{self, Tokens};
 use crate::secret::Secret;
 use crate::session::{AuthServer, Resolved, Session, TokenSource, new_record, session_usable};
-use crate::store::{LoginMethod, MeCache, now_unix};
+use crate::store::{LoginMethod, MeCache};
 
 /// `auth login` flags.
 #[derive(Debug, Clone, Args)]

@@ -2,7 +2,7 @@
 
 use super::super::{Ctx, Report, block_on};
 use crate::classify::{Error, Result};
-use crate::session::secs_until;
+use crate::clock::secs_until;
 
 /// Refreshes the stored session now.
 pub fn run(ctx: &Ctx) -> Result<Report> {

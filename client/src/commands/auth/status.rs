@@ -4,9 +4,10 @@
 
 use super::super::{Ctx, Report, block_on};
 use crate::classify::{Error, Result};
+use crate::clock::secs_until;
 use crate::config::display_url;
 use crate::secret::Secret;
-use crate::session::{TokenSource, secs_until, session_usable};
+use crate::session::{TokenSource, session_usable};
 use crate::store::StoredState;
 
 fn human_duration(secs: i64) -> String {
