@@ -21,6 +21,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+pub use crate::oauth_error::{OAuthErrorBody, OAuthErrorCode};
+
 /// Exit code for usage errors (clap's own code).
 pub const EXIT_USAGE: u8 = 2;
 
@@ -114,28 +116,6 @@ impl ErrorCategory {
 impl fmt::Display for ErrorCategory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-/// An RFC 6749 §5.2 error body (`error`, `error_description`).
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct OAuthErrorBody {
-    /// The error code, e.g. `invalid_grant`.
-    pub error: String,
-    /// Human-readable detail chosen by the server.
-    #[serde(default)]
-    pub error_description: Option<String>,
-    /// Seconds to wait, sent with `refresh_replay_benign_retry`.
-    #[serde(default)]
-    pub retry_after: Option<u64>,
-}
-
-impl fmt::Display for OAuthErrorBody {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.error_description {
-            Some(d) if !d.is_empty() => write!(f, "{} ({})", self.error, d),
-            _ => f.write_str(&self.error),
-        }
     }
 }
 
@@ -393,18 +373,24 @@ impl Error {
                 C::RetryableTransport
             }
             Error::ServerStatus { .. } | Error::Malformed { .. } => C::ServerError,
-            Error::OAuth { body, .. } => match body.error.as_str() {
-                "invalid_grant" => C::Unauthenticated,
-                "access_denied" => C::AccessDenied,
-                "expired_token" => C::ExpiredCode,
-                "temporarily_unavailable" => C::RetryableTransport,
-                "invalid_client"
-                | "unauthorized_client"
-                | "invalid_scope"
-                | "unsupported_grant_type"
-                | "invalid_request"
-                | "unsupported_response_type" => C::Config,
-                _ => C::ServerError,
+            Error::OAuth { body, .. } => match body.error {
+                OAuthErrorCode::InvalidGrant => C::Unauthenticated,
+                OAuthErrorCode::AccessDenied => C::AccessDenied,
+                OAuthErrorCode::ExpiredToken => C::ExpiredCode,
+                OAuthErrorCode::TemporarilyUnavailable => C::RetryableTransport,
+                OAuthErrorCode::InvalidClient
+                | OAuthErrorCode::UnauthorizedClient
+                | OAuthErrorCode::InvalidScope
+                | OAuthErrorCode::UnsupportedGrantType
+                | OAuthErrorCode::InvalidRequest
+                | OAuthErrorCode::UnsupportedResponseType => C::Config,
+                // A benign replay only reaches the user when the refresh transaction gave up
+                // on it (it then reports `RefreshInProgress`); anything else is the server's.
+                OAuthErrorCode::ServerError
+                | OAuthErrorCode::AuthorizationPending
+                | OAuthErrorCode::SlowDown
+                | OAuthErrorCode::RefreshReplayBenignRetry
+                | OAuthErrorCode::Other(_) => C::ServerError,
             },
             Error::Config { .. }
             | Error::InsecureUrl { .. }

@@ -7,8 +7,9 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::classify::{Error, OAuthErrorBody, Result};
+use crate::classify::{Error, Result};
 use crate::config::display_url;
+use crate::oauth_error::OAuthErrorBody;
 use crate::secret::{RedactedUrl, Secret};
 
 /// Largest response body read (discovery documents and token responses are a few KiB).
@@ -329,7 +330,7 @@ fn expect_json<T: DeserializeOwned>(
 
 fn error_code(raw: &RawResponse) -> Option<(String, Option<String>)> {
     let body: OAuthErrorBody = serde_json::from_slice(&raw.body).ok()?;
-    Some((body.error, body.error_description))
+    Some((body.error.to_string(), body.error_description))
 }
 
 /// Classifies a non-2xx answer of the hosted API.
@@ -394,7 +395,7 @@ fn oauth_status_error(what: &str, raw: &RawResponse) -> Error {
         detail: None,
     };
     match serde_json::from_slice::<OAuthErrorBody>(&raw.body) {
-        Ok(mut body) if !body.error.is_empty() => {
+        Ok(mut body) if !body.error.as_str().is_empty() => {
             if body.retry_after.is_none() {
                 body.retry_after = retry_after_of(raw);
             }

@@ -9,6 +9,7 @@ use url::Url;
 
 use super::{OAuthClient, Tokens, random_urlsafe};
 use crate::classify::{Error, Result};
+use crate::oauth_error::{OAuthErrorBody, OAuthErrorCode};
 use crate::secret::Secret;
 use crate::ui::Ui;
 
@@ -37,7 +38,7 @@ pub fn open_in_browser(url: &str, ui: Ui) {
 enum Callback {
     Code(Secret),
     Denied(Option<String>),
-    OtherError(String),
+    OtherError(OAuthErrorCode),
 }
 
 /// Runs the browser flow to completion.
@@ -115,15 +116,17 @@ pub async fn login(client: &OAuthClient<'_>, opts: BrowserOptions, ui: Ui) -> Re
             ])
             .await
             .map_err(|e| match e {
-                Error::OAuth { body, .. } if body.error == "invalid_grant" => Error::ExpiredCode {
-                    what: "authorization code",
-                },
+                Error::OAuth { body, .. } if body.error == OAuthErrorCode::InvalidGrant => {
+                    Error::ExpiredCode {
+                        what: "authorization code",
+                    }
+                }
                 other => other,
             }),
         Callback::Denied(detail) => Err(Error::AccessDenied { detail }),
         Callback::OtherError(code) => Err(Error::OAuth {
             what: "the authorization endpoint".into(),
-            body: crate::classify::OAuthErrorBody {
+            body: OAuthErrorBody {
                 error: code,
                 error_description: None,
                 retry_after: None,
@@ -225,15 +228,14 @@ where
         return Err(Error::StateMismatch);
     }
     if let Some(err) = get("error") {
-        return Ok(Some(if err == "access_denied" {
-            Callback::Denied(get("error_description"))
-        } else {
-            Callback::OtherError(err)
+        return Ok(Some(match OAuthErrorCode::from(err) {
+            OAuthErrorCode::AccessDenied => Callback::Denied(get("error_description")),
+            code => Callback::OtherError(code),
         }));
     }
     match get("code") {
         Some(c) if !c.is_empty() => Ok(Some(Callback::Code(Secret::new(c)))),
-        _ => Ok(Some(Callback::OtherError("invalid_request".into()))),
+        _ => Ok(Some(Callback::OtherError(OAuthErrorCode::InvalidRequest))),
     }
 }
 

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::{OAuthClient, Tokens};
 use crate::classify::{Error, Result};
+use crate::oauth_error::OAuthErrorCode;
 use crate::secret::Secret;
 use crate::ui::Ui;
 
@@ -88,18 +89,18 @@ pub async fn login(client: &OAuthClient<'_>, opts: DeviceOptions, ui: Ui) -> Res
             .await
         {
             Ok(tokens) => return Ok(tokens),
-            Err(Error::OAuth { body, what }) => match body.error.as_str() {
-                "authorization_pending" => {}
-                "slow_down" => {
+            Err(Error::OAuth { body, what }) => match body.error {
+                OAuthErrorCode::AuthorizationPending => {}
+                OAuthErrorCode::SlowDown => {
                     interval += Duration::from_secs(5);
                     tracing::debug!(interval_s = interval.as_secs(), "slow_down: polling slower");
                 }
-                "access_denied" => {
+                OAuthErrorCode::AccessDenied => {
                     return Err(Error::AccessDenied {
                         detail: Some("the device login was denied".into()),
                     });
                 }
-                "expired_token" => {
+                OAuthErrorCode::ExpiredToken => {
                     return Err(Error::ExpiredCode {
                         what: "device code",
                     });

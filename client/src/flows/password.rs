@@ -2,6 +2,7 @@
 
 use super::{OAuthClient, Tokens};
 use crate::classify::{Error, Result};
+use crate::oauth_error::OAuthErrorCode;
 use crate::secret::Secret;
 
 /// Exchanges a username and password for tokens.
@@ -17,7 +18,7 @@ pub async fn login(client: &OAuthClient<'_>, username: &str, password: &Secret) 
         ])
         .await
     {
-        Err(Error::OAuth { body, .. }) if body.error == "invalid_grant" => {
+        Err(Error::OAuth { body, .. }) if body.error == OAuthErrorCode::InvalidGrant => {
             Err(Error::InvalidCredentials)
         }
         other => other,

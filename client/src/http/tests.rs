@@ -1,5 +1,6 @@
 use super::*;
 use crate::classify::ErrorCategory;
+use crate::oauth_error::OAuthErrorCode;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -137,7 +138,9 @@ async fn oauth_error_body_is_typed_even_in_a_200() {
         ))
         .await
         .unwrap_err();
-    assert!(matches!(&err, Error::OAuth { body, .. } if body.error == "invalid_grant"));
+    assert!(
+        matches!(&err, Error::OAuth { body, .. } if body.error == OAuthErrorCode::InvalidGrant)
+    );
     assert_eq!(err.category(), ErrorCategory::Unauthenticated);
 }
 

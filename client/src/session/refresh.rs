@@ -12,6 +12,7 @@ use super::token::{Resolved, TokenSource, access_valid};
 use crate::classify::{Error, Result};
 use crate::clock::now_unix;
 use crate::flows::Tokens;
+use crate::oauth_error::OAuthErrorCode;
 use crate::store::{LockGuard, SessionRecord};
 
 /// Longest `retry_after` honoured for a benign refresh replay.
@@ -128,7 +129,7 @@ impl Session {
                     tracing::debug!(event = "refreshed", "refreshed");
                     return Ok((new, RefreshOutcome::Refreshed));
                 }
-                Err(Error::OAuth { body, .. }) if body.error == "invalid_grant" => {
+                Err(Error::OAuth { body, .. }) if body.error == OAuthErrorCode::InvalidGrant => {
                     let Some(mut latest) = self.store.load(Some(&guard))? else {
                         // Nothing is stored any more (removed outside the lock protocol).
                         tracing::debug!(event = "rejection_cleared", "rejection_cleared");
@@ -152,7 +153,8 @@ impl Session {
                     }
                 }
                 Err(Error::OAuth { body, .. })
-                    if body.error == "refresh_replay_benign_retry" && !replay_retried =>
+                    if body.error == OAuthErrorCode::RefreshReplayBenignRetry
+                        && !replay_retried =>
                 {
                     replay_retried = true;
                     // A peer's rotation of this token is in flight: let it persist (release the
@@ -180,7 +182,9 @@ impl Session {
                         _ => return Err(Error::RefreshInProgress),
                     }
                 }
-                Err(Error::OAuth { body, .. }) if body.error == "refresh_replay_benign_retry" => {
+                Err(Error::OAuth { body, .. })
+                    if body.error == OAuthErrorCode::RefreshReplayBenignRetry =>
+                {
                     return Err(Error::RefreshInProgress);
                 }
                 // Transport failures, 5xx, anything else: the stored credentials stay intact.
