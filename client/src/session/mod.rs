@@ -42,6 +42,17 @@ pub struct LogoutReport {
     pub revoke_error: Option<Error>,
 }
 
+/// What the hot path found.
+#[derive(Debug)]
+pub enum HotToken {
+    /// A token to use as it is (an override, a personal token, or a stored session outside its
+    /// refresh window).
+    Ready(Resolved),
+    /// The stored session, as this process read it, needs a refresh first (see
+    /// [`Session::refreshed_token`]).
+    NeedsRefresh(SessionRecord),
+}
+
 /// An authorization server ready for OAuth calls.
 #[derive(Debug)]
 pub struct AuthServer {
@@ -123,15 +134,16 @@ impl Session {
         })
     }
 
-    /// The hot path: a token without network, lock or refresh. `Ok(Err(record))` when the
-    /// stored session needs a refresh; `Err(NotLoggedIn)` when nothing is stored.
-    pub fn hot_token(&self) -> Result<std::result::Result<Resolved, SessionRecord>> {
+    /// The hot path: a token without network, lock or refresh. [`HotToken::NeedsRefresh`] when
+    /// the stored session is inside its refresh window; `Err(NotLoggedIn)` when nothing is
+    /// stored.
+    pub fn hot_token(&self) -> Result<HotToken> {
         if let Some(r) = self.override_token() {
-            return Ok(Ok(r));
+            return Ok(HotToken::Ready(r));
         }
         let state = self.store.load(None)?.ok_or(Error::NotLoggedIn)?;
         if let Some(s) = state.static_token {
-            return Ok(Ok(Resolved {
+            return Ok(HotToken::Ready(Resolved {
                 token: s.token,
                 source: TokenSource::StoredStatic,
             }));
@@ -139,20 +151,20 @@ impl Session {
         let session = state.session.ok_or(Error::NotLoggedIn)?;
         if outside_refresh_window(&session, now_unix()) {
             tracing::debug!(event = "hot_path_hit", "hot_path_hit");
-            return Ok(Ok(Resolved {
+            return Ok(HotToken::Ready(Resolved {
                 token: session.access_token,
                 source: TokenSource::StoredSession,
             }));
         }
-        Ok(Err(session))
+        Ok(HotToken::NeedsRefresh(session))
     }
 
     /// A valid access token, refreshing first when the stored one is (nearly) expired. A
     /// refresh that fails transiently falls back to a not-yet-expired access token.
     pub async fn access_token(&self) -> Result<Resolved> {
         match self.hot_token()? {
-            Ok(r) => Ok(r),
-            Err(observed) => self.refreshed_token(observed).await,
+            HotToken::Ready(r) => Ok(r),
+            HotToken::NeedsRefresh(observed) => self.refreshed_token(observed).await,
         }
     }
 

@@ -43,6 +43,14 @@ impl RefreshOutcome {
     }
 }
 
+/// How [`Session::lock_or_adopt`] ended.
+enum Locked {
+    /// The lock is ours.
+    Held(LockGuard),
+    /// The lock stayed busy, but this stored session is still valid.
+    Adopted(SessionRecord),
+}
+
 impl Session {
     /// The second half of [`Session::access_token`]: `observed` is the stored session as this
     /// process read it (the refresh decision compares against exactly this read).
@@ -71,16 +79,16 @@ impl Session {
     }
 
     /// token is good enough (unless the person asked for a refresh explicitly).
-    fn lock_or_adopt(&self, force: bool) -> Result<std::result::Result<LockGuard, SessionRecord>> {
+    fn lock_or_adopt(&self, force: bool) -> Result<Locked> {
         match self.store.lock(self.cfg.lock_timeout) {
-            Ok(g) => Ok(Ok(g)),
+            Ok(g) => Ok(Locked::Held(g)),
             Err(e @ Error::LockTimeout { .. }) => {
                 // Read without the lock: atomic renames make any file we see complete.
                 let stored = self.store.load(None)?.and_then(|s| s.session);
                 match stored {
                     Some(s) if !force && access_valid(&s, 0) => {
                         tracing::debug!(event = "lock_timeout_adopted", "lock_timeout_adopted");
-                        Ok(Err(s))
+                        Ok(Locked::Adopted(s))
                     }
                     _ => {
                         tracing::debug!(event = "lock_timeout", "lock_timeout");
@@ -99,8 +107,8 @@ impl Session {
         force: bool,
     ) -> Result<(SessionRecord, RefreshOutcome)> {
         let mut guard = match self.lock_or_adopt(force)? {
-            Ok(g) => g,
-            Err(adopted) => return Ok((adopted, RefreshOutcome::LockTimeoutAdopted)),
+            Locked::Held(g) => g,
+            Locked::Adopted(adopted) => return Ok((adopted, RefreshOutcome::LockTimeoutAdopted)),
         };
         let mut state = self.store.load(Some(&guard))?.ok_or(Error::NotLoggedIn)?;
         // Logged out (or logged in as someone else) while we waited.

@@ -112,6 +112,19 @@ impl StoredState {
     }
 }
 
+/// What decrypting and parsing the stored bytes gave (a key problem that is not the file's
+/// fault is an `Err` beside this, never an [`Decoded::Unusable`]).
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a short-lived return value, unpacked at once; boxing would only add an allocation"
+)]
+enum Decoded {
+    /// The stored state.
+    State(StoredState),
+    /// The file itself is unusable, for this reason: it is moved aside as corrupted.
+    Unusable(String),
+}
+
 /// The credential files of one server.
 #[derive(Debug)]
 pub struct Store {
@@ -203,8 +216,8 @@ impl Store {
             return Ok(None);
         };
         match self.decode(&bytes)? {
-            Ok(state) => Ok(Some(state)),
-            Err(reason) => self.quarantine(&bytes, &reason, held),
+            Decoded::State(state) => Ok(Some(state)),
+            Decoded::Unusable(reason) => self.quarantine(&bytes, &reason, held),
         }
     }
 
@@ -219,30 +232,32 @@ impl Store {
         Ok(Some(bytes))
     }
 
-    /// Decrypts and parses. The outer error is a key problem that is not corruption (passphrase
-    /// missing, key file permissions) and must never lead to moving the store aside; the inner
-    /// error says why the file itself is unusable.
-    fn decode(&self, bytes: &[u8]) -> Result<std::result::Result<StoredState, String>> {
+    /// Decrypts and parses. An error is a key problem that is not corruption (passphrase
+    /// missing, key file permissions) and must never lead to moving the store aside;
+    /// [`Decoded::Unusable`] says why the file itself is unusable.
+    fn decode(&self, bytes: &[u8]) -> Result<Decoded> {
         let rt = self.runtime_dir.as_deref();
         let Some(key) = crypto::load_key(&self.key, self.passphrase.as_ref(), rt)? else {
-            return Ok(Err("the key file is missing".into()));
+            return Ok(Decoded::Unusable("the key file is missing".into()));
         };
         let plain = match crypto::open(&key, bytes) {
             Ok(p) => p,
             Err(crypto::OpenError::Auth) if crypto::drop_handoff(&self.key, rt) => {
                 // A handed-off key may be stale or forged: derive it again before judging.
                 let Some(key) = crypto::load_key(&self.key, self.passphrase.as_ref(), None)? else {
-                    return Ok(Err("the key file is missing".into()));
+                    return Ok(Decoded::Unusable("the key file is missing".into()));
                 };
                 match crypto::open(&key, bytes) {
                     Ok(p) => p,
-                    Err(e) => return Ok(Err(e.to_string())),
+                    Err(e) => return Ok(Decoded::Unusable(e.to_string())),
                 }
             }
-            Err(e) => return Ok(Err(e.to_string())),
+            Err(e) => return Ok(Decoded::Unusable(e.to_string())),
         };
-        Ok(serde_json::from_slice(&plain)
-            .map_err(|e| format!("the decrypted data is not valid ({e})")))
+        Ok(match serde_json::from_slice(&plain) {
+            Ok(state) => Decoded::State(state),
+            Err(e) => Decoded::Unusable(format!("the decrypted data is not valid ({e})")),
+        })
     }
 
     fn quarantine(
@@ -261,8 +276,8 @@ impl Store {
                 return match current {
                     None => Ok(None),
                     Some(b) => match self.decode(&b)? {
-                        Ok(s) => Ok(Some(s)),
-                        Err(r) => self.quarantine(&b, &r, None),
+                        Decoded::State(s) => Ok(Some(s)),
+                        Decoded::Unusable(r) => self.quarantine(&b, &r, None),
                     },
                 };
             }

@@ -6,7 +6,7 @@ use super::super::{Ctx, Report, block_on};
 use crate::classify::{Error, Result};
 use crate::clock::secs_until;
 use crate::config::{Config, Origin, display_url};
-use crate::session::Session;
+use crate::session::{HotToken, Session};
 use crate::store::{LockState, lock};
 
 /// `auth doctor` flags.
@@ -245,8 +245,8 @@ struct ServerSession {
 
 async fn server_view(session: &Session, checks: &mut Vec<Check>) {
     let resolved = match session.hot_token() {
-        Ok(Ok(r)) => r,
-        Ok(Err(_expiring)) => {
+        Ok(HotToken::Ready(r)) => r,
+        Ok(HotToken::NeedsRefresh(_expiring)) => {
             checks.push(warn(
                 "session",
                 "the access token is expired or about to expire".into(),
