@@ -1,6 +1,7 @@
 //! The command line: clap types, dispatch, and the uniform rendering of results and errors.
 
 pub mod auth;
+pub(crate) mod render;
 pub mod sync;
 
 use std::io::Write;
@@ -106,9 +107,9 @@ pub fn finish(json: bool, result: Result<Report>) -> ExitCode {
         }
         Err(e) => {
             let w = if json {
-                writeln!(out, "{}", e.to_json())
+                writeln!(out, "{}", render::json(&e))
             } else {
-                eprintln!("{}", e.render_human());
+                eprintln!("{}", render::human(&e));
                 Ok(())
             };
             (e.exit_code(), w)

@@ -94,7 +94,7 @@ async fn too_many_requests_carries_retry_after() {
         ),
         "{err:?}"
     );
-    assert_eq!(err.hint(), "try again in 7 s");
+    assert_eq!(crate::commands::render::hint(&err), "try again in 7 s");
 }
 
 #[tokio::test]

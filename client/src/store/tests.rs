@@ -94,11 +94,17 @@ fn loose_permissions_are_refused_with_the_chmod_fix() {
     fs::set_permissions(s.path(), fs::Permissions::from_mode(0o644)).unwrap();
     let err = s.load(None).unwrap_err();
     assert!(matches!(err, Error::Permissions { .. }), "{err:?}");
-    assert_eq!(err.hint(), format!("run: chmod 600 {}", s.path().display()));
+    assert_eq!(
+        crate::commands::render::hint(&err),
+        format!("run: chmod 600 {}", s.path().display())
+    );
     fs::set_permissions(s.path(), fs::Permissions::from_mode(0o600)).unwrap();
     fs::set_permissions(s.dir(), fs::Permissions::from_mode(0o755)).unwrap();
     let err = s.load(None).unwrap_err();
-    assert_eq!(err.hint(), format!("run: chmod 700 {}", s.dir().display()));
+    assert_eq!(
+        crate::commands::render::hint(&err),
+        format!("run: chmod 700 {}", s.dir().display())
+    );
 }
 
 #[test]

@@ -53,7 +53,7 @@ fn fail(name: &'static str, e: Error) -> Check {
         name,
         status: "fail",
         detail: e.to_string(),
-        next: Some(e.hint()),
+        next: Some(crate::commands::render::hint(&e)),
         error: Some(e),
     }
 }
