@@ -80,6 +80,7 @@ fn main() -> ExitCode {
             client_id: "cliauth".into(),
             updated_at: now_unix(),
             me: None,
+            auth_server: None,
         }),
     };
     store.save(&state, &guard).expect("store the session");

@@ -19,6 +19,7 @@ pub mod config;
 pub mod flows;
 pub mod hooks;
 pub mod http;
+pub mod metadata;
 pub mod oauth_error;
 pub mod secret;
 pub mod session;

@@ -8,6 +8,7 @@ use url::Url;
 use crate::classify::{Error, Result};
 use crate::config::{check_url_security, display_url, join_url};
 use crate::http::Http;
+pub use crate::metadata::ServerMetadata;
 
 /// `GET /api/v1/meta` of the hosted API.
 #[derive(Debug, Clone, Deserialize)]
@@ -24,25 +25,6 @@ fn default_true() -> bool {
     true
 }
 
-/// RFC 8414 §2 authorization server metadata (the fields cliauth uses).
-#[derive(Debug, Clone)]
-pub struct ServerMetadata {
-    /// The issuer.
-    pub issuer: Url,
-    /// Authorization endpoint (browser login).
-    pub authorization_endpoint: Option<Url>,
-    /// Token endpoint.
-    pub token_endpoint: Url,
-    /// RFC 8628 device authorization endpoint.
-    pub device_authorization_endpoint: Option<Url>,
-    /// RFC 7009 revocation endpoint.
-    pub revocation_endpoint: Option<Url>,
-    /// RFC 7591 registration endpoint.
-    pub registration_endpoint: Option<Url>,
-    /// Grant types the server says it supports, when it says.
-    pub grant_types_supported: Option<Vec<String>>,
-}
-
 #[derive(Deserialize)]
 struct RawMetadata {
     issuer: String,
@@ -52,32 +34,6 @@ struct RawMetadata {
     revocation_endpoint: Option<String>,
     registration_endpoint: Option<String>,
     grant_types_supported: Option<Vec<String>>,
-}
-
-impl ServerMetadata {
-    /// True when the server supports `grant` (or does not say).
-    pub fn supports_grant(&self, grant: &str) -> bool {
-        self.grant_types_supported
-            .as_ref()
-            .is_none_or(|g| g.iter().any(|x| x == grant))
-    }
-}
-
-#[cfg(test)]
-impl ServerMetadata {
-    /// A server at `base` with only a token endpoint (`/token`); tests add what they need with
-    /// struct update syntax.
-    pub(crate) fn token_only(base: &Url) -> ServerMetadata {
-        ServerMetadata {
-            issuer: base.clone(),
-            authorization_endpoint: None,
-            token_endpoint: base.join("/token").unwrap(),
-            device_authorization_endpoint: None,
-            revocation_endpoint: None,
-            registration_endpoint: None,
-            grant_types_supported: None,
-        }
-    }
 }
 
 /// Reads `/api/v1/meta`; `None` when the server has none (404) or it is not JSON.

@@ -371,12 +371,13 @@ impl Session {
     }
 }
 
-/// A session record for tokens from a new login.
+/// A session record for tokens from a new login at the server `auth_server` describes.
 pub fn new_record(
     tokens: Tokens,
     method: LoginMethod,
     client_id: &str,
     user: Option<String>,
+    auth_server: &ServerMetadata,
 ) -> SessionRecord {
     SessionRecord {
         access_expires_at: tokens.access_expires_at(),
@@ -388,5 +389,6 @@ pub fn new_record(
         client_id: client_id.to_owned(),
         updated_at: now_unix(),
         me: None,
+        auth_server: Some(Box::new(auth_server.clone())),
     }
 }

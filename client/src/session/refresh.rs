@@ -7,11 +7,12 @@
 
 use std::time::Duration;
 
-use super::Session;
 use super::token::{Resolved, TokenSource, access_valid};
+use super::{AuthServer, Session};
 use crate::classify::{Error, Result};
 use crate::clock::now_unix;
 use crate::flows::Tokens;
+use crate::metadata::ServerMetadata;
 use crate::oauth_error::OAuthErrorCode;
 use crate::store::{LockGuard, SessionRecord};
 
@@ -100,6 +101,22 @@ impl Session {
         }
     }
 
+    /// The authorization server for refreshing `current`: its cached metadata when it has some
+    /// (and no configured issuer says otherwise), so the refresh is one request inside the lock;
+    /// else `/api/v1/meta` and discovery, once (the refreshed record then caches the result).
+    async fn refresh_server(&self, current: &SessionRecord) -> Result<AuthServer> {
+        match &current.auth_server {
+            Some(meta) if self.cfg.issuer.as_ref().is_none_or(|i| *i == meta.issuer) => {
+                Ok(AuthServer {
+                    http: self.http()?.clone(),
+                    meta: (**meta).clone(),
+                    api_meta: None,
+                })
+            }
+            _ => self.auth_server().await,
+        }
+    }
+
     /// The refresh transaction: lock, re-read, decide, refresh, reconcile.
     async fn refresh_transaction(
         &self,
@@ -124,14 +141,14 @@ impl Session {
                 Err(Error::SessionExpired)
             };
         };
-        let server = self.auth_server().await?;
+        let server = self.refresh_server(&current).await?;
         let client = server.client(&current.client_id);
         let mut replay_retried = false;
         loop {
             match client.refresh(&sent).await {
                 Ok(tokens) => {
                     crate::hooks::pause(crate::hooks::BEFORE_PERSIST);
-                    let new = refreshed_record(&current, tokens);
+                    let new = refreshed_record(&current, tokens, &server.meta);
                     state.session = Some(new.clone());
                     self.store.save(&state, &guard)?;
                     tracing::debug!(event = "refreshed", "refreshed");
@@ -202,8 +219,13 @@ impl Session {
     }
 }
 
-/// The record after a refresh: a refresh token the server did not rotate is kept.
-fn refreshed_record(old: &SessionRecord, tokens: Tokens) -> SessionRecord {
+/// The record after a refresh: a refresh token the server did not rotate is kept, and the
+/// server metadata the refresh used is cached (again) with it.
+fn refreshed_record(
+    old: &SessionRecord,
+    tokens: Tokens,
+    auth_server: &ServerMetadata,
+) -> SessionRecord {
     SessionRecord {
         access_expires_at: tokens.access_expires_at(),
         refresh_expires_at: tokens.refresh_expires_at().or(old.refresh_expires_at),
@@ -214,5 +236,6 @@ fn refreshed_record(old: &SessionRecord, tokens: Tokens) -> SessionRecord {
         client_id: old.client_id.clone(),
         updated_at: now_unix(),
         me: None,
+        auth_server: Some(Box::new(auth_server.clone())),
     }
 }

@@ -150,6 +150,7 @@ mod tests {
             client_id: DEFAULT_CLIENT_ID.to_owned(),
             updated_at: T0,
             me: None,
+            auth_server: None,
         }
     }
 

@@ -15,6 +15,7 @@ use zeroize::Zeroizing;
 
 use crate::classify::{Error, Result};
 use crate::clock::now_unix;
+use crate::metadata::ServerMetadata;
 use crate::secret::{Secret, fingerprint};
 
 pub use lock::{LockGuard, LockState};
@@ -76,6 +77,10 @@ pub struct SessionRecord {
     /// The `/api/v1/me` cache.
     #[serde(default)]
     pub me: Option<MeCache>,
+    /// The authorization server's metadata as discovered at login (or at the first refresh of
+    /// a session stored without it), so a refresh is one request: the token grant.
+    #[serde(default)]
+    pub auth_server: Option<Box<ServerMetadata>>,
 }
 
 /// A personal access token stored with `auth login --with-token`.

@@ -25,6 +25,7 @@ fn sample() -> StoredState {
             client_id: "cliauth".into(),
             updated_at: 1,
             me: None,
+            auth_server: None,
         }),
     }
 }

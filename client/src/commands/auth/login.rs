@@ -182,7 +182,7 @@ async fn finish_login(
     tokens: Tokens,
     server: &str,
 ) -> Result<Report> {
-    let mut record = new_record(tokens, method, client_id, None);
+    let mut record = new_record(tokens, method, client_id, None, &auth.meta);
     // Who logged in: one /me call, which also seeds the session's /me cache.
     let probe = Resolved {
         token: record.access_token.clone(),
