@@ -7,9 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use cliauth::clock::now_unix;
-use cliauth::secret::Secret;
-use cliauth::store::{LoginMethod, SessionRecord, Store, StoredState};
+use cliauth::{LoginMethod, Secret, SessionRecord, Store, StoredState, now_unix};
 
 const SERVER: &str = "http://127.0.0.1:9";
 

@@ -21,10 +21,10 @@
 use std::fmt;
 use std::path::PathBuf;
 
-pub use crate::oauth_error::{OAuthErrorBody, OAuthErrorCode};
+use crate::oauth_error::{OAuthErrorBody, OAuthErrorCode};
 
 /// Exit code for usage errors (clap's own code).
-pub const EXIT_USAGE: u8 = 2;
+pub(crate) const EXIT_USAGE: u8 = 2;
 
 /// The kind of a failure, as scripts see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -11,7 +11,7 @@ pub fn now_unix() -> u64 {
 }
 
 /// Seconds until `at`, negative when past.
-pub fn secs_until(at: u64) -> i64 {
+pub(crate) fn secs_until(at: u64) -> i64 {
     let now = now_unix();
     if at >= now {
         i64::try_from(at - now).map_or(i64::MAX, |v| v)

@@ -13,14 +13,14 @@ use crate::oauth_error::OAuthErrorBody;
 use crate::secret::{RedactedUrl, Secret};
 
 /// Largest response body read (discovery documents and token responses are a few KiB).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest `Retry-After` the hosted API calls wait for before their single retry.
 const MAX_AUTO_RETRY_AFTER: u64 = 5;
 
 /// A bearer token and where it came from (named in the error when the server rejects it).
 #[derive(Debug, Clone, Copy)]
-pub struct Bearer<'a> {
+pub(crate) struct Bearer<'a> {
     /// The token.
     pub token: &'a Secret,
     /// `--token`, `CLIAUTH_TOKEN` or `stored credentials`.
@@ -29,7 +29,7 @@ pub struct Bearer<'a> {
 
 /// A response that passed transport and size checks.
 #[derive(Debug)]
-pub struct RawResponse {
+pub(crate) struct RawResponse {
     /// Status code.
     pub status: u16,
     /// Headers.
@@ -41,14 +41,14 @@ pub struct RawResponse {
 /// The HTTP client. Redirects are never followed: a token or credential must not be replayed
 /// to another location, and a redirect from an API endpoint is a misconfiguration to report.
 #[derive(Debug, Clone)]
-pub struct Http {
+pub(crate) struct Http {
     client: reqwest::Client,
 }
 
 impl Http {
     /// Builds the client with a bound on each whole request. Proxy environment variables are
     /// honoured for real use.
-    pub fn new(timeout: Duration) -> Result<Http> {
+    pub(crate) fn new(timeout: Duration) -> Result<Http> {
         Self::build(reqwest::Client::builder().timeout(timeout))
     }
 
@@ -74,7 +74,11 @@ impl Http {
     }
 
     /// Sends a request and reads at most [`MAX_BODY_BYTES`] of the body.
-    pub async fn send(&self, req: reqwest::RequestBuilder, what: &str) -> Result<RawResponse> {
+    pub(crate) async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+        what: &str,
+    ) -> Result<RawResponse> {
         let req = req
             .build()
             .map_err(|e| Error::Internal(format!("cannot build the request to {what}: {e}")))?;
@@ -117,14 +121,14 @@ impl Http {
     }
 
     /// GET a JSON document (no authentication), e.g. discovery.
-    pub async fn get_json<T: DeserializeOwned>(&self, url: &Url, what: &str) -> Result<T> {
+    pub(crate) async fn get_json<T: DeserializeOwned>(&self, url: &Url, what: &str) -> Result<T> {
         let raw = self.send(self.client.get(url.clone()), what).await?;
         expect_json(what, &raw, None)
     }
 
     /// A hosted API call with an optional bearer; 429/503 with a short `Retry-After` is retried
     /// once after the requested wait.
-    pub async fn api_json<T: DeserializeOwned>(
+    pub(crate) async fn api_json<T: DeserializeOwned>(
         &self,
         method: reqwest::Method,
         url: &Url,
@@ -156,7 +160,7 @@ impl Http {
 
     /// POST a form to an OAuth endpoint (token, device authorization, revocation). OAuth error
     /// bodies become [`Error::OAuth`], including an `error` member in a 200 answer.
-    pub async fn post_form(
+    pub(crate) async fn post_form(
         &self,
         url: &Url,
         form: &[(&str, &str)],
@@ -178,7 +182,7 @@ impl Http {
     }
 
     /// POST a form to an OAuth endpoint and parse the JSON success body.
-    pub async fn post_form_json<T: DeserializeOwned>(
+    pub(crate) async fn post_form_json<T: DeserializeOwned>(
         &self,
         url: &Url,
         form: &[(&str, &str)],
@@ -199,7 +203,7 @@ impl Http {
     }
 
     /// POST JSON (RFC 7591 registration) and parse the JSON answer.
-    pub async fn post_json<T: DeserializeOwned>(
+    pub(crate) async fn post_json<T: DeserializeOwned>(
         &self,
         url: &Url,
         json: &serde_json::Value,
@@ -275,7 +279,7 @@ fn transport(what: &str, target: &str, e: reqwest::Error) -> Error {
 
 /// `Retry-After` in seconds (the HTTP-date form is ignored: servers in this space send seconds,
 /// and a date would need a clock comparison the client cannot trust).
-pub fn retry_after_of(raw: &RawResponse) -> Option<u64> {
+pub(crate) fn retry_after_of(raw: &RawResponse) -> Option<u64> {
     raw.headers
         .get(RETRY_AFTER)?
         .to_str()
@@ -334,7 +338,7 @@ fn error_code(raw: &RawResponse) -> Option<(String, Option<String>)> {
 }
 
 /// Classifies a non-2xx answer of the hosted API.
-pub fn status_error(what: &str, raw: &RawResponse, bearer: Option<Bearer<'_>>) -> Error {
+pub(crate) fn status_error(what: &str, raw: &RawResponse, bearer: Option<Bearer<'_>>) -> Error {
     match raw.status {
         300..=399 => redirect_error(what, raw),
         401 => Error::TokenRejected {

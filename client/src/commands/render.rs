@@ -125,7 +125,7 @@ mod tests {
     use rstest::rstest;
 
     use super::*;
-    use crate::classify::OAuthErrorBody;
+    use crate::oauth_error::OAuthErrorBody;
 
     fn oauth(code: &str) -> Error {
         Error::OAuth {

@@ -15,7 +15,7 @@ use crate::ui::Ui;
 
 /// Options of a browser login.
 #[derive(Debug, Clone, Copy)]
-pub struct BrowserOptions {
+pub(crate) struct BrowserOptions {
     /// A fixed callback port (`--port`); random when `None`.
     pub port: Option<u16>,
     /// Open the URL in a browser (`false` prints it only).
@@ -25,7 +25,7 @@ pub struct BrowserOptions {
 }
 
 /// Opens `url` in the default browser; a failure is reported and the printed URL remains.
-pub fn open_in_browser(url: &str, ui: Ui) {
+pub(crate) fn open_in_browser(url: &str, ui: Ui) {
     if let Err(e) = webbrowser::open(url) {
         ui.say(&format!(
             "Could not open a browser ({e}); open the URL above yourself."
@@ -42,7 +42,11 @@ enum Callback {
 }
 
 /// Runs the browser flow to completion.
-pub async fn login(client: &OAuthClient<'_>, opts: BrowserOptions, ui: Ui) -> Result<Tokens> {
+pub(crate) async fn login(
+    client: &OAuthClient<'_>,
+    opts: BrowserOptions,
+    ui: Ui,
+) -> Result<Tokens> {
     let Some(endpoint) = &client.meta.authorization_endpoint else {
         return Err(Error::MethodUnsupported { method: "browser" });
     };

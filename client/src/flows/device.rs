@@ -27,7 +27,7 @@ struct DeviceAuthorization {
 
 /// Options of a device login.
 #[derive(Debug, Clone, Copy)]
-pub struct DeviceOptions {
+pub(crate) struct DeviceOptions {
     /// Open the verification URI in a browser.
     pub open_browser: bool,
     /// Give up after this long.
@@ -35,7 +35,7 @@ pub struct DeviceOptions {
 }
 
 /// Runs the device flow to completion.
-pub async fn login(client: &OAuthClient<'_>, opts: DeviceOptions, ui: Ui) -> Result<Tokens> {
+pub(crate) async fn login(client: &OAuthClient<'_>, opts: DeviceOptions, ui: Ui) -> Result<Tokens> {
     let Some(endpoint) = &client.meta.device_authorization_endpoint else {
         return Err(Error::MethodUnsupported { method: "device" });
     };

@@ -8,11 +8,11 @@ use url::Url;
 use crate::classify::{Error, Result};
 use crate::config::{check_url_security, display_url, join_url};
 use crate::http::Http;
-pub use crate::metadata::ServerMetadata;
+pub(crate) use crate::metadata::ServerMetadata;
 
 /// `GET /api/v1/meta` of the hosted API.
 #[derive(Debug, Clone, Deserialize)]
-pub struct ApiMeta {
+pub(crate) struct ApiMeta {
     /// False on zero-auth servers.
     #[serde(default = "default_true")]
     pub auth_required: bool,
@@ -37,7 +37,7 @@ struct RawMetadata {
 }
 
 /// Reads `/api/v1/meta`; `None` when the server has none (404) or it is not JSON.
-pub async fn fetch_api_meta(http: &Http, server: &Url) -> Result<Option<ApiMeta>> {
+pub(crate) async fn fetch_api_meta(http: &Http, server: &Url) -> Result<Option<ApiMeta>> {
     match http
         .get_json::<ApiMeta>(
             &join_url(server, "/api/v1/meta"),
@@ -52,7 +52,7 @@ pub async fn fetch_api_meta(http: &Http, server: &Url) -> Result<Option<ApiMeta>
 }
 
 /// The issuer: configured, else `/api/v1/meta`'s, else the server URL.
-pub fn choose_issuer(
+pub(crate) fn choose_issuer(
     configured: Option<&Url>,
     meta: Option<&ApiMeta>,
     server: &Url,
@@ -76,7 +76,7 @@ fn well_known(issuer: &Url, suffix: &str) -> Url {
 }
 
 /// Fetches and validates the issuer's metadata.
-pub async fn discover(http: &Http, issuer: &Url) -> Result<ServerMetadata> {
+pub(crate) async fn discover(http: &Http, issuer: &Url) -> Result<ServerMetadata> {
     let primary = well_known(issuer, "oauth-authorization-server");
     let raw: RawMetadata = match http
         .get_json(&primary, "the authorization server's discovery document")

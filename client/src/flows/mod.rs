@@ -1,9 +1,12 @@
 //! Login protocols, one per module, over a discovered authorization server.
+//!
+//! cliauth asks for no scope beyond the server's default: many servers reject unknown scopes,
+//! and the hosted API needs no special one.
 
-pub mod browser;
-pub mod device;
-pub mod discovery;
-pub mod password;
+pub(crate) mod browser;
+pub(crate) mod device;
+pub(crate) mod discovery;
+pub(crate) mod password;
 
 use serde::Deserialize;
 
@@ -11,15 +14,11 @@ use crate::classify::{Error, Result};
 use crate::clock::now_unix;
 use crate::http::Http;
 use crate::secret::Secret;
-pub use discovery::ServerMetadata;
-
-/// The scopes cliauth asks for: none beyond the server's default (many servers reject unknown
-/// scopes, and the hosted API needs no special one).
-pub const SCOPE: Option<&str> = None;
+pub(crate) use discovery::ServerMetadata;
 
 /// A successful token response (RFC 6749 §5.1).
 #[derive(Debug, Deserialize)]
-pub struct Tokens {
+pub(crate) struct Tokens {
     /// The access token.
     pub access_token: Secret,
     /// `Bearer` (anything else is refused).
@@ -39,12 +38,12 @@ pub struct Tokens {
 
 impl Tokens {
     /// Absolute expiry of the access token.
-    pub fn access_expires_at(&self) -> Option<u64> {
+    pub(crate) fn access_expires_at(&self) -> Option<u64> {
         self.expires_in.map(|s| now_unix().saturating_add(s))
     }
 
     /// Absolute expiry of the refresh token.
-    pub fn refresh_expires_at(&self) -> Option<u64> {
+    pub(crate) fn refresh_expires_at(&self) -> Option<u64> {
         self.refresh_token_expires_in
             .map(|s| now_unix().saturating_add(s))
     }
@@ -52,7 +51,7 @@ impl Tokens {
 
 /// An OAuth client talking to one authorization server.
 #[derive(Debug)]
-pub struct OAuthClient<'a> {
+pub(crate) struct OAuthClient<'a> {
     /// The HTTP client.
     pub http: &'a Http,
     /// The server's metadata.
@@ -63,7 +62,7 @@ pub struct OAuthClient<'a> {
 
 impl OAuthClient<'_> {
     /// Calls the token endpoint with a grant (the client id is added).
-    pub async fn grant(&self, form: &[(&str, &str)]) -> Result<Tokens> {
+    pub(crate) async fn grant(&self, form: &[(&str, &str)]) -> Result<Tokens> {
         let mut full: Vec<(&str, &str)> = form.to_vec();
         full.push(("client_id", &self.client_id));
         let tokens: Tokens = self
@@ -81,7 +80,7 @@ impl OAuthClient<'_> {
     }
 
     /// Refreshes with `refresh_token` (RFC 6749 §6).
-    pub async fn refresh(&self, refresh_token: &Secret) -> Result<Tokens> {
+    pub(crate) async fn refresh(&self, refresh_token: &Secret) -> Result<Tokens> {
         self.grant(&[
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token.expose()),
@@ -90,7 +89,7 @@ impl OAuthClient<'_> {
     }
 
     /// Revokes a token (RFC 7009). `Ok(false)` when the server has no revocation endpoint.
-    pub async fn revoke(&self, token: &Secret, hint: &str) -> Result<bool> {
+    pub(crate) async fn revoke(&self, token: &Secret, hint: &str) -> Result<bool> {
         let Some(endpoint) = &self.meta.revocation_endpoint else {
             return Ok(false);
         };
@@ -110,7 +109,7 @@ impl OAuthClient<'_> {
 }
 
 /// Registers cliauth as a public native client (RFC 7591) and returns the client id.
-pub async fn register_client(http: &Http, meta: &ServerMetadata) -> Result<String> {
+pub(crate) async fn register_client(http: &Http, meta: &ServerMetadata) -> Result<String> {
     #[derive(Deserialize)]
     struct Registered {
         client_id: String,

@@ -6,7 +6,11 @@ use crate::oauth_error::OAuthErrorCode;
 use crate::secret::Secret;
 
 /// Exchanges a username and password for tokens.
-pub async fn login(client: &OAuthClient<'_>, username: &str, password: &Secret) -> Result<Tokens> {
+pub(crate) async fn login(
+    client: &OAuthClient<'_>,
+    username: &str,
+    password: &Secret,
+) -> Result<Tokens> {
     if !client.meta.supports_grant("password") {
         return Err(Error::MethodUnsupported { method: "password" });
     }

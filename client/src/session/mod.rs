@@ -20,16 +20,16 @@ use crate::store::{
     LockGuard, LoginMethod, MeCache, SessionRecord, StaticToken, Store, StoredState,
 };
 
-pub use refresh::RefreshOutcome;
+pub(crate) use refresh::RefreshOutcome;
 use token::outside_refresh_window;
-pub use token::{REFRESH_SKEW_SECS, Resolved, TokenSource, access_valid, session_usable};
+pub(crate) use token::{Resolved, TokenSource, session_usable};
 
 /// How long a cached `/api/v1/me` answer is used.
-pub const ME_CACHE_TTL_SECS: u64 = 300;
+pub(crate) const ME_CACHE_TTL_SECS: u64 = 300;
 
 /// What `logout` did.
 #[derive(Debug, Default)]
-pub struct LogoutReport {
+pub(crate) struct LogoutReport {
     /// A session was removed.
     pub removed_session: bool,
     /// A static token was removed.
@@ -44,7 +44,7 @@ pub struct LogoutReport {
 
 /// What the hot path found.
 #[derive(Debug)]
-pub enum HotToken {
+pub(crate) enum HotToken {
     /// A token to use as it is (an override, a personal token, or a stored session outside its
     /// refresh window).
     Ready(Resolved),
@@ -55,18 +55,16 @@ pub enum HotToken {
 
 /// An authorization server ready for OAuth calls.
 #[derive(Debug)]
-pub struct AuthServer {
+pub(crate) struct AuthServer {
     /// The HTTP client.
     pub http: Http,
     /// The discovered metadata.
     pub meta: ServerMetadata,
-    /// `/api/v1/meta`, when the server has one.
-    pub api_meta: Option<ApiMeta>,
 }
 
 impl AuthServer {
     /// An OAuth client for `client_id`.
-    pub fn client(&self, client_id: &str) -> OAuthClient<'_> {
+    pub(crate) fn client(&self, client_id: &str) -> OAuthClient<'_> {
         OAuthClient {
             http: &self.http,
             meta: &self.meta,
@@ -77,7 +75,7 @@ impl AuthServer {
 
 /// The session manager of one invocation.
 #[derive(Debug)]
-pub struct Session {
+pub(crate) struct Session {
     cfg: Config,
     store: Store,
     flag_token: Option<Secret>,
@@ -86,7 +84,7 @@ pub struct Session {
 
 impl Session {
     /// A session manager over `cfg`; `flag_token` is `--token`.
-    pub fn new(cfg: Config, flag_token: Option<Secret>) -> Session {
+    pub(crate) fn new(cfg: Config, flag_token: Option<Secret>) -> Session {
         let store = Store::new(
             &cfg.credentials_dir,
             &cfg.server_url,
@@ -102,17 +100,17 @@ impl Session {
     }
 
     /// The configuration.
-    pub fn config(&self) -> &Config {
+    pub(crate) fn config(&self) -> &Config {
         &self.cfg
     }
 
     /// The credential store.
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
     /// The HTTP client (built on first use: the hot path never builds one).
-    pub fn http(&self) -> Result<&Http> {
+    pub(crate) fn http(&self) -> Result<&Http> {
         if let Some(h) = self.http.get() {
             return Ok(h);
         }
@@ -121,7 +119,7 @@ impl Session {
     }
 
     /// The token from `--token` or `CLIAUTH_TOKEN`, which shadow stored credentials.
-    pub fn override_token(&self) -> Option<Resolved> {
+    pub(crate) fn override_token(&self) -> Option<Resolved> {
         if let Some(t) = &self.flag_token {
             return Some(Resolved {
                 token: t.clone(),
@@ -137,7 +135,7 @@ impl Session {
     /// The hot path: a token without network, lock or refresh. [`HotToken::NeedsRefresh`] when
     /// the stored session is inside its refresh window; `Err(NotLoggedIn)` when nothing is
     /// stored.
-    pub fn hot_token(&self) -> Result<HotToken> {
+    pub(crate) fn hot_token(&self) -> Result<HotToken> {
         if let Some(r) = self.override_token() {
             return Ok(HotToken::Ready(r));
         }
@@ -161,7 +159,7 @@ impl Session {
 
     /// A valid access token, refreshing first when the stored one is (nearly) expired. A
     /// refresh that fails transiently falls back to a not-yet-expired access token.
-    pub async fn access_token(&self) -> Result<Resolved> {
+    pub(crate) async fn access_token(&self) -> Result<Resolved> {
         match self.hot_token()? {
             HotToken::Ready(r) => Ok(r),
             HotToken::NeedsRefresh(observed) => self.refreshed_token(observed).await,
@@ -169,36 +167,29 @@ impl Session {
     }
 
     /// Reads `/api/v1/meta` and discovers the authorization server.
-    pub async fn auth_server(&self) -> Result<AuthServer> {
+    pub(crate) async fn auth_server(&self) -> Result<AuthServer> {
         let api_meta = self.api_meta().await?;
-        self.auth_server_with(api_meta).await
+        self.auth_server_with(api_meta.as_ref()).await
     }
 
     /// Discovers the authorization server given an already fetched `/api/v1/meta`.
-    pub async fn auth_server_with(&self, api_meta: Option<ApiMeta>) -> Result<AuthServer> {
+    pub(crate) async fn auth_server_with(&self, api_meta: Option<&ApiMeta>) -> Result<AuthServer> {
         let http = self.http()?.clone();
-        let issuer = discovery::choose_issuer(
-            self.cfg.issuer.as_ref(),
-            api_meta.as_ref(),
-            &self.cfg.server_url,
-        )?;
+        let issuer =
+            discovery::choose_issuer(self.cfg.issuer.as_ref(), api_meta, &self.cfg.server_url)?;
         let meta = discovery::discover(&http, &issuer).await?;
-        Ok(AuthServer {
-            http,
-            meta,
-            api_meta,
-        })
+        Ok(AuthServer { http, meta })
     }
 
     /// The `/api/v1/meta` answer (`None` when the server has none).
-    pub async fn api_meta(&self) -> Result<Option<ApiMeta>> {
+    pub(crate) async fn api_meta(&self) -> Result<Option<ApiMeta>> {
         discovery::fetch_api_meta(self.http()?, &self.cfg.server_url).await
     }
 
     /// Takes the lock for a refresh; when it stays busy past the bound, a still-valid stored
     /// The client id for a new login: configured, registered earlier, registered now (RFC 7591)
     /// when the server offers registration, else the default.
-    pub async fn client_id_for_login(&self, server: &AuthServer) -> Result<String> {
+    pub(crate) async fn client_id_for_login(&self, server: &AuthServer) -> Result<String> {
         if let Some(c) = &self.cfg.client_id {
             return Ok(c.clone());
         }
@@ -233,7 +224,7 @@ impl Session {
 
     /// Stores a new session under the lock; returns the replaced session's refresh token (for
     /// the caller to revoke now that the new one is safely stored).
-    pub fn store_session(&self, record: SessionRecord) -> Result<Option<Secret>> {
+    pub(crate) fn store_session(&self, record: SessionRecord) -> Result<Option<Secret>> {
         let guard = self.store.lock(self.cfg.lock_timeout)?;
         let mut state = self.load_for_update(Some(&guard))?;
         state.server = display_url(&self.cfg.server_url);
@@ -243,7 +234,7 @@ impl Session {
     }
 
     /// Stores a personal access token.
-    pub fn store_static(&self, token: Secret, user: Option<String>) -> Result<()> {
+    pub(crate) fn store_static(&self, token: Secret, user: Option<String>) -> Result<()> {
         let guard = self.store.lock(self.cfg.lock_timeout)?;
         let mut state = self.load_for_update(Some(&guard))?;
         state.server = display_url(&self.cfg.server_url);
@@ -257,7 +248,7 @@ impl Session {
 
     /// Logs out: under the lock, removes the session (and with `all` the static token), then
     /// revokes the removed refresh token at the server (RFC 7009) when it can.
-    pub async fn logout(&self, all: bool) -> Result<LogoutReport> {
+    pub(crate) async fn logout(&self, all: bool) -> Result<LogoutReport> {
         let mut report = LogoutReport::default();
         let removed = {
             let guard = self.store.lock(self.cfg.lock_timeout)?;
@@ -308,7 +299,7 @@ impl Session {
     }
 
     /// `/api/v1/me` with the session's cache (at most one call per TTL window across processes).
-    pub async fn me(&self, resolved: Option<&Resolved>) -> Result<serde_json::Value> {
+    pub(crate) async fn me(&self, resolved: Option<&Resolved>) -> Result<serde_json::Value> {
         if let Some(r) = resolved
             && r.source == TokenSource::StoredSession
             && let Some(s) = self.store.load(None)?.and_then(|s| s.session)
@@ -366,13 +357,13 @@ impl Session {
     }
 
     /// The hosted API's URL for `path`.
-    pub fn api_url(&self, path: &str) -> Url {
+    pub(crate) fn api_url(&self, path: &str) -> Url {
         join_url(&self.cfg.server_url, path)
     }
 }
 
 /// A session record for tokens from a new login at the server `auth_server` describes.
-pub fn new_record(
+pub(crate) fn new_record(
     tokens: Tokens,
     method: LoginMethod,
     client_id: &str,

@@ -21,7 +21,7 @@ const MAX_REPLAY_WAIT_SECS: u64 = 10;
 
 /// How a refresh ended (for `auth refresh` and the logs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefreshOutcome {
+pub(crate) enum RefreshOutcome {
     /// A new token was obtained and stored.
     Refreshed,
     /// A peer refreshed first; its tokens were used.
@@ -34,7 +34,7 @@ pub enum RefreshOutcome {
 
 impl RefreshOutcome {
     /// The log word.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             RefreshOutcome::Refreshed => "refreshed",
             RefreshOutcome::AdoptedNewer => "adopted_newer",
@@ -55,7 +55,7 @@ enum Locked {
 impl Session {
     /// The second half of [`Session::access_token`]: `observed` is the stored session as this
     /// process read it (the refresh decision compares against exactly this read).
-    pub async fn refreshed_token(&self, observed: SessionRecord) -> Result<Resolved> {
+    pub(crate) async fn refreshed_token(&self, observed: SessionRecord) -> Result<Resolved> {
         match self.refresh_transaction(&observed, false).await {
             Ok((s, _)) => Ok(Resolved {
                 token: s.access_token,
@@ -73,7 +73,7 @@ impl Session {
     }
 
     /// `auth refresh`: refreshes now (unless a peer just did).
-    pub async fn refresh_now(&self) -> Result<(SessionRecord, RefreshOutcome)> {
+    pub(crate) async fn refresh_now(&self) -> Result<(SessionRecord, RefreshOutcome)> {
         let state = self.store.load(None)?.ok_or(Error::NotLoggedIn)?;
         let observed = state.session.ok_or(Error::NotLoggedIn)?;
         self.refresh_transaction(&observed, true).await
@@ -110,7 +110,6 @@ impl Session {
                 Ok(AuthServer {
                     http: self.http()?.clone(),
                     meta: (**meta).clone(),
-                    api_meta: None,
                 })
             }
             _ => self.auth_server().await,

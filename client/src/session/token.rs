@@ -9,11 +9,11 @@ use crate::store::SessionRecord;
 
 /// Refresh this long before expiry (capped at half the token's lifetime, so a token that lives
 /// shorter than the window is still used for half its life).
-pub const REFRESH_SKEW_SECS: u64 = 60;
+pub(super) const REFRESH_SKEW_SECS: u64 = 60;
 
 /// Where the token in effect came from, in precedence order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenSource {
+pub(crate) enum TokenSource {
     /// `--token`.
     Flag,
     /// `CLIAUTH_TOKEN`.
@@ -26,7 +26,7 @@ pub enum TokenSource {
 
 impl TokenSource {
     /// The name used in `auth status --json`.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             TokenSource::Flag => "flag",
             TokenSource::Env => "env",
@@ -36,7 +36,7 @@ impl TokenSource {
     }
 
     /// How people read it (`auth status`, `auth doctor`).
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             TokenSource::Flag => "the --token flag",
             TokenSource::Env => "CLIAUTH_TOKEN",
@@ -46,7 +46,7 @@ impl TokenSource {
     }
 
     /// How errors name it.
-    pub fn bearer_name(self) -> &'static str {
+    pub(crate) fn bearer_name(self) -> &'static str {
         match self {
             TokenSource::Flag => "--token",
             TokenSource::Env => "CLIAUTH_TOKEN",
@@ -57,7 +57,7 @@ impl TokenSource {
 
 /// A token ready to send.
 #[derive(Debug, Clone)]
-pub struct Resolved {
+pub(crate) struct Resolved {
     /// The access token.
     pub token: Secret,
     /// Where it came from.
@@ -66,7 +66,7 @@ pub struct Resolved {
 
 impl Resolved {
     /// As a bearer for the HTTP layer.
-    pub fn bearer(&self) -> Bearer<'_> {
+    pub(crate) fn bearer(&self) -> Bearer<'_> {
         Bearer {
             token: &self.token,
             source: self.source.bearer_name(),
@@ -83,7 +83,7 @@ fn skew_for(s: &SessionRecord) -> u64 {
 }
 
 /// True when the access token is valid for more than `margin` seconds (unknown expiry = valid).
-pub fn access_valid(s: &SessionRecord, margin: u64) -> bool {
+pub(super) fn access_valid(s: &SessionRecord, margin: u64) -> bool {
     access_valid_at(s, margin, now_unix())
 }
 
@@ -100,7 +100,7 @@ pub(super) fn outside_refresh_window(s: &SessionRecord, now: u64) -> bool {
 }
 
 /// True when the session can still produce a token (valid access or a live refresh token).
-pub fn session_usable(s: &SessionRecord) -> bool {
+pub(crate) fn session_usable(s: &SessionRecord) -> bool {
     access_valid(s, 0)
         || (s.refresh_token.is_some() && s.refresh_expires_at.is_none_or(|e| now_unix() < e))
 }

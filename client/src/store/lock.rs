@@ -36,7 +36,7 @@ fn open_lock_file(path: &Path) -> Result<File> {
 }
 
 /// Waits up to `timeout` for the exclusive lock on `path`.
-pub fn acquire(path: &Path, timeout: Duration) -> Result<LockGuard> {
+pub(crate) fn acquire(path: &Path, timeout: Duration) -> Result<LockGuard> {
     let mut file = open_lock_file(path)?;
     let start = Instant::now();
     let mut backoff = Duration::from_millis(2);
@@ -113,7 +113,7 @@ impl Drop for LockGuard {
 
 /// What `auth doctor` sees in the lock file.
 #[derive(Debug, PartialEq, Eq)]
-pub enum LockState {
+pub(crate) enum LockState {
     /// No lock file yet.
     Absent,
     /// Nobody holds the lock and no record is left.
@@ -126,7 +126,7 @@ pub enum LockState {
 
 /// Inspects the lock without waiting; with `unstick`, clears a stale record, which is only done
 /// after the OS lock was obtained (proving that no process holds it).
-pub fn inspect(path: &Path, unstick: bool) -> Result<LockState> {
+pub(crate) fn inspect(path: &Path, unstick: bool) -> Result<LockState> {
     if !path.exists() {
         return Ok(LockState::Absent);
     }

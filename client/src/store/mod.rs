@@ -3,7 +3,7 @@
 
 pub(crate) mod crypto;
 pub(crate) mod fsutil;
-pub mod lock;
+pub(crate) mod lock;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,8 @@ use crate::clock::now_unix;
 use crate::metadata::ServerMetadata;
 use crate::secret::{Secret, fingerprint};
 
-pub use lock::{LockGuard, LockState};
+pub use lock::LockGuard;
+pub(crate) use lock::LockState;
 
 /// How a session was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

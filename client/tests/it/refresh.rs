@@ -94,9 +94,7 @@ async fn force_login_replaces_then_revokes_the_old_session() {
 
 #[tokio::test]
 async fn busy_lock_adopts_a_still_valid_token_but_an_explicit_refresh_times_out() {
-    use cliauth::clock::now_unix;
-    use cliauth::secret::Secret;
-    use cliauth::store::{LoginMethod, SessionRecord, Store, StoredState};
+    use cliauth::{LoginMethod, Secret, SessionRecord, Store, StoredState, now_unix};
     let f = Fixture::new("").await;
     // A session inside its refresh window (expires in 30 s) but still valid, and the lock held
     // by this test process for the whole test.
@@ -147,8 +145,7 @@ async fn busy_lock_adopts_a_still_valid_token_but_an_explicit_refresh_times_out(
 
 #[tokio::test]
 async fn transient_refresh_failure_inside_the_window_uses_the_still_valid_access_token() {
-    use cliauth::clock::now_unix;
-    use cliauth::store::Store;
+    use cliauth::{Store, now_unix};
     let f = Fixture::new(
         "[[rules]]\nname = \"refresh-503\"\nmatch = { path = \"/oauth/token\", grant_type = \"refresh_token\" }\naction = { kind = \"status\", status = 503, body = \"{}\" }\n",
     )
@@ -204,7 +201,7 @@ async fn a_refresh_is_one_request_with_the_server_metadata_cached_at_login() {
 
 #[tokio::test]
 async fn a_session_stored_without_server_metadata_discovers_once_then_caches_it() {
-    use cliauth::store::Store;
+    use cliauth::Store;
     let f = Fixture::new("[tokens]\naccess_ttl = 0\n").await;
     f.login_password("alice").await;
     // A session as an older cliauth stored it: no cached metadata.

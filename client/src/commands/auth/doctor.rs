@@ -59,7 +59,7 @@ fn fail(name: &'static str, e: Error) -> Check {
 }
 
 /// Runs every check.
-pub fn run(args: &DoctorArgs, ctx: &Ctx) -> Result<Report> {
+pub(crate) fn run(args: DoctorArgs, ctx: &Ctx) -> Result<Report> {
     let mut checks = Vec::new();
     match Config::load() {
         Ok(cfg) => {
@@ -141,7 +141,7 @@ async fn online_checks(session: &Session, checks: &mut Vec<Check>) {
             return;
         }
     };
-    match session.auth_server_with(meta).await {
+    match session.auth_server_with(meta.as_ref()).await {
         Ok(a) => checks.push(ok(
             "discovery",
             format!(

@@ -64,7 +64,7 @@ fn done(server: &str, user: Option<&str>, method: &str, message: String) -> Repo
 }
 
 /// Logs in.
-pub fn run(args: &LoginArgs, ctx: &Ctx) -> Result<Report> {
+pub(crate) fn run(args: &LoginArgs, ctx: &Ctx) -> Result<Report> {
     let session = ctx.session()?;
     let server = display_url(&session.config().server_url);
     if args.password_stdin && !args.password {
@@ -138,7 +138,7 @@ async fn login_online(
             ),
         ));
     }
-    let auth = session.auth_server_with(api_meta).await?;
+    let auth = session.auth_server_with(api_meta.as_ref()).await?;
     let client_id = session.client_id_for_login(&auth).await?;
     let client = auth.client(&client_id);
     let open_browser = !(args.no_browser || session.config().no_browser);

@@ -29,7 +29,7 @@ fn human_duration(secs: i64) -> String {
 }
 
 /// Reports the credentials in effect.
-pub fn run(ctx: &Ctx) -> Result<Report> {
+pub(crate) fn run(ctx: &Ctx) -> Result<Report> {
     let session = ctx.session()?;
     let server = display_url(&session.config().server_url);
     let stored: Option<StoredState> = session.store().load(None)?;

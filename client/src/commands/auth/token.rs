@@ -8,7 +8,7 @@ use crate::session::HotToken;
 
 /// Prints a valid access token. The hot path (valid stored token) needs no runtime, network,
 /// lock or HTTP client.
-pub fn run(ctx: &Ctx) -> ExitCode {
+pub(crate) fn run(ctx: &Ctx) -> ExitCode {
     let resolved = ctx
         .session()
         .and_then(|session| match session.hot_token()? {
