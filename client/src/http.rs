@@ -10,7 +10,8 @@ use url::Url;
 use crate::classify::{Error, Result};
 use crate::config::display_url;
 use crate::oauth_error::OAuthErrorBody;
-use crate::secret::{RedactedUrl, Secret};
+use crate::protocol::AccessToken;
+use crate::secret::RedactedUrl;
 
 /// Largest response body read (discovery documents and token responses are a few KiB).
 pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -22,7 +23,7 @@ const MAX_AUTO_RETRY_AFTER: u64 = 5;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Bearer<'a> {
     /// The token.
-    pub token: &'a Secret,
+    pub token: &'a AccessToken,
     /// `--token`, `CLIAUTH_TOKEN` or `stored credentials`.
     pub source: &'static str,
 }

@@ -12,8 +12,9 @@
 //!   every writer holds. What it keeps is a [`StoredState`]: a [`SessionRecord`] (tokens, their
 //!   expiry, the [`ServerMetadata`] they were issued by), a [`StaticToken`], a registered
 //!   client id.
-//! - **Secrets** ([`Secret`]): redacted `Debug`, no `Display`, zeroized on drop; the value only
-//!   leaves through [`Secret::expose`].
+//! - **Protocol values as types**: [`AccessToken`], [`RefreshToken`], [`ClientId`],
+//!   [`IssuerUrl`]. Tokens, like every [`Secret`], have a redacted `Debug`, no `Display`, are
+//!   zeroized on drop, and their value only leaves through `expose()`.
 //! - **The error taxonomy** ([`Error`], [`ErrorCategory`]): every failure has one category, and
 //!   every category a stable name, a distinct exit code and a `retryable` bit. OAuth error
 //!   codes arrive typed ([`OAuthErrorCode`]).
@@ -23,7 +24,7 @@
 //! ```
 //! use std::time::Duration;
 //!
-//! use cliauth::{LoginMethod, Secret, SessionRecord, Store, StoredState, now_unix};
+//! use cliauth::{AccessToken, LoginMethod, RefreshToken, SessionRecord, Store, StoredState, now_unix};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let home = tempfile::tempdir()?;
@@ -36,8 +37,8 @@
 //! let state = StoredState {
 //!     server: server.to_string(),
 //!     session: Some(SessionRecord {
-//!         access_token: Secret::new("at-123"),
-//!         refresh_token: Some(Secret::new("rt-456")),
+//!         access_token: AccessToken::new("at-123"),
+//!         refresh_token: Some(RefreshToken::new("rt-456")),
 //!         access_expires_at: Some(now_unix() + 3600),
 //!         refresh_expires_at: None,
 //!         method: LoginMethod::Password,
@@ -55,7 +56,7 @@
 //! // Nothing readable is on disk, and nothing secret is in `Debug` output.
 //! assert!(!String::from_utf8_lossy(&std::fs::read(store.path())?).contains("at-123"));
 //! let session = store.load(None)?.and_then(|s| s.session).expect("a stored session");
-//! assert!(session.access_token.same_as(&Secret::new("at-123")));
+//! assert!(session.access_token.same_as(&AccessToken::new("at-123")));
 //! assert!(!format!("{session:?}").contains("at-123"));
 //! # Ok(())
 //! # }
@@ -99,6 +100,7 @@ pub mod hooks;
 mod http;
 mod metadata;
 mod oauth_error;
+mod protocol;
 mod secret;
 mod session;
 mod store;
@@ -110,5 +112,6 @@ pub use commands::auth::{AuthCommand, run as run_auth};
 pub use commands::run_main;
 pub use metadata::ServerMetadata;
 pub use oauth_error::{OAuthErrorBody, OAuthErrorCode};
+pub use protocol::{AccessToken, ClientId, IssuerUrl, RefreshToken};
 pub use secret::Secret;
 pub use store::{LockGuard, LoginMethod, MeCache, SessionRecord, StaticToken, Store, StoredState};

@@ -5,11 +5,13 @@
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::protocol::IssuerUrl;
+
 /// RFC 8414 §2 authorization server metadata (the fields cliauth uses).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerMetadata {
     /// The issuer.
-    pub issuer: Url,
+    pub issuer: IssuerUrl,
     /// Authorization endpoint (browser login).
     #[serde(default)]
     pub authorization_endpoint: Option<Url>,
@@ -44,7 +46,7 @@ impl ServerMetadata {
     /// struct update syntax.
     pub(crate) fn token_only(base: &Url) -> ServerMetadata {
         ServerMetadata {
-            issuer: base.clone(),
+            issuer: IssuerUrl::new(base.clone()),
             authorization_endpoint: None,
             token_endpoint: base.join("/token").unwrap(),
             device_authorization_endpoint: None,

@@ -68,7 +68,7 @@ pub(crate) async fn login(
     let mut url = endpoint.clone();
     url.query_pairs_mut()
         .append_pair("response_type", "code")
-        .append_pair("client_id", &client.client_id)
+        .append_pair("client_id", client.client_id.as_str())
         .append_pair("redirect_uri", &redirect_uri)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256")

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::{OAuthClient, Tokens};
 use crate::classify::{Error, Result};
 use crate::oauth_error::OAuthErrorCode;
+use crate::protocol::UserCode;
 use crate::secret::Secret;
 use crate::ui::Ui;
 
@@ -16,7 +17,7 @@ const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 #[derive(Deserialize)]
 struct DeviceAuthorization {
     device_code: Secret,
-    user_code: String,
+    user_code: UserCode,
     verification_uri: String,
     #[serde(default)]
     verification_uri_complete: Option<String>,

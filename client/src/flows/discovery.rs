@@ -9,6 +9,7 @@ use crate::classify::{Error, Result};
 use crate::config::{check_url_security, display_url, join_url};
 use crate::http::Http;
 pub(crate) use crate::metadata::ServerMetadata;
+use crate::protocol::IssuerUrl;
 
 /// `GET /api/v1/meta` of the hosted API.
 #[derive(Debug, Clone, Deserialize)]
@@ -56,14 +57,15 @@ pub(crate) fn choose_issuer(
     configured: Option<&Url>,
     meta: Option<&ApiMeta>,
     server: &Url,
-) -> Result<Url> {
+) -> Result<IssuerUrl> {
     if let Some(i) = configured {
-        return Ok(i.clone());
+        return Ok(IssuerUrl::new(i.clone()));
     }
     if let Some(raw) = meta.and_then(|m| m.issuer.as_deref()) {
-        return crate::config::parse_server_url(raw, "issuer advertised by /api/v1/meta");
+        return crate::config::parse_server_url(raw, "issuer advertised by /api/v1/meta")
+            .map(IssuerUrl::new);
     }
-    Ok(server.clone())
+    Ok(IssuerUrl::new(server.clone()))
 }
 
 /// RFC 8414 §3: the well-known suffix goes between the host and the issuer's path.
@@ -76,8 +78,8 @@ fn well_known(issuer: &Url, suffix: &str) -> Url {
 }
 
 /// Fetches and validates the issuer's metadata.
-pub(crate) async fn discover(http: &Http, issuer: &Url) -> Result<ServerMetadata> {
-    let primary = well_known(issuer, "oauth-authorization-server");
+pub(crate) async fn discover(http: &Http, issuer: &IssuerUrl) -> Result<ServerMetadata> {
+    let primary = well_known(issuer.url(), "oauth-authorization-server");
     let raw: RawMetadata = match http
         .get_json(&primary, "the authorization server's discovery document")
         .await
@@ -85,7 +87,7 @@ pub(crate) async fn discover(http: &Http, issuer: &Url) -> Result<ServerMetadata
         Ok(m) => m,
         Err(Error::ServerStatus { status: 404, .. }) => {
             // OpenID Connect Discovery appends the suffix to the issuer's path.
-            let oidc = join_url(issuer, "/.well-known/openid-configuration");
+            let oidc = join_url(issuer.url(), "/.well-known/openid-configuration");
             match http
                 .get_json(&oidc, "the authorization server's discovery document")
                 .await
@@ -95,7 +97,7 @@ pub(crate) async fn discover(http: &Http, issuer: &Url) -> Result<ServerMetadata
                     return Err(Error::config(
                         format!(
                             "no OAuth discovery document at {} (tried RFC 8414 and OpenID Connect discovery)",
-                            display_url(issuer)
+                            display_url(issuer.url())
                         ),
                         "set [auth] issuer in config.toml or CLIAUTH_ISSUER to the authorization server's issuer URL",
                     ));
@@ -108,8 +110,8 @@ pub(crate) async fn discover(http: &Http, issuer: &Url) -> Result<ServerMetadata
     validate(issuer, raw)
 }
 
-fn validate(issuer: &Url, raw: RawMetadata) -> Result<ServerMetadata> {
-    let want = display_url(issuer);
+fn validate(issuer: &IssuerUrl, raw: RawMetadata) -> Result<ServerMetadata> {
+    let want = display_url(issuer.url());
     if raw.issuer.trim_end_matches('/') != want {
         return Err(Error::config(
             format!(
@@ -184,9 +186,12 @@ mod tests {
             })))
             .mount(&server)
             .await;
-        let m = discover(&Http::without_proxy().unwrap(), &Url::parse(&base).unwrap())
-            .await
-            .unwrap();
+        let m = discover(
+            &Http::without_proxy().unwrap(),
+            &IssuerUrl::new(Url::parse(&base).unwrap()),
+        )
+        .await
+        .unwrap();
         assert_eq!(m.token_endpoint.path(), "/t");
         assert!(m.device_authorization_endpoint.is_none());
     }
@@ -202,9 +207,12 @@ mod tests {
             })))
             .mount(&server)
             .await;
-        let err = discover(&Http::without_proxy().unwrap(), &Url::parse(&base).unwrap())
-            .await
-            .unwrap_err();
+        let err = discover(
+            &Http::without_proxy().unwrap(),
+            &IssuerUrl::new(Url::parse(&base).unwrap()),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, Error::InsecureUrl { .. }), "{err:?}");
     }
 

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::classify::{Error, Result};
 use crate::clock::now_unix;
 use crate::http::Http;
+use crate::protocol::{AccessToken, ClientId, RefreshToken};
 use crate::secret::Secret;
 pub(crate) use discovery::ServerMetadata;
 
@@ -20,7 +21,7 @@ pub(crate) use discovery::ServerMetadata;
 #[derive(Debug, Deserialize)]
 pub(crate) struct Tokens {
     /// The access token.
-    pub access_token: Secret,
+    pub access_token: AccessToken,
     /// `Bearer` (anything else is refused).
     #[serde(default)]
     pub token_type: Option<String>,
@@ -29,7 +30,7 @@ pub(crate) struct Tokens {
     pub expires_in: Option<u64>,
     /// The refresh token.
     #[serde(default)]
-    pub refresh_token: Option<Secret>,
+    pub refresh_token: Option<RefreshToken>,
     /// Lifetime of the refresh token in seconds (a common extension; Keycloak spells it
     /// `refresh_expires_in`).
     #[serde(default, alias = "refresh_expires_in")]
@@ -57,14 +58,14 @@ pub(crate) struct OAuthClient<'a> {
     /// The server's metadata.
     pub meta: &'a ServerMetadata,
     /// Our client id.
-    pub client_id: String,
+    pub client_id: ClientId,
 }
 
 impl OAuthClient<'_> {
     /// Calls the token endpoint with a grant (the client id is added).
     pub(crate) async fn grant(&self, form: &[(&str, &str)]) -> Result<Tokens> {
         let mut full: Vec<(&str, &str)> = form.to_vec();
-        full.push(("client_id", &self.client_id));
+        full.push(("client_id", self.client_id.as_str()));
         let tokens: Tokens = self
             .http
             .post_form_json(&self.meta.token_endpoint, &full, "the token endpoint")
@@ -80,7 +81,7 @@ impl OAuthClient<'_> {
     }
 
     /// Refreshes with `refresh_token` (RFC 6749 §6).
-    pub(crate) async fn refresh(&self, refresh_token: &Secret) -> Result<Tokens> {
+    pub(crate) async fn refresh(&self, refresh_token: &RefreshToken) -> Result<Tokens> {
         self.grant(&[
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token.expose()),
@@ -99,7 +100,7 @@ impl OAuthClient<'_> {
                 &[
                     ("token", token.expose()),
                     ("token_type_hint", hint),
-                    ("client_id", &self.client_id),
+                    ("client_id", self.client_id.as_str()),
                 ],
                 "the revocation endpoint",
             )
@@ -109,7 +110,7 @@ impl OAuthClient<'_> {
 }
 
 /// Registers cliauth as a public native client (RFC 7591) and returns the client id.
-pub(crate) async fn register_client(http: &Http, meta: &ServerMetadata) -> Result<String> {
+pub(crate) async fn register_client(http: &Http, meta: &ServerMetadata) -> Result<ClientId> {
     #[derive(Deserialize)]
     struct Registered {
         client_id: String,
@@ -136,7 +137,7 @@ pub(crate) async fn register_client(http: &Http, meta: &ServerMetadata) -> Resul
         .post_json::<Registered>(endpoint, &body, "the registration endpoint")
         .await
     {
-        Ok(r) if !r.client_id.is_empty() => Ok(r.client_id),
+        Ok(r) if !r.client_id.is_empty() => Ok(ClientId::new(r.client_id)),
         Ok(_) => Err(Error::RegistrationFailed {
             detail: "the server returned an empty client_id".into(),
         }),
@@ -205,7 +206,7 @@ mod tests {
         };
         let http = Http::without_proxy().unwrap();
         match (register_client(&http, &meta).await, expected) {
-            (Ok(id), Some(want)) => assert_eq!(id, want),
+            (Ok(id), Some(want)) => assert_eq!(id.as_str(), want),
             (Err(e @ Error::RegistrationFailed { .. }), None) => {
                 assert!(e.to_string().contains("empty client_id"), "{e}");
             }

@@ -196,7 +196,7 @@ async fn hosted_403_private_teamspace_is_its_own_category() {
         })))
         .mount(&server)
         .await;
-    let t = Secret::new("t");
+    let t = AccessToken::new("t");
     let err = Http::without_proxy()
         .unwrap()
         .api_json::<serde_json::Value>(

@@ -15,6 +15,7 @@ use crate::config::{Config, DEFAULT_CLIENT_ID, display_url, join_url};
 use crate::flows::discovery::{self, ApiMeta, ServerMetadata};
 use crate::flows::{OAuthClient, Tokens};
 use crate::http::Http;
+use crate::protocol::{AccessToken, ClientId, RefreshToken};
 use crate::secret::Secret;
 use crate::store::{
     LockGuard, LoginMethod, MeCache, SessionRecord, StaticToken, Store, StoredState,
@@ -64,11 +65,11 @@ pub(crate) struct AuthServer {
 
 impl AuthServer {
     /// An OAuth client for `client_id`.
-    pub(crate) fn client(&self, client_id: &str) -> OAuthClient<'_> {
+    pub(crate) fn client(&self, client_id: &ClientId) -> OAuthClient<'_> {
         OAuthClient {
             http: &self.http,
             meta: &self.meta,
-            client_id: client_id.to_owned(),
+            client_id: client_id.clone(),
         }
     }
 }
@@ -122,12 +123,12 @@ impl Session {
     pub(crate) fn override_token(&self) -> Option<Resolved> {
         if let Some(t) = &self.flag_token {
             return Some(Resolved {
-                token: t.clone(),
+                token: AccessToken::from(t.clone()),
                 source: TokenSource::Flag,
             });
         }
         self.cfg.env_token.as_ref().map(|t| Resolved {
-            token: t.clone(),
+            token: AccessToken::from(t.clone()),
             source: TokenSource::Env,
         })
     }
@@ -189,16 +190,16 @@ impl Session {
     /// Takes the lock for a refresh; when it stays busy past the bound, a still-valid stored
     /// The client id for a new login: configured, registered earlier, registered now (RFC 7591)
     /// when the server offers registration, else the default.
-    pub(crate) async fn client_id_for_login(&self, server: &AuthServer) -> Result<String> {
+    pub(crate) async fn client_id_for_login(&self, server: &AuthServer) -> Result<ClientId> {
         if let Some(c) = &self.cfg.client_id {
-            return Ok(c.clone());
+            return Ok(ClientId::new(c.clone()));
         }
         let state = self.load_for_update(None)?;
         if let Some(c) = state.registered_client_id {
             return Ok(c);
         }
         if server.meta.registration_endpoint.is_none() {
-            return Ok(DEFAULT_CLIENT_ID.to_owned());
+            return Ok(ClientId::new(DEFAULT_CLIENT_ID));
         }
         let id = crate::flows::register_client(&server.http, &server.meta).await?;
         let guard = self.store.lock(self.cfg.lock_timeout)?;
@@ -224,7 +225,7 @@ impl Session {
 
     /// Stores a new session under the lock; returns the replaced session's refresh token (for
     /// the caller to revoke now that the new one is safely stored).
-    pub(crate) fn store_session(&self, record: SessionRecord) -> Result<Option<Secret>> {
+    pub(crate) fn store_session(&self, record: SessionRecord) -> Result<Option<RefreshToken>> {
         let guard = self.store.lock(self.cfg.lock_timeout)?;
         let mut state = self.load_for_update(Some(&guard))?;
         state.server = display_url(&self.cfg.server_url);
@@ -234,7 +235,7 @@ impl Session {
     }
 
     /// Stores a personal access token.
-    pub(crate) fn store_static(&self, token: Secret, user: Option<String>) -> Result<()> {
+    pub(crate) fn store_static(&self, token: AccessToken, user: Option<String>) -> Result<()> {
         let guard = self.store.lock(self.cfg.lock_timeout)?;
         let mut state = self.load_for_update(Some(&guard))?;
         state.server = display_url(&self.cfg.server_url);
@@ -279,8 +280,8 @@ impl Session {
             let token = session
                 .refresh_token
                 .as_ref()
-                .map_or((&session.access_token, "access_token"), |r| {
-                    (r, "refresh_token")
+                .map_or((session.access_token.as_secret(), "access_token"), |r| {
+                    (r.as_secret(), "refresh_token")
                 });
             let revoked = async {
                 let server = self.auth_server().await?;
@@ -329,7 +330,7 @@ impl Session {
         Ok(body)
     }
 
-    fn cache_me(&self, token: &Secret, body: &serde_json::Value) {
+    fn cache_me(&self, token: &AccessToken, body: &serde_json::Value) {
         let result = (|| -> Result<()> {
             let guard = self.store.lock(Duration::from_millis(500))?;
             let mut state = self.store.load(Some(&guard))?.ok_or(Error::NotLoggedIn)?;
@@ -366,7 +367,7 @@ impl Session {
 pub(crate) fn new_record(
     tokens: Tokens,
     method: LoginMethod,
-    client_id: &str,
+    client_id: &ClientId,
     user: Option<String>,
     auth_server: &ServerMetadata,
 ) -> SessionRecord {
@@ -377,7 +378,7 @@ pub(crate) fn new_record(
         refresh_token: tokens.refresh_token,
         method,
         user,
-        client_id: client_id.to_owned(),
+        client_id: client_id.clone(),
         updated_at: now_unix(),
         me: None,
         auth_server: Some(Box::new(auth_server.clone())),

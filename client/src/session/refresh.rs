@@ -106,7 +106,13 @@ impl Session {
     /// else `/api/v1/meta` and discovery, once (the refreshed record then caches the result).
     async fn refresh_server(&self, current: &SessionRecord) -> Result<AuthServer> {
         match &current.auth_server {
-            Some(meta) if self.cfg.issuer.as_ref().is_none_or(|i| *i == meta.issuer) => {
+            Some(meta)
+                if self
+                    .cfg
+                    .issuer
+                    .as_ref()
+                    .is_none_or(|i| i == meta.issuer.url()) =>
+            {
                 Ok(AuthServer {
                     http: self.http()?.clone(),
                     meta: (**meta).clone(),

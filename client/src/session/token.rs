@@ -4,7 +4,7 @@
 
 use crate::clock::now_unix;
 use crate::http::Bearer;
-use crate::secret::Secret;
+use crate::protocol::AccessToken;
 use crate::store::SessionRecord;
 
 /// Refresh this long before expiry (capped at half the token's lifetime, so a token that lives
@@ -59,7 +59,7 @@ impl TokenSource {
 #[derive(Debug, Clone)]
 pub(crate) struct Resolved {
     /// The access token.
-    pub token: Secret,
+    pub token: AccessToken,
     /// Where it came from.
     pub source: TokenSource,
 }
@@ -111,6 +111,7 @@ mod tests {
 
     use super::*;
     use crate::config::DEFAULT_CLIENT_ID;
+    use crate::protocol::RefreshToken;
     use crate::store::LoginMethod;
 
     /// A fixed "login time": the tests never read the clock.
@@ -133,7 +134,7 @@ mod tests {
         let now = now_unix();
         let mut s = record(None);
         s.access_expires_at = now.checked_add_signed(access_in);
-        s.refresh_token = has_refresh.then(|| Secret::new("refresh"));
+        s.refresh_token = has_refresh.then(|| RefreshToken::new("refresh"));
         s.refresh_expires_at = refresh_in.and_then(|r| now.checked_add_signed(r));
         assert_eq!(session_usable(&s), usable);
     }
@@ -141,13 +142,13 @@ mod tests {
     /// A session stored at `T0` whose access token lives `lifetime` seconds (`None`: unknown).
     fn record(lifetime: Option<u64>) -> SessionRecord {
         SessionRecord {
-            access_token: Secret::new("access"),
-            refresh_token: Some(Secret::new("refresh")),
+            access_token: AccessToken::new("access"),
+            refresh_token: Some(RefreshToken::new("refresh")),
             access_expires_at: lifetime.map(|l| T0 + l),
             refresh_expires_at: None,
             method: LoginMethod::Password,
             user: None,
-            client_id: DEFAULT_CLIENT_ID.to_owned(),
+            client_id: DEFAULT_CLIENT_ID.into(),
             updated_at: T0,
             me: None,
             auth_server: None,

@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 use crate::classify::{Error, Result};
 use crate::clock::now_unix;
 use crate::metadata::ServerMetadata;
+use crate::protocol::{AccessToken, ClientId, RefreshToken};
 use crate::secret::{Secret, fingerprint};
 
 pub use lock::LockGuard;
@@ -60,9 +61,9 @@ pub struct MeCache {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SessionRecord {
     /// The access token.
-    pub access_token: Secret,
+    pub access_token: AccessToken,
     /// The refresh token, when the server issued one.
-    pub refresh_token: Option<Secret>,
+    pub refresh_token: Option<RefreshToken>,
     /// When the access token expires (Unix seconds), when known.
     pub access_expires_at: Option<u64>,
     /// When the refresh token expires (Unix seconds), when known.
@@ -72,7 +73,7 @@ pub struct SessionRecord {
     /// The username, when known.
     pub user: Option<String>,
     /// The client id the tokens were issued to (refresh must use the same).
-    pub client_id: String,
+    pub client_id: ClientId,
     /// When the current tokens were stored (Unix seconds).
     pub updated_at: u64,
     /// The `/api/v1/me` cache.
@@ -88,7 +89,7 @@ pub struct SessionRecord {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StaticToken {
     /// The token.
-    pub token: Secret,
+    pub token: AccessToken,
     /// The username, when known.
     pub user: Option<String>,
     /// When it was stored.
@@ -102,7 +103,7 @@ pub struct StoredState {
     pub server: String,
     /// A client id obtained by dynamic registration (RFC 7591).
     #[serde(default)]
-    pub registered_client_id: Option<String>,
+    pub registered_client_id: Option<ClientId>,
     /// A personal access token.
     #[serde(default)]
     pub static_token: Option<StaticToken>,

@@ -1,6 +1,8 @@
 use super::*;
 use std::os::unix::fs::PermissionsExt;
 
+use crate::protocol::{AccessToken, RefreshToken};
+
 fn store(dir: &Path) -> Store {
     Store::new(
         &dir.join("credentials"),
@@ -16,8 +18,8 @@ fn sample() -> StoredState {
         registered_client_id: None,
         static_token: None,
         session: Some(SessionRecord {
-            access_token: Secret::new("at-secret-value"),
-            refresh_token: Some(Secret::new("rt-secret-value")),
+            access_token: AccessToken::new("at-secret-value"),
+            refresh_token: Some(RefreshToken::new("rt-secret-value")),
             access_expires_at: Some(10),
             refresh_expires_at: None,
             method: LoginMethod::Password,

@@ -94,7 +94,9 @@ async fn force_login_replaces_then_revokes_the_old_session() {
 
 #[tokio::test]
 async fn busy_lock_adopts_a_still_valid_token_but_an_explicit_refresh_times_out() {
-    use cliauth::{LoginMethod, Secret, SessionRecord, Store, StoredState, now_unix};
+    use cliauth::{
+        AccessToken, LoginMethod, RefreshToken, SessionRecord, Store, StoredState, now_unix,
+    };
     let f = Fixture::new("").await;
     // A session inside its refresh window (expires in 30 s) but still valid, and the lock held
     // by this test process for the whole test.
@@ -110,8 +112,8 @@ async fn busy_lock_adopts_a_still_valid_token_but_an_explicit_refresh_times_out(
         registered_client_id: None,
         static_token: None,
         session: Some(SessionRecord {
-            access_token: Secret::new("still-valid-access-token"),
-            refresh_token: Some(Secret::new("some-refresh-token")),
+            access_token: AccessToken::new("still-valid-access-token"),
+            refresh_token: Some(RefreshToken::new("some-refresh-token")),
             access_expires_at: Some(now_unix() + 30),
             refresh_expires_at: None,
             method: LoginMethod::Password,

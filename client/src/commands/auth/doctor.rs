@@ -146,7 +146,7 @@ async fn online_checks(session: &Session, checks: &mut Vec<Check>) {
             "discovery",
             format!(
                 "issuer {}; token endpoint {}; browser {}, device {}, revocation {}, registration {}",
-                display_url(&a.meta.issuer),
+                display_url(a.meta.issuer.url()),
                 a.meta.token_endpoint,
                 yes(a.meta.authorization_endpoint.is_some()),
                 yes(a.meta.device_authorization_endpoint.is_some()),

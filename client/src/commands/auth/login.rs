@@ -12,6 +12,7 @@ use crate::config::display_url;
 use crate::flows::browser::BrowserOptions;
 use crate::flows::device::DeviceOptions;
 use crate::flows::{self, Tokens};
+use crate::protocol::{AccessToken, ClientId};
 use crate::secret::Secret;
 use crate::session::{AuthServer, Resolved, Session, TokenSource, new_record, session_usable};
 use crate::store::{LoginMethod, MeCache};
@@ -177,7 +178,7 @@ async fn login_online(
 async fn finish_login(
     session: &Session,
     auth: &AuthServer,
-    client_id: &str,
+    client_id: &ClientId,
     method: LoginMethod,
     tokens: Tokens,
     server: &str,
@@ -215,7 +216,11 @@ async fn finish_login(
     let old_refresh = session.store_session(record)?;
     // Only now that the new session is stored is the old one revoked.
     if let Some(old) = old_refresh {
-        match auth.client(client_id).revoke(&old, "refresh_token").await {
+        match auth
+            .client(client_id)
+            .revoke(old.as_secret(), "refresh_token")
+            .await
+        {
             Ok(_) => tracing::debug!("revoked the replaced session"),
             Err(e) => eprintln!(
                 "warning: could not revoke the previous session ({e}); it expires on its own."
@@ -233,7 +238,7 @@ async fn finish_login(
     ))
 }
 
-fn read_token(ctx: &Ctx) -> Result<Secret> {
+fn read_token(ctx: &Ctx) -> Result<AccessToken> {
     let stdin = std::io::stdin();
     let raw = if stdin.is_terminal() {
         ctx.ui
@@ -258,7 +263,7 @@ fn read_token(ctx: &Ctx) -> Result<Secret> {
             "pipe the token in: `printf %s \"$TOKEN\" | cliauth auth login --with-token`",
         ));
     }
-    Ok(Secret::new(token))
+    Ok(AccessToken::new(token))
 }
 
 fn password_input(args: &LoginArgs) -> Result<(String, Secret)> {

@@ -6,7 +6,7 @@ use super::super::{Ctx, Report, block_on};
 use crate::classify::{Error, Result};
 use crate::clock::secs_until;
 use crate::config::display_url;
-use crate::secret::Secret;
+use crate::protocol::AccessToken;
 use crate::session::{TokenSource, session_usable};
 use crate::store::StoredState;
 
@@ -39,7 +39,7 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report> {
     let mut warnings = Vec::new();
     let (source, token, method, user, access_exp, refresh_exp): (
         TokenSource,
-        Secret,
+        AccessToken,
         &str,
         Option<String>,
         Option<u64>,
