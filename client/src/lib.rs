@@ -89,7 +89,8 @@
 //! Inside, the modules are floors, each using only the ones below it: `commands/` (one module per
 //! subcommand, and all presentation: hints, `--json`), `session/` (token precedence, the hot
 //! path, the refresh transaction), `flows/` (one login protocol each), `store/`, `http`, and on
-//! the ground floor `classify`, `oauth_error`, `metadata`, `secret`, `clock` and `config`.
+//! the ground floor `classify`, `oauth_error`, `protocol`, `metadata`, `secret`, `clock` and
+//! `config`.
 
 mod classify;
 mod clock;

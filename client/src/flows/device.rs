@@ -106,7 +106,19 @@ pub(crate) async fn login(client: &OAuthClient<'_>, opts: DeviceOptions, ui: Ui)
                         what: "device code",
                     });
                 }
-                _ => return Err(Error::OAuth { what, body }),
+                // Every other code ends the login with the server's own words (listed, so a new
+                // code is a decision to make here).
+                OAuthErrorCode::InvalidRequest
+                | OAuthErrorCode::InvalidClient
+                | OAuthErrorCode::InvalidGrant
+                | OAuthErrorCode::UnauthorizedClient
+                | OAuthErrorCode::UnsupportedGrantType
+                | OAuthErrorCode::InvalidScope
+                | OAuthErrorCode::UnsupportedResponseType
+                | OAuthErrorCode::ServerError
+                | OAuthErrorCode::TemporarilyUnavailable
+                | OAuthErrorCode::RefreshReplayBenignRetry
+                | OAuthErrorCode::Other(_) => return Err(Error::OAuth { what, body }),
             },
             // A network blip or an overloaded server should not end a login the person may be
             // approving right now: keep polling (at least as slowly as asked) until the deadline.
