@@ -215,6 +215,23 @@ pub enum Error {
         /// The next step.
         hint: String,
     },
+    /// Neither RFC 8414 nor OpenID Connect discovery has a document for the issuer.
+    #[error(
+        "no OAuth discovery document at {issuer} (tried RFC 8414 and OpenID Connect discovery)"
+    )]
+    NoDiscoveryDocument {
+        /// The issuer that was tried.
+        issuer: String,
+    },
+    /// The discovery document names another issuer than the one it was fetched for (RFC 8414
+    /// §3.3).
+    #[error("the discovery document names issuer {reported:?}, not {expected:?}")]
+    IssuerMismatch {
+        /// The issuer the document names.
+        reported: String,
+        /// The issuer it was fetched for.
+        expected: String,
+    },
     /// A plain-HTTP URL that is not on a loopback address.
     #[error("refusing insecure URL {url}: plain http is only allowed for loopback addresses")]
     InsecureUrl {
@@ -393,6 +410,8 @@ impl Error {
                 | OAuthErrorCode::Other(_) => C::ServerError,
             },
             Error::Config { .. }
+            | Error::NoDiscoveryDocument { .. }
+            | Error::IssuerMismatch { .. }
             | Error::InsecureUrl { .. }
             | Error::PortInUse { .. }
             | Error::RegistrationFailed { .. }
@@ -425,6 +444,26 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 mod tests {
     use super::*;
     use rstest::rstest;
+
+    /// Discovery failures read as they did when they were generic configuration errors.
+    #[test]
+    fn discovery_failures_name_the_issuers_involved() {
+        assert_eq!(
+            Error::NoDiscoveryDocument {
+                issuer: "https://id.example".into()
+            }
+            .to_string(),
+            "no OAuth discovery document at https://id.example (tried RFC 8414 and OpenID Connect discovery)"
+        );
+        assert_eq!(
+            Error::IssuerMismatch {
+                reported: "https://a/".into(),
+                expected: "https://b".into()
+            }
+            .to_string(),
+            r#"the discovery document names issuer "https://a/", not "https://b""#
+        );
+    }
 
     #[test]
     fn category_displays_as_its_json_name() {

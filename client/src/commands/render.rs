@@ -49,6 +49,13 @@ pub(crate) fn hint(e: &Error) -> String {
             _ => "try again later".into(),
         },
         Error::Config { hint, .. } => hint.clone(),
+        Error::NoDiscoveryDocument { .. } => {
+            "set [auth] issuer in config.toml or CLIAUTH_ISSUER to the authorization server's issuer URL"
+                .into()
+        }
+        Error::IssuerMismatch { .. } => {
+            "set [auth] issuer or CLIAUTH_ISSUER to the issuer the server reports".into()
+        }
         Error::InsecureUrl { .. } => "use an https:// URL".into(),
         Error::PortInUse { port } => format!(
             "stop the program listening on port {port}, choose another with --port, or omit --port to use a random free port"
@@ -170,6 +177,8 @@ mod tests {
         false,
         "CLIAUTH_SERVER_URL"
     )]
+    #[case::no_discovery(Error::NoDiscoveryDocument { issuer: "https://id.example".into() }, "config", 9, false, "[auth] issuer")]
+    #[case::issuer_mismatch(Error::IssuerMismatch { reported: "https://a".into(), expected: "https://b".into() }, "config", 9, false, "the issuer the server reports")]
     #[case::insecure(Error::InsecureUrl { url: "http://example.com".into() }, "config", 9, false, "https")]
     #[case::port(Error::PortInUse { port: 8080 }, "config", 9, false, "--port")]
     #[case::registration(Error::RegistrationFailed { detail: "400".into() }, "config", 9, false, "client_id")]

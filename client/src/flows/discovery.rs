@@ -94,13 +94,9 @@ pub(crate) async fn discover(http: &Http, issuer: &IssuerUrl) -> Result<ServerMe
             {
                 Ok(m) => m,
                 Err(Error::ServerStatus { status: 404, .. }) => {
-                    return Err(Error::config(
-                        format!(
-                            "no OAuth discovery document at {} (tried RFC 8414 and OpenID Connect discovery)",
-                            display_url(issuer.url())
-                        ),
-                        "set [auth] issuer in config.toml or CLIAUTH_ISSUER to the authorization server's issuer URL",
-                    ));
+                    return Err(Error::NoDiscoveryDocument {
+                        issuer: display_url(issuer.url()),
+                    });
                 }
                 Err(e) => return Err(e),
             }
@@ -113,13 +109,10 @@ pub(crate) async fn discover(http: &Http, issuer: &IssuerUrl) -> Result<ServerMe
 fn validate(issuer: &IssuerUrl, raw: RawMetadata) -> Result<ServerMetadata> {
     let want = display_url(issuer.url());
     if raw.issuer.trim_end_matches('/') != want {
-        return Err(Error::config(
-            format!(
-                "the discovery document names issuer {:?}, not {want:?}",
-                raw.issuer
-            ),
-            "set [auth] issuer or CLIAUTH_ISSUER to the issuer the server reports",
-        ));
+        return Err(Error::IssuerMismatch {
+            reported: raw.issuer,
+            expected: want,
+        });
     }
     let endpoint = |name: &str, v: Option<String>| -> Result<Option<Url>> {
         match v {
