@@ -215,6 +215,53 @@ pub enum Error {
         /// The next step.
         hint: String,
     },
+    /// Neither `CLIAUTH_SERVER_URL` nor `config.toml` names a server.
+    #[error("no server is configured")]
+    NoServerConfigured {
+        /// The configuration file that was read.
+        config_file: PathBuf,
+    },
+    /// A millisecond variable is not a whole number.
+    #[error("{name}={value} is not a number of milliseconds ({reason})")]
+    BadMilliseconds {
+        /// The variable.
+        name: String,
+        /// Its value.
+        value: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// Neither `HOME` nor `CLIAUTH_HOME` is set, so there is nowhere to keep state.
+    #[error("cannot find a folder for cliauth's state: neither HOME nor CLIAUTH_HOME is set")]
+    NoStateFolder,
+    /// `config.toml` does not parse.
+    #[error("{} is invalid: {detail}", .path.display())]
+    InvalidConfigFile {
+        /// The file.
+        path: PathBuf,
+        /// The parser's description.
+        detail: String,
+        /// Where the problem starts (byte offset), when known.
+        at_byte: Option<usize>,
+    },
+    /// A server or issuer URL does not parse.
+    #[error("the {what} {raw:?} is not a valid URL ({reason})")]
+    InvalidUrl {
+        /// Which URL, e.g. `server URL`.
+        what: String,
+        /// The text given.
+        raw: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// A URL whose scheme is neither `https` nor `http`.
+    #[error("unsupported URL scheme {scheme:?} in {url}")]
+    UnsupportedScheme {
+        /// The scheme.
+        scheme: String,
+        /// The URL.
+        url: String,
+    },
     /// Neither RFC 8414 nor OpenID Connect discovery has a document for the issuer.
     #[error(
         "no OAuth discovery document at {issuer} (tried RFC 8414 and OpenID Connect discovery)"
@@ -410,6 +457,12 @@ impl Error {
                 | OAuthErrorCode::Other(_) => C::ServerError,
             },
             Error::Config { .. }
+            | Error::NoServerConfigured { .. }
+            | Error::BadMilliseconds { .. }
+            | Error::NoStateFolder
+            | Error::InvalidConfigFile { .. }
+            | Error::InvalidUrl { .. }
+            | Error::UnsupportedScheme { .. }
             | Error::NoDiscoveryDocument { .. }
             | Error::IssuerMismatch { .. }
             | Error::InsecureUrl { .. }

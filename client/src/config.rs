@@ -126,15 +126,7 @@ impl Config {
             Some(v) => (v, Origin::Env),
             None => match file.server.url {
                 Some(v) => (v, Origin::File),
-                None => {
-                    return Err(Error::config(
-                        "no server is configured",
-                        format!(
-                            "set {ENV_SERVER_URL}, or add `[server]\\nurl = \"https://...\"` to {}",
-                            config_file.display()
-                        ),
-                    ));
-                }
+                None => return Err(Error::NoServerConfigured { config_file }),
             },
         };
         let server_url = parse_server_url(&server_raw, "server URL")?;
@@ -165,12 +157,14 @@ impl Config {
 /// A duration variable in milliseconds, or `default` when unset.
 fn millis_var(name: &str, default: Duration) -> Result<Duration> {
     match env_var(name) {
-        Some(v) => v.parse().map(Duration::from_millis).map_err(|e| {
-            Error::config(
-                format!("{name}={v} is not a number of milliseconds ({e})"),
-                format!("set {name} to a whole number such as 10000"),
-            )
-        }),
+        Some(v) => v
+            .parse()
+            .map(Duration::from_millis)
+            .map_err(|e: std::num::ParseIntError| Error::BadMilliseconds {
+                name: name.to_owned(),
+                value: v.clone(),
+                reason: e.to_string(),
+            }),
         None => Ok(default),
     }
 }
@@ -186,10 +180,7 @@ pub fn state_paths() -> Result<(PathBuf, PathBuf)> {
         match (env_var(var), &user_home) {
             (Some(v), _) => Ok(PathBuf::from(v)),
             (None, Some(h)) => Ok(h.join(fallback)),
-            (None, None) => Err(Error::config(
-                "cannot find a folder for cliauth's state: neither HOME nor CLIAUTH_HOME is set",
-                format!("set {ENV_HOME} to a private folder"),
-            )),
+            (None, None) => Err(Error::NoStateFolder),
         }
     };
     Ok((
@@ -208,27 +199,19 @@ fn read_file_config(path: &Path) -> Result<FileConfig> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
         Err(e) => return Err(Error::io(format!("read {}", path.display()), e)),
     };
-    toml::from_str(&text).map_err(|e| {
-        Error::config(
-            format!("{} is invalid: {}", path.display(), e.message()),
-            format!(
-                "fix {} (known keys: [server] url, [auth] issuer, [auth] client_id){}",
-                path.display(),
-                e.span()
-                    .map(|s| format!("; the problem starts at byte {}", s.start))
-                    .unwrap_or_default()
-            ),
-        )
+    toml::from_str(&text).map_err(|e| Error::InvalidConfigFile {
+        path: path.to_owned(),
+        detail: e.message().to_owned(),
+        at_byte: e.span().map(|s| s.start),
     })
 }
 
 /// Parses a server or issuer URL: `https://`, or `http://` on a loopback address only.
 pub fn parse_server_url(raw: &str, what: &str) -> Result<Url> {
-    let url = Url::parse(raw.trim()).map_err(|e| {
-        Error::config(
-            format!("the {what} {raw:?} is not a valid URL ({e})"),
-            "use a full URL such as https://auth.example.com",
-        )
+    let url = Url::parse(raw.trim()).map_err(|e| Error::InvalidUrl {
+        what: what.to_owned(),
+        raw: raw.to_owned(),
+        reason: e.to_string(),
     })?;
     check_url_security(&url)?;
     Ok(url)
@@ -242,10 +225,10 @@ pub fn check_url_security(url: &Url) -> Result<()> {
         "http" => Err(Error::InsecureUrl {
             url: url.as_str().trim_end_matches('/').to_owned(),
         }),
-        other => Err(Error::config(
-            format!("unsupported URL scheme {other:?} in {url}"),
-            "use an https:// URL",
-        )),
+        other => Err(Error::UnsupportedScheme {
+            scheme: other.to_owned(),
+            url: url.to_string(),
+        }),
     }
 }
 

@@ -3,6 +3,7 @@
 //! The library's errors only say what happened; what to do about it is decided here.
 
 use crate::classify::{Error, ErrorCategory};
+use crate::config::{ENV_HOME, ENV_SERVER_URL};
 
 /// The next step for the person at the terminal.
 pub(crate) fn hint(e: &Error) -> String {
@@ -49,6 +50,22 @@ pub(crate) fn hint(e: &Error) -> String {
             _ => "try again later".into(),
         },
         Error::Config { hint, .. } => hint.clone(),
+        Error::NoServerConfigured { config_file } => format!(
+            "set {ENV_SERVER_URL}, or add `[server]\\nurl = \"https://...\"` to {}",
+            config_file.display()
+        ),
+        Error::BadMilliseconds { name, .. } => {
+            format!("set {name} to a whole number such as 10000")
+        }
+        Error::NoStateFolder => format!("set {ENV_HOME} to a private folder"),
+        Error::InvalidConfigFile { path, at_byte, .. } => format!(
+            "fix {} (known keys: [server] url, [auth] issuer, [auth] client_id){}",
+            path.display(),
+            at_byte
+                .map(|b| format!("; the problem starts at byte {b}"))
+                .unwrap_or_default()
+        ),
+        Error::InvalidUrl { .. } => "use a full URL such as https://auth.example.com".into(),
         Error::NoDiscoveryDocument { .. } => {
             "set [auth] issuer in config.toml or CLIAUTH_ISSUER to the authorization server's issuer URL"
                 .into()
@@ -56,7 +73,7 @@ pub(crate) fn hint(e: &Error) -> String {
         Error::IssuerMismatch { .. } => {
             "set [auth] issuer or CLIAUTH_ISSUER to the issuer the server reports".into()
         }
-        Error::InsecureUrl { .. } => "use an https:// URL".into(),
+        Error::InsecureUrl { .. } | Error::UnsupportedScheme { .. } => "use an https:// URL".into(),
         Error::PortInUse { port } => format!(
             "stop the program listening on port {port}, choose another with --port, or omit --port to use a random free port"
         ),
@@ -179,6 +196,18 @@ mod tests {
     )]
     #[case::no_discovery(Error::NoDiscoveryDocument { issuer: "https://id.example".into() }, "config", 9, false, "[auth] issuer")]
     #[case::issuer_mismatch(Error::IssuerMismatch { reported: "https://a".into(), expected: "https://b".into() }, "config", 9, false, "the issuer the server reports")]
+    #[case::no_server(Error::NoServerConfigured { config_file: "/h/config.toml".into() }, "config", 9, false, "CLIAUTH_SERVER_URL, or add `[server]\\nurl")]
+    #[case::bad_millis(Error::BadMilliseconds { name: "CLIAUTH_LOCK_TIMEOUT_MS".into(), value: "x".into(), reason: "invalid digit found in string".into() }, "config", 9, false, "set CLIAUTH_LOCK_TIMEOUT_MS to a whole number")]
+    #[case::no_state_folder(
+        Error::NoStateFolder,
+        "config",
+        9,
+        false,
+        "set CLIAUTH_HOME to a private folder"
+    )]
+    #[case::invalid_config_file(Error::InvalidConfigFile { path: "/h/config.toml".into(), detail: "x".into(), at_byte: Some(7) }, "config", 9, false, "(known keys: [server] url, [auth] issuer, [auth] client_id); the problem starts at byte 7")]
+    #[case::invalid_url(Error::InvalidUrl { what: "server URL".into(), raw: "x".into(), reason: "y".into() }, "config", 9, false, "https://auth.example.com")]
+    #[case::unsupported_scheme(Error::UnsupportedScheme { scheme: "ftp".into(), url: "ftp://x".into() }, "config", 9, false, "https://")]
     #[case::insecure(Error::InsecureUrl { url: "http://example.com".into() }, "config", 9, false, "https")]
     #[case::port(Error::PortInUse { port: 8080 }, "config", 9, false, "--port")]
     #[case::registration(Error::RegistrationFailed { detail: "400".into() }, "config", 9, false, "client_id")]
