@@ -47,7 +47,14 @@ pub(crate) fn hint(e: &Error) -> String {
             ),
             ErrorCategory::AccessDenied => "approve the request, or log in as another user".into(),
             ErrorCategory::ExpiredCode => "run `cliauth auth login` again and approve sooner".into(),
-            _ => "try again later".into(),
+            // The remaining categories an OAuth code can fall into are the server's trouble.
+            ErrorCategory::RetryableTransport
+            | ErrorCategory::ServerError
+            | ErrorCategory::Internal
+            | ErrorCategory::PrivateTeamspaceRequired
+            | ErrorCategory::Forbidden
+            | ErrorCategory::LocalStorage
+            | ErrorCategory::Cancelled => "try again later".into(),
         },
         Error::Config { hint, .. } => hint.clone(),
         Error::NoServerConfigured { config_file } => format!(
