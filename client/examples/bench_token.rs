@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use cliauth::secret::Secret;
-use cliauth::store::{LoginMethod, SessionRecord, Store, StoredState, now_unix};
+use cliauth::{
+    AccessToken, LoginMethod, RefreshToken, SessionRecord, Store, StoredState, now_unix,
+};
 
 const SERVER: &str = "http://127.0.0.1:9";
 
@@ -70,8 +71,8 @@ fn main() -> ExitCode {
         registered_client_id: None,
         static_token: None,
         session: Some(SessionRecord {
-            access_token: Secret::new("bench-access-token"),
-            refresh_token: Some(Secret::new("bench-refresh-token")),
+            access_token: AccessToken::new("bench-access-token"),
+            refresh_token: Some(RefreshToken::new("bench-refresh-token")),
             access_expires_at: Some(now_unix() + 3600),
             refresh_expires_at: None,
             method: LoginMethod::Password,
@@ -79,6 +80,7 @@ fn main() -> ExitCode {
             client_id: "cliauth".into(),
             updated_at: now_unix(),
             me: None,
+            auth_server: None,
         }),
     };
     store.save(&state, &guard).expect("store the session");

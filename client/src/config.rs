@@ -11,70 +11,70 @@ use crate::classify::{Error, Result};
 use crate::secret::Secret;
 
 /// Moves all state (config, credentials, locks) under one folder.
-pub const ENV_HOME: &str = "CLIAUTH_HOME";
+pub(crate) const ENV_HOME: &str = "CLIAUTH_HOME";
 /// The hosted API's base URL; overrides `[server] url`.
-pub const ENV_SERVER_URL: &str = "CLIAUTH_SERVER_URL";
+pub(crate) const ENV_SERVER_URL: &str = "CLIAUTH_SERVER_URL";
 /// The authorization server's issuer; overrides `[auth] issuer`.
-pub const ENV_ISSUER: &str = "CLIAUTH_ISSUER";
+pub(crate) const ENV_ISSUER: &str = "CLIAUTH_ISSUER";
 /// The OAuth client id; overrides `[auth] client_id`.
-pub const ENV_CLIENT_ID: &str = "CLIAUTH_CLIENT_ID";
+pub(crate) const ENV_CLIENT_ID: &str = "CLIAUTH_CLIENT_ID";
 /// An access token that takes precedence over stored credentials.
-pub const ENV_TOKEN: &str = "CLIAUTH_TOKEN";
+pub(crate) const ENV_TOKEN: &str = "CLIAUTH_TOKEN";
 /// Derives the store key from this passphrase with Argon2id instead of a random key file.
-pub const ENV_PASSPHRASE: &str = "CLIAUTH_PASSPHRASE";
+pub(crate) const ENV_PASSPHRASE: &str = "CLIAUTH_PASSPHRASE";
 /// `debug` logs (redacted) which path each process took, to stderr.
-pub const ENV_LOG: &str = "CLIAUTH_LOG";
+pub(crate) const ENV_LOG: &str = "CLIAUTH_LOG";
 /// `1` is the twin of `--no-browser`.
-pub const ENV_NO_BROWSER: &str = "CLIAUTH_NO_BROWSER";
+pub(crate) const ENV_NO_BROWSER: &str = "CLIAUTH_NO_BROWSER";
 /// How long to wait for the credentials lock, in milliseconds.
-pub const ENV_LOCK_TIMEOUT_MS: &str = "CLIAUTH_LOCK_TIMEOUT_MS";
+pub(crate) const ENV_LOCK_TIMEOUT_MS: &str = "CLIAUTH_LOCK_TIMEOUT_MS";
 /// Bound on each whole HTTP request, in milliseconds.
-pub const ENV_HTTP_TIMEOUT_MS: &str = "CLIAUTH_HTTP_TIMEOUT_MS";
+pub(crate) const ENV_HTTP_TIMEOUT_MS: &str = "CLIAUTH_HTTP_TIMEOUT_MS";
 /// Where the passphrase-derived key may be handed to peers.
-pub const ENV_XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+pub(crate) const ENV_XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 
 /// Default bound on waiting for the credentials lock.
-pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Default bound on each whole HTTP request (connect, send, wait, read the body).
-pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The OAuth client id used when none is configured and the server offers no registration.
-pub const DEFAULT_CLIENT_ID: &str = "cliauth";
+pub(crate) const DEFAULT_CLIENT_ID: &str = "cliauth";
 
 /// `config.toml`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FileConfig {
+pub(crate) struct FileConfig {
     /// `[server]`.
     #[serde(default)]
-    pub server: ServerSection,
+    pub(crate) server: ServerSection,
     /// `[auth]`.
     #[serde(default)]
-    pub auth: AuthSection,
+    pub(crate) auth: AuthSection,
 }
 
 /// `[server]` in `config.toml`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ServerSection {
+pub(crate) struct ServerSection {
     /// The hosted API's base URL.
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
 }
 
 /// `[auth]` in `config.toml`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AuthSection {
+pub(crate) struct AuthSection {
     /// The authorization server, when it is not the hosted API's host.
-    pub issuer: Option<String>,
+    pub(crate) issuer: Option<String>,
     /// A pre-registered OAuth client id.
-    pub client_id: Option<String>,
+    pub(crate) client_id: Option<String>,
 }
 
 /// Where a setting came from, for `auth doctor`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     /// An environment variable.
     Env,
     /// `config.toml`.
@@ -83,56 +83,52 @@ pub enum Origin {
 
 /// The resolved configuration of one invocation.
 #[derive(Debug)]
-pub struct Config {
+pub(crate) struct Config {
     /// `config.toml`'s path (it may not exist).
-    pub config_file: PathBuf,
+    #[expect(
+        clippy::struct_field_names,
+        reason = "`file` alone would not say which file; this is config.toml's path"
+    )]
+    pub(crate) config_file: PathBuf,
     /// The `credentials/` folder.
-    pub credentials_dir: PathBuf,
+    pub(crate) credentials_dir: PathBuf,
     /// The runtime folder for the passphrase hand-off, if any.
-    pub runtime_dir: Option<PathBuf>,
+    pub(crate) runtime_dir: Option<PathBuf>,
     /// The hosted API's base URL, without a trailing slash.
-    pub server_url: Url,
+    pub(crate) server_url: Url,
     /// Where the server URL came from.
-    pub server_origin: Origin,
+    pub(crate) server_origin: Origin,
     /// The configured issuer, if any.
-    pub issuer: Option<Url>,
+    pub(crate) issuer: Option<Url>,
     /// The configured client id, if any.
-    pub client_id: Option<String>,
+    pub(crate) client_id: Option<String>,
     /// The environment token, if any.
-    pub env_token: Option<Secret>,
+    pub(crate) env_token: Option<Secret>,
     /// The store passphrase, if any.
-    pub passphrase: Option<Secret>,
+    pub(crate) passphrase: Option<Secret>,
     /// `CLIAUTH_NO_BROWSER=1`.
-    pub no_browser: bool,
+    pub(crate) no_browser: bool,
     /// Bound on waiting for the credentials lock.
-    pub lock_timeout: Duration,
+    pub(crate) lock_timeout: Duration,
     /// Bound on each whole HTTP request.
-    pub http_timeout: Duration,
+    pub(crate) http_timeout: Duration,
 }
 
 /// Reads a variable, treating an empty value as unset.
-pub fn env_var(name: &str) -> Option<String> {
+pub(crate) fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 impl Config {
     /// Resolves the configuration from the environment and `config.toml`.
-    pub fn load() -> Result<Config> {
+    pub(crate) fn load() -> Result<Config> {
         let (config_file, credentials_dir) = state_paths()?;
         let file = read_file_config(&config_file)?;
         let (server_raw, server_origin) = match env_var(ENV_SERVER_URL) {
             Some(v) => (v, Origin::Env),
             None => match file.server.url {
                 Some(v) => (v, Origin::File),
-                None => {
-                    return Err(Error::config(
-                        "no server is configured",
-                        format!(
-                            "set {ENV_SERVER_URL}, or add `[server]\\nurl = \"https://...\"` to {}",
-                            config_file.display()
-                        ),
-                    ));
-                }
+                None => return Err(Error::NoServerConfigured { config_file }),
             },
         };
         let server_url = parse_server_url(&server_raw, "server URL")?;
@@ -163,18 +159,20 @@ impl Config {
 /// A duration variable in milliseconds, or `default` when unset.
 fn millis_var(name: &str, default: Duration) -> Result<Duration> {
     match env_var(name) {
-        Some(v) => v.parse().map(Duration::from_millis).map_err(|e| {
-            Error::config(
-                format!("{name}={v} is not a number of milliseconds ({e})"),
-                format!("set {name} to a whole number such as 10000"),
-            )
-        }),
+        Some(v) => v
+            .parse()
+            .map(Duration::from_millis)
+            .map_err(|e: std::num::ParseIntError| Error::BadMilliseconds {
+                name: name.to_owned(),
+                value: v.clone(),
+                reason: e.to_string(),
+            }),
         None => Ok(default),
     }
 }
 
 /// `config.toml` and `credentials/`: under `CLIAUTH_HOME` when set, else the XDG folders.
-pub fn state_paths() -> Result<(PathBuf, PathBuf)> {
+pub(crate) fn state_paths() -> Result<(PathBuf, PathBuf)> {
     if let Some(home) = env_var(ENV_HOME) {
         let home = PathBuf::from(home);
         return Ok((home.join("config.toml"), home.join("credentials")));
@@ -184,10 +182,7 @@ pub fn state_paths() -> Result<(PathBuf, PathBuf)> {
         match (env_var(var), &user_home) {
             (Some(v), _) => Ok(PathBuf::from(v)),
             (None, Some(h)) => Ok(h.join(fallback)),
-            (None, None) => Err(Error::config(
-                "cannot find a folder for cliauth's state: neither HOME nor CLIAUTH_HOME is set",
-                format!("set {ENV_HOME} to a private folder"),
-            )),
+            (None, None) => Err(Error::NoStateFolder),
         }
     };
     Ok((
@@ -206,44 +201,36 @@ fn read_file_config(path: &Path) -> Result<FileConfig> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
         Err(e) => return Err(Error::io(format!("read {}", path.display()), e)),
     };
-    toml::from_str(&text).map_err(|e| {
-        Error::config(
-            format!("{} is invalid: {}", path.display(), e.message()),
-            format!(
-                "fix {} (known keys: [server] url, [auth] issuer, [auth] client_id){}",
-                path.display(),
-                e.span()
-                    .map(|s| format!("; the problem starts at byte {}", s.start))
-                    .unwrap_or_default()
-            ),
-        )
+    toml::from_str(&text).map_err(|e| Error::InvalidConfigFile {
+        path: path.to_owned(),
+        detail: e.message().to_owned(),
+        at_byte: e.span().map(|s| s.start),
     })
 }
 
 /// Parses a server or issuer URL: `https://`, or `http://` on a loopback address only.
-pub fn parse_server_url(raw: &str, what: &str) -> Result<Url> {
-    let url = Url::parse(raw.trim()).map_err(|e| {
-        Error::config(
-            format!("the {what} {raw:?} is not a valid URL ({e})"),
-            "use a full URL such as https://auth.example.com",
-        )
+pub(crate) fn parse_server_url(raw: &str, what: &str) -> Result<Url> {
+    let url = Url::parse(raw.trim()).map_err(|e| Error::InvalidUrl {
+        what: what.to_owned(),
+        raw: raw.to_owned(),
+        reason: e.to_string(),
     })?;
     check_url_security(&url)?;
     Ok(url)
 }
 
 /// Refuses anything but `https://` and loopback `http://`.
-pub fn check_url_security(url: &Url) -> Result<()> {
+pub(crate) fn check_url_security(url: &Url) -> Result<()> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),
         "http" => Err(Error::InsecureUrl {
             url: url.as_str().trim_end_matches('/').to_owned(),
         }),
-        other => Err(Error::config(
-            format!("unsupported URL scheme {other:?} in {url}"),
-            "use an https:// URL",
-        )),
+        other => Err(Error::UnsupportedScheme {
+            scheme: other.to_owned(),
+            url: url.to_string(),
+        }),
     }
 }
 
@@ -257,7 +244,7 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 /// Joins a path onto a base URL, keeping the base's own path (`https://h/api` + `v1/me`).
-pub fn join_url(base: &Url, path: &str) -> Url {
+pub(crate) fn join_url(base: &Url, path: &str) -> Url {
     let mut url = base.clone();
     let joined = format!(
         "{}/{}",
@@ -269,7 +256,7 @@ pub fn join_url(base: &Url, path: &str) -> Url {
 }
 
 /// Display form of a URL without a trailing slash on a bare origin.
-pub fn display_url(url: &Url) -> String {
+pub(crate) fn display_url(url: &Url) -> String {
     url.as_str().trim_end_matches('/').to_owned()
 }
 

@@ -10,11 +10,11 @@
 use std::sync::OnceLock;
 
 /// After the credentials lock is acquired.
-pub const AFTER_LOCK_ACQUIRED: &str = "after_lock_acquired";
+pub(crate) const AFTER_LOCK_ACQUIRED: &str = "after_lock_acquired";
 /// Before new tokens are persisted.
-pub const BEFORE_PERSIST: &str = "before_persist";
+pub(crate) const BEFORE_PERSIST: &str = "before_persist";
 /// Between writing the temp file and renaming it into place.
-pub const BETWEEN_WRITE_AND_RENAME: &str = "between_write_and_rename";
+pub(crate) const BETWEEN_WRITE_AND_RENAME: &str = "between_write_and_rename";
 
 /// The hook every pause point calls; empty unless a test build installed one.
 static PAUSE_HOOK: OnceLock<fn(&str)> = OnceLock::new();
@@ -27,7 +27,7 @@ pub fn install_pause_hook(hook: fn(&str)) -> bool {
 
 /// Reaches pause point `point`: calls the installed hook, if any.
 #[inline]
-pub fn pause(point: &str) {
+pub(crate) fn pause(point: &str) {
     if let Some(hook) = PAUSE_HOOK.get() {
         hook(point);
     }

@@ -7,28 +7,30 @@ use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION, RETRY_AFTER};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::classify::{Error, OAuthErrorBody, Result};
+use crate::classify::{Error, Result};
 use crate::config::display_url;
-use crate::secret::{RedactedUrl, Secret};
+use crate::oauth_error::OAuthErrorBody;
+use crate::protocol::AccessToken;
+use crate::secret::RedactedUrl;
 
 /// Largest response body read (discovery documents and token responses are a few KiB).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest `Retry-After` the hosted API calls wait for before their single retry.
 const MAX_AUTO_RETRY_AFTER: u64 = 5;
 
 /// A bearer token and where it came from (named in the error when the server rejects it).
 #[derive(Debug, Clone, Copy)]
-pub struct Bearer<'a> {
+pub(crate) struct Bearer<'a> {
     /// The token.
-    pub token: &'a Secret,
+    pub token: &'a AccessToken,
     /// `--token`, `CLIAUTH_TOKEN` or `stored credentials`.
     pub source: &'static str,
 }
 
 /// A response that passed transport and size checks.
 #[derive(Debug)]
-pub struct RawResponse {
+pub(crate) struct RawResponse {
     /// Status code.
     pub status: u16,
     /// Headers.
@@ -40,14 +42,14 @@ pub struct RawResponse {
 /// The HTTP client. Redirects are never followed: a token or credential must not be replayed
 /// to another location, and a redirect from an API endpoint is a misconfiguration to report.
 #[derive(Debug, Clone)]
-pub struct Http {
+pub(crate) struct Http {
     client: reqwest::Client,
 }
 
 impl Http {
     /// Builds the client with a bound on each whole request. Proxy environment variables are
     /// honoured for real use.
-    pub fn new(timeout: Duration) -> Result<Http> {
+    pub(crate) fn new(timeout: Duration) -> Result<Http> {
         Self::build(reqwest::Client::builder().timeout(timeout))
     }
 
@@ -73,7 +75,11 @@ impl Http {
     }
 
     /// Sends a request and reads at most [`MAX_BODY_BYTES`] of the body.
-    pub async fn send(&self, req: reqwest::RequestBuilder, what: &str) -> Result<RawResponse> {
+    pub(crate) async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+        what: &str,
+    ) -> Result<RawResponse> {
         let req = req
             .build()
             .map_err(|e| Error::Internal(format!("cannot build the request to {what}: {e}")))?;
@@ -116,14 +122,14 @@ impl Http {
     }
 
     /// GET a JSON document (no authentication), e.g. discovery.
-    pub async fn get_json<T: DeserializeOwned>(&self, url: &Url, what: &str) -> Result<T> {
+    pub(crate) async fn get_json<T: DeserializeOwned>(&self, url: &Url, what: &str) -> Result<T> {
         let raw = self.send(self.client.get(url.clone()), what).await?;
         expect_json(what, &raw, None)
     }
 
     /// A hosted API call with an optional bearer; 429/503 with a short `Retry-After` is retried
     /// once after the requested wait.
-    pub async fn api_json<T: DeserializeOwned>(
+    pub(crate) async fn api_json<T: DeserializeOwned>(
         &self,
         method: reqwest::Method,
         url: &Url,
@@ -155,7 +161,7 @@ impl Http {
 
     /// POST a form to an OAuth endpoint (token, device authorization, revocation). OAuth error
     /// bodies become [`Error::OAuth`], including an `error` member in a 200 answer.
-    pub async fn post_form(
+    pub(crate) async fn post_form(
         &self,
         url: &Url,
         form: &[(&str, &str)],
@@ -177,7 +183,7 @@ impl Http {
     }
 
     /// POST a form to an OAuth endpoint and parse the JSON success body.
-    pub async fn post_form_json<T: DeserializeOwned>(
+    pub(crate) async fn post_form_json<T: DeserializeOwned>(
         &self,
         url: &Url,
         form: &[(&str, &str)],
@@ -198,7 +204,7 @@ impl Http {
     }
 
     /// POST JSON (RFC 7591 registration) and parse the JSON answer.
-    pub async fn post_json<T: DeserializeOwned>(
+    pub(crate) async fn post_json<T: DeserializeOwned>(
         &self,
         url: &Url,
         json: &serde_json::Value,
@@ -274,7 +280,7 @@ fn transport(what: &str, target: &str, e: reqwest::Error) -> Error {
 
 /// `Retry-After` in seconds (the HTTP-date form is ignored: servers in this space send seconds,
 /// and a date would need a clock comparison the client cannot trust).
-pub fn retry_after_of(raw: &RawResponse) -> Option<u64> {
+pub(crate) fn retry_after_of(raw: &RawResponse) -> Option<u64> {
     raw.headers
         .get(RETRY_AFTER)?
         .to_str()
@@ -329,11 +335,11 @@ fn expect_json<T: DeserializeOwned>(
 
 fn error_code(raw: &RawResponse) -> Option<(String, Option<String>)> {
     let body: OAuthErrorBody = serde_json::from_slice(&raw.body).ok()?;
-    Some((body.error, body.error_description))
+    Some((body.error.to_string(), body.error_description))
 }
 
 /// Classifies a non-2xx answer of the hosted API.
-pub fn status_error(what: &str, raw: &RawResponse, bearer: Option<Bearer<'_>>) -> Error {
+pub(crate) fn status_error(what: &str, raw: &RawResponse, bearer: Option<Bearer<'_>>) -> Error {
     match raw.status {
         300..=399 => redirect_error(what, raw),
         401 => Error::TokenRejected {
@@ -394,7 +400,7 @@ fn oauth_status_error(what: &str, raw: &RawResponse) -> Error {
         detail: None,
     };
     match serde_json::from_slice::<OAuthErrorBody>(&raw.body) {
-        Ok(mut body) if !body.error.is_empty() => {
+        Ok(mut body) if !body.error.as_str().is_empty() => {
             if body.retry_after.is_none() {
                 body.retry_after = retry_after_of(raw);
             }
@@ -413,218 +419,4 @@ fn oauth_status_error(what: &str, raw: &RawResponse) -> Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::classify::ErrorCategory;
-    use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-
-    async fn server_with(resp: ResponseTemplate) -> (MockServer, Url) {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(resp.clone())
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .and(path("/doc"))
-            .respond_with(resp)
-            .mount(&server)
-            .await;
-        let url = Url::parse(&server.uri()).unwrap();
-        (server, url)
-    }
-
-    async fn token_call(resp: ResponseTemplate) -> Result<serde_json::Value> {
-        let (_s, base) = server_with(resp).await;
-        Http::without_proxy()
-            .unwrap()
-            .post_form_json(
-                &base.join("/token").unwrap(),
-                &[("grant_type", "x")],
-                "the token endpoint",
-            )
-            .await
-    }
-
-    #[tokio::test]
-    async fn malformed_json_is_a_server_error() {
-        let err =
-            token_call(ResponseTemplate::new(200).set_body_raw("{not json", "application/json"))
-                .await
-                .unwrap_err();
-        assert_eq!(err.category(), ErrorCategory::ServerError, "{err}");
-        assert!(err.to_string().contains("invalid JSON"), "{err}");
-    }
-
-    #[tokio::test]
-    async fn a_json_shape_error_never_quotes_the_body() {
-        let (_s, base) = server_with(
-            ResponseTemplate::new(200).set_body_raw("\"secret-token-value\"", "application/json"),
-        )
-        .await;
-        let err = Http::without_proxy()
-            .unwrap()
-            .post_form_json::<crate::flows::Tokens>(
-                &base.join("/token").unwrap(),
-                &[("grant_type", "x")],
-                "the token endpoint",
-            )
-            .await
-            .unwrap_err();
-        assert!(!err.to_string().contains("secret-token-value"), "{err}");
-        assert!(
-            !format!("{err:?}").contains("secret-token-value"),
-            "{err:?}"
-        );
-        assert!(err.to_string().contains("wrong shape"), "{err}");
-    }
-
-    #[tokio::test]
-    async fn wrong_content_type_is_a_server_error() {
-        let err =
-            token_call(ResponseTemplate::new(200).set_body_raw("<html>login</html>", "text/html"))
-                .await
-                .unwrap_err();
-        assert_eq!(err.category(), ErrorCategory::ServerError);
-        assert!(
-            err.to_string().contains("expected JSON but got text/html"),
-            "{err}"
-        );
-    }
-
-    #[tokio::test]
-    async fn too_many_requests_carries_retry_after() {
-        let err = token_call(ResponseTemplate::new(429).insert_header("Retry-After", "7"))
-            .await
-            .unwrap_err();
-        assert_eq!(err.category(), ErrorCategory::RetryableTransport);
-        assert!(
-            matches!(
-                err,
-                Error::Unavailable {
-                    status: 429,
-                    retry_after: Some(7),
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
-        assert_eq!(err.hint(), "try again in 7 s");
-    }
-
-    #[tokio::test]
-    async fn redirect_on_the_token_endpoint_is_refused_not_followed() {
-        let (server, base) = server_with(
-            ResponseTemplate::new(307)
-                .insert_header("Location", "http://127.0.0.1:1/elsewhere?code=x"),
-        )
-        .await;
-        let err = Http::without_proxy()
-            .unwrap()
-            .post_form_json::<serde_json::Value>(
-                &base.join("/token").unwrap(),
-                &[("a", "b")],
-                "the token endpoint",
-            )
-            .await
-            .unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("redirect to http://127.0.0.1:1/elsewhere refused"),
-            "{err}"
-        );
-        assert_eq!(server.received_requests().await.unwrap().len(), 1);
-    }
-
-    #[tokio::test]
-    async fn oversized_body_is_refused() {
-        let big = "x".repeat(MAX_BODY_BYTES + 1);
-        let err = token_call(ResponseTemplate::new(200).set_body_raw(big, "application/json"))
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("larger than"), "{err}");
-        assert_eq!(err.category(), ErrorCategory::ServerError);
-    }
-
-    #[tokio::test]
-    async fn oauth_error_body_is_typed_even_in_a_200() {
-        let err = token_call(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"error":"invalid_grant","error_description":"spent"}),
-        ))
-        .await
-        .unwrap_err();
-        assert!(matches!(&err, Error::OAuth { body, .. } if body.error == "invalid_grant"));
-        assert_eq!(err.category(), ErrorCategory::Unauthenticated);
-    }
-
-    #[tokio::test]
-    async fn connection_refused_is_retryable_transport() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        drop(listener);
-        let err = Http::without_proxy()
-            .unwrap()
-            .get_json::<serde_json::Value>(
-                &Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap(),
-                "the server",
-            )
-            .await
-            .unwrap_err();
-        assert_eq!(err.category(), ErrorCategory::RetryableTransport, "{err}");
-    }
-
-    #[tokio::test]
-    async fn hosted_call_retries_once_after_a_short_retry_after() {
-        let server = MockServer::start().await;
-        Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "0"))
-            .up_to_n_times(1)
-            .mount(&server)
-            .await;
-        Mock::given(method("GET"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"ok": 1})))
-            .mount(&server)
-            .await;
-        let v: serde_json::Value = Http::without_proxy()
-            .unwrap()
-            .api_json(
-                reqwest::Method::GET,
-                &Url::parse(&server.uri()).unwrap(),
-                None,
-                None,
-                "the API",
-            )
-            .await
-            .unwrap();
-        assert_eq!(v["ok"], 1);
-        assert_eq!(server.received_requests().await.unwrap().len(), 2);
-    }
-
-    #[tokio::test]
-    async fn hosted_403_private_teamspace_is_its_own_category() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(403).set_body_json(serde_json::json!({
-                "error": "private_teamspace_required", "error_description": "create one"
-            })))
-            .mount(&server)
-            .await;
-        let t = Secret::new("t");
-        let err = Http::without_proxy()
-            .unwrap()
-            .api_json::<serde_json::Value>(
-                reqwest::Method::POST,
-                &Url::parse(&server.uri()).unwrap(),
-                Some(Bearer {
-                    token: &t,
-                    source: "stored credentials",
-                }),
-                Some(&serde_json::json!({"events": []})),
-                "the ingress API",
-            )
-            .await
-            .unwrap_err();
-        assert_eq!(err.category(), ErrorCategory::PrivateTeamspaceRequired);
-    }
-}
+mod tests;

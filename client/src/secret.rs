@@ -37,12 +37,12 @@ impl Secret {
 }
 
 /// The first 8 hex characters of the SHA-256 of `bytes`.
-pub fn fingerprint(bytes: &[u8]) -> String {
+pub(crate) fn fingerprint(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes)[..4])
 }
 
 /// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -79,7 +79,7 @@ impl<'de> Deserialize<'de> for Secret {
 }
 
 /// Displays a URL with the values of secret-bearing query parameters replaced by `[redacted]`.
-pub struct RedactedUrl<'a>(pub &'a url::Url);
+pub(crate) struct RedactedUrl<'a>(pub &'a url::Url);
 
 /// Query parameters whose values are never shown.
 const SECRET_PARAMS: &[&str] = &[

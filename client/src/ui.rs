@@ -6,25 +6,29 @@ use std::time::{Duration, Instant};
 
 /// Where messages go and whether a spinner may be shown.
 #[derive(Debug, Clone, Copy)]
-pub struct Ui {
+pub(crate) struct Ui {
     tty: bool,
 }
 
 impl Ui {
     /// Detects whether stderr is a terminal.
-    pub fn detect() -> Ui {
+    pub(crate) fn detect() -> Ui {
         Ui {
             tty: std::io::stderr().is_terminal(),
         }
     }
 
     /// A message line on stderr.
-    pub fn say(self, msg: &str) {
+    #[expect(
+        clippy::unused_self,
+        reason = "a method, so every message goes through the one Ui the command was given"
+    )]
+    pub(crate) fn say(self, msg: &str) {
         eprintln!("{msg}");
     }
 
     /// A spinner counting down to `deadline` (a no-op when stderr is not a terminal).
-    pub fn countdown(self, label: &str, deadline: Instant) -> Countdown {
+    pub(crate) fn countdown(self, label: &str, deadline: Instant) -> Countdown {
         let bar = self.tty.then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.enable_steady_tick(Duration::from_millis(120));
@@ -42,7 +46,7 @@ impl Ui {
 
 /// A running countdown spinner; cleared when dropped.
 #[derive(Debug)]
-pub struct Countdown {
+pub(crate) struct Countdown {
     bar: Option<indicatif::ProgressBar>,
     label: String,
     deadline: Instant,
@@ -50,7 +54,7 @@ pub struct Countdown {
 
 impl Countdown {
     /// Refreshes the remaining time.
-    pub fn tick(&self) {
+    pub(crate) fn tick(&self) {
         if let Some(bar) = &self.bar {
             let left = self
                 .deadline

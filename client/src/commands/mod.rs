@@ -1,7 +1,8 @@
 //! The command line: clap types, dispatch, and the uniform rendering of results and errors.
 
-pub mod auth;
-pub mod sync;
+pub(crate) mod auth;
+pub(crate) mod render;
+pub(crate) mod sync;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -14,12 +15,12 @@ use crate::secret::Secret;
 use crate::session::Session;
 use crate::ui::Ui;
 
-pub use auth::AuthCommand;
+pub(crate) use auth::AuthCommand;
 
 /// `cliauth`: log in to a server and use its hosted API from the command line.
 #[derive(Debug, Parser)]
 #[command(name = "cliauth", version, about, propagate_version = true)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Use this access token (highest precedence: before CLIAUTH_TOKEN and stored credentials).
     #[arg(long, global = true, value_name = "TOKEN", value_parser = secret_arg)]
     pub token: Option<Secret>,
@@ -40,7 +41,7 @@ fn secret_arg(raw: &str) -> std::result::Result<Secret, std::convert::Infallible
 
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
-pub enum TopCommand {
+pub(crate) enum TopCommand {
     /// Log in, inspect and manage credentials.
     #[command(subcommand)]
     Auth(AuthCommand),
@@ -51,7 +52,7 @@ pub enum TopCommand {
 
 /// What a successful command reports.
 #[derive(Debug, Default)]
-pub struct Report {
+pub(crate) struct Report {
     /// The `--json` document (printed on stdout with `--json`).
     pub json: serde_json::Value,
     /// Human data for stdout (without `--json`).
@@ -64,9 +65,7 @@ pub struct Report {
 
 /// Shared invocation context.
 #[derive(Debug)]
-pub struct Ctx {
-    /// `--json`.
-    pub json: bool,
+pub(crate) struct Ctx {
     /// Terminal presentation.
     pub ui: Ui,
     /// `--token`.
@@ -75,13 +74,13 @@ pub struct Ctx {
 
 impl Ctx {
     /// Loads the configuration and builds the session manager.
-    pub fn session(&self) -> Result<Session> {
+    pub(crate) fn session(&self) -> Result<Session> {
         Ok(Session::new(Config::load()?, self.token_flag.clone()))
     }
 }
 
 /// A current-thread runtime for the commands that use the network (the hot path never does).
-pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -90,7 +89,7 @@ pub fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
 }
 
 /// Prints a report or an error the way the contract says and returns the exit code.
-pub fn finish(json: bool, result: Result<Report>) -> ExitCode {
+pub(crate) fn finish(json: bool, result: Result<Report>) -> ExitCode {
     let mut out = std::io::stdout().lock();
     let (code, write) = match result {
         Ok(report) => {
@@ -106,9 +105,9 @@ pub fn finish(json: bool, result: Result<Report>) -> ExitCode {
         }
         Err(e) => {
             let w = if json {
-                writeln!(out, "{}", e.to_json())
+                writeln!(out, "{}", render::json(&e))
             } else {
-                eprintln!("{}", e.render_human());
+                eprintln!("{}", render::human(&e));
                 Ok(())
             };
             (e.exit_code(), w)
@@ -160,7 +159,6 @@ pub fn run_main() -> ExitCode {
     {
         init_logging();
         return auth::token::run(&Ctx {
-            json: false,
             ui: Ui::detect(),
             token_flag: None,
         });

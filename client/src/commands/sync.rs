@@ -8,23 +8,22 @@ use clap::Subcommand;
 use super::auth::JsonArg;
 use super::{Ctx, Report, block_on, finish};
 use crate::classify::{Error, Result};
+use crate::clock::now_unix;
 use crate::secret::Secret;
 use crate::session::{Resolved, Session, TokenSource};
-use crate::store::now_unix;
 use crate::ui::Ui;
 
 /// Hosted workflows.
 #[derive(Debug, Subcommand)]
-pub enum SyncCommand {
+pub(crate) enum SyncCommand {
     /// Send pending events to the server now.
     Now(JsonArg),
 }
 
 /// Runs a `sync` command.
-pub fn run(cmd: &SyncCommand, token_flag: Option<Secret>) -> ExitCode {
+pub(crate) fn run(cmd: &SyncCommand, token_flag: Option<Secret>) -> ExitCode {
     let SyncCommand::Now(a) = *cmd;
     let ctx = Ctx {
-        json: a.json,
         ui: Ui::detect(),
         token_flag,
     };

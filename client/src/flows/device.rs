@@ -7,6 +7,8 @@ use serde::Deserialize;
 
 use super::{OAuthClient, Tokens};
 use crate::classify::{Error, Result};
+use crate::oauth_error::OAuthErrorCode;
+use crate::protocol::UserCode;
 use crate::secret::Secret;
 use crate::ui::Ui;
 
@@ -15,7 +17,7 @@ const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 #[derive(Deserialize)]
 struct DeviceAuthorization {
     device_code: Secret,
-    user_code: String,
+    user_code: UserCode,
     verification_uri: String,
     #[serde(default)]
     verification_uri_complete: Option<String>,
@@ -26,7 +28,7 @@ struct DeviceAuthorization {
 
 /// Options of a device login.
 #[derive(Debug, Clone, Copy)]
-pub struct DeviceOptions {
+pub(crate) struct DeviceOptions {
     /// Open the verification URI in a browser.
     pub open_browser: bool,
     /// Give up after this long.
@@ -34,7 +36,7 @@ pub struct DeviceOptions {
 }
 
 /// Runs the device flow to completion.
-pub async fn login(client: &OAuthClient<'_>, opts: DeviceOptions, ui: Ui) -> Result<Tokens> {
+pub(crate) async fn login(client: &OAuthClient<'_>, opts: DeviceOptions, ui: Ui) -> Result<Tokens> {
     let Some(endpoint) = &client.meta.device_authorization_endpoint else {
         return Err(Error::MethodUnsupported { method: "device" });
     };
@@ -88,23 +90,35 @@ pub async fn login(client: &OAuthClient<'_>, opts: DeviceOptions, ui: Ui) -> Res
             .await
         {
             Ok(tokens) => return Ok(tokens),
-            Err(Error::OAuth { body, what }) => match body.error.as_str() {
-                "authorization_pending" => {}
-                "slow_down" => {
+            Err(Error::OAuth { body, what }) => match body.error {
+                OAuthErrorCode::AuthorizationPending => {}
+                OAuthErrorCode::SlowDown => {
                     interval += Duration::from_secs(5);
                     tracing::debug!(interval_s = interval.as_secs(), "slow_down: polling slower");
                 }
-                "access_denied" => {
+                OAuthErrorCode::AccessDenied => {
                     return Err(Error::AccessDenied {
                         detail: Some("the device login was denied".into()),
                     });
                 }
-                "expired_token" => {
+                OAuthErrorCode::ExpiredToken => {
                     return Err(Error::ExpiredCode {
                         what: "device code",
                     });
                 }
-                _ => return Err(Error::OAuth { what, body }),
+                // Every other code ends the login with the server's own words (listed, so a new
+                // code is a decision to make here).
+                OAuthErrorCode::InvalidRequest
+                | OAuthErrorCode::InvalidClient
+                | OAuthErrorCode::InvalidGrant
+                | OAuthErrorCode::UnauthorizedClient
+                | OAuthErrorCode::UnsupportedGrantType
+                | OAuthErrorCode::InvalidScope
+                | OAuthErrorCode::UnsupportedResponseType
+                | OAuthErrorCode::ServerError
+                | OAuthErrorCode::TemporarilyUnavailable
+                | OAuthErrorCode::RefreshReplayBenignRetry
+                | OAuthErrorCode::Other(_) => return Err(Error::OAuth { what, body }),
             },
             // A network blip or an overloaded server should not end a login the person may be
             // approving right now: keep polling (at least as slowly as asked) until the deadline.

@@ -8,10 +8,12 @@ use url::Url;
 use crate::classify::{Error, Result};
 use crate::config::{check_url_security, display_url, join_url};
 use crate::http::Http;
+pub(crate) use crate::metadata::ServerMetadata;
+use crate::protocol::IssuerUrl;
 
 /// `GET /api/v1/meta` of the hosted API.
 #[derive(Debug, Clone, Deserialize)]
-pub struct ApiMeta {
+pub(crate) struct ApiMeta {
     /// False on zero-auth servers.
     #[serde(default = "default_true")]
     pub auth_required: bool,
@@ -22,25 +24,6 @@ pub struct ApiMeta {
 
 fn default_true() -> bool {
     true
-}
-
-/// RFC 8414 §2 authorization server metadata (the fields cliauth uses).
-#[derive(Debug, Clone)]
-pub struct ServerMetadata {
-    /// The issuer.
-    pub issuer: Url,
-    /// Authorization endpoint (browser login).
-    pub authorization_endpoint: Option<Url>,
-    /// Token endpoint.
-    pub token_endpoint: Url,
-    /// RFC 8628 device authorization endpoint.
-    pub device_authorization_endpoint: Option<Url>,
-    /// RFC 7009 revocation endpoint.
-    pub revocation_endpoint: Option<Url>,
-    /// RFC 7591 registration endpoint.
-    pub registration_endpoint: Option<Url>,
-    /// Grant types the server says it supports, when it says.
-    pub grant_types_supported: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -54,34 +37,8 @@ struct RawMetadata {
     grant_types_supported: Option<Vec<String>>,
 }
 
-impl ServerMetadata {
-    /// True when the server supports `grant` (or does not say).
-    pub fn supports_grant(&self, grant: &str) -> bool {
-        self.grant_types_supported
-            .as_ref()
-            .is_none_or(|g| g.iter().any(|x| x == grant))
-    }
-}
-
-#[cfg(test)]
-impl ServerMetadata {
-    /// A server at `base` with only a token endpoint (`/token`); tests add what they need with
-    /// struct update syntax.
-    pub(crate) fn token_only(base: &Url) -> ServerMetadata {
-        ServerMetadata {
-            issuer: base.clone(),
-            authorization_endpoint: None,
-            token_endpoint: base.join("/token").unwrap(),
-            device_authorization_endpoint: None,
-            revocation_endpoint: None,
-            registration_endpoint: None,
-            grant_types_supported: None,
-        }
-    }
-}
-
 /// Reads `/api/v1/meta`; `None` when the server has none (404) or it is not JSON.
-pub async fn fetch_api_meta(http: &Http, server: &Url) -> Result<Option<ApiMeta>> {
+pub(crate) async fn fetch_api_meta(http: &Http, server: &Url) -> Result<Option<ApiMeta>> {
     match http
         .get_json::<ApiMeta>(
             &join_url(server, "/api/v1/meta"),
@@ -96,18 +53,19 @@ pub async fn fetch_api_meta(http: &Http, server: &Url) -> Result<Option<ApiMeta>
 }
 
 /// The issuer: configured, else `/api/v1/meta`'s, else the server URL.
-pub fn choose_issuer(
+pub(crate) fn choose_issuer(
     configured: Option<&Url>,
     meta: Option<&ApiMeta>,
     server: &Url,
-) -> Result<Url> {
+) -> Result<IssuerUrl> {
     if let Some(i) = configured {
-        return Ok(i.clone());
+        return Ok(IssuerUrl::new(i.clone()));
     }
     if let Some(raw) = meta.and_then(|m| m.issuer.as_deref()) {
-        return crate::config::parse_server_url(raw, "issuer advertised by /api/v1/meta");
+        return crate::config::parse_server_url(raw, "issuer advertised by /api/v1/meta")
+            .map(IssuerUrl::new);
     }
-    Ok(server.clone())
+    Ok(IssuerUrl::new(server.clone()))
 }
 
 /// RFC 8414 §3: the well-known suffix goes between the host and the issuer's path.
@@ -120,8 +78,8 @@ fn well_known(issuer: &Url, suffix: &str) -> Url {
 }
 
 /// Fetches and validates the issuer's metadata.
-pub async fn discover(http: &Http, issuer: &Url) -> Result<ServerMetadata> {
-    let primary = well_known(issuer, "oauth-authorization-server");
+pub(crate) async fn discover(http: &Http, issuer: &IssuerUrl) -> Result<ServerMetadata> {
+    let primary = well_known(issuer.url(), "oauth-authorization-server");
     let raw: RawMetadata = match http
         .get_json(&primary, "the authorization server's discovery document")
         .await
@@ -129,20 +87,16 @@ pub async fn discover(http: &Http, issuer: &Url) -> Result<ServerMetadata> {
         Ok(m) => m,
         Err(Error::ServerStatus { status: 404, .. }) => {
             // OpenID Connect Discovery appends the suffix to the issuer's path.
-            let oidc = join_url(issuer, "/.well-known/openid-configuration");
+            let oidc = join_url(issuer.url(), "/.well-known/openid-configuration");
             match http
                 .get_json(&oidc, "the authorization server's discovery document")
                 .await
             {
                 Ok(m) => m,
                 Err(Error::ServerStatus { status: 404, .. }) => {
-                    return Err(Error::config(
-                        format!(
-                            "no OAuth discovery document at {} (tried RFC 8414 and OpenID Connect discovery)",
-                            display_url(issuer)
-                        ),
-                        "set [auth] issuer in config.toml or CLIAUTH_ISSUER to the authorization server's issuer URL",
-                    ));
+                    return Err(Error::NoDiscoveryDocument {
+                        issuer: display_url(issuer.url()),
+                    });
                 }
                 Err(e) => return Err(e),
             }
@@ -152,16 +106,13 @@ pub async fn discover(http: &Http, issuer: &Url) -> Result<ServerMetadata> {
     validate(issuer, raw)
 }
 
-fn validate(issuer: &Url, raw: RawMetadata) -> Result<ServerMetadata> {
-    let want = display_url(issuer);
+fn validate(issuer: &IssuerUrl, raw: RawMetadata) -> Result<ServerMetadata> {
+    let want = display_url(issuer.url());
     if raw.issuer.trim_end_matches('/') != want {
-        return Err(Error::config(
-            format!(
-                "the discovery document names issuer {:?}, not {want:?}",
-                raw.issuer
-            ),
-            "set [auth] issuer or CLIAUTH_ISSUER to the issuer the server reports",
-        ));
+        return Err(Error::IssuerMismatch {
+            reported: raw.issuer,
+            expected: want,
+        });
     }
     let endpoint = |name: &str, v: Option<String>| -> Result<Option<Url>> {
         match v {
@@ -228,9 +179,12 @@ mod tests {
             })))
             .mount(&server)
             .await;
-        let m = discover(&Http::without_proxy().unwrap(), &Url::parse(&base).unwrap())
-            .await
-            .unwrap();
+        let m = discover(
+            &Http::without_proxy().unwrap(),
+            &IssuerUrl::new(Url::parse(&base).unwrap()),
+        )
+        .await
+        .unwrap();
         assert_eq!(m.token_endpoint.path(), "/t");
         assert!(m.device_authorization_endpoint.is_none());
     }
@@ -246,9 +200,12 @@ mod tests {
             })))
             .mount(&server)
             .await;
-        let err = discover(&Http::without_proxy().unwrap(), &Url::parse(&base).unwrap())
-            .await
-            .unwrap_err();
+        let err = discover(
+            &Http::without_proxy().unwrap(),
+            &IssuerUrl::new(Url::parse(&base).unwrap()),
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, Error::InsecureUrl { .. }), "{err:?}");
     }
 

@@ -1,27 +1,27 @@
 //! Login protocols, one per module, over a discovered authorization server.
+//!
+//! cliauth asks for no scope beyond the server's default: many servers reject unknown scopes,
+//! and the hosted API needs no special one.
 
-pub mod browser;
-pub mod device;
-pub mod discovery;
-pub mod password;
+pub(crate) mod browser;
+pub(crate) mod device;
+pub(crate) mod discovery;
+pub(crate) mod password;
 
 use serde::Deserialize;
 
 use crate::classify::{Error, Result};
+use crate::clock::now_unix;
 use crate::http::Http;
+use crate::protocol::{AccessToken, ClientId, RefreshToken};
 use crate::secret::Secret;
-use crate::store::now_unix;
-pub use discovery::ServerMetadata;
-
-/// The scopes cliauth asks for: none beyond the server's default (many servers reject unknown
-/// scopes, and the hosted API needs no special one).
-pub const SCOPE: Option<&str> = None;
+pub(crate) use discovery::ServerMetadata;
 
 /// A successful token response (RFC 6749 §5.1).
 #[derive(Debug, Deserialize)]
-pub struct Tokens {
+pub(crate) struct Tokens {
     /// The access token.
-    pub access_token: Secret,
+    pub access_token: AccessToken,
     /// `Bearer` (anything else is refused).
     #[serde(default)]
     pub token_type: Option<String>,
@@ -30,7 +30,7 @@ pub struct Tokens {
     pub expires_in: Option<u64>,
     /// The refresh token.
     #[serde(default)]
-    pub refresh_token: Option<Secret>,
+    pub refresh_token: Option<RefreshToken>,
     /// Lifetime of the refresh token in seconds (a common extension; Keycloak spells it
     /// `refresh_expires_in`).
     #[serde(default, alias = "refresh_expires_in")]
@@ -39,12 +39,12 @@ pub struct Tokens {
 
 impl Tokens {
     /// Absolute expiry of the access token.
-    pub fn access_expires_at(&self) -> Option<u64> {
+    pub(crate) fn access_expires_at(&self) -> Option<u64> {
         self.expires_in.map(|s| now_unix().saturating_add(s))
     }
 
     /// Absolute expiry of the refresh token.
-    pub fn refresh_expires_at(&self) -> Option<u64> {
+    pub(crate) fn refresh_expires_at(&self) -> Option<u64> {
         self.refresh_token_expires_in
             .map(|s| now_unix().saturating_add(s))
     }
@@ -52,20 +52,20 @@ impl Tokens {
 
 /// An OAuth client talking to one authorization server.
 #[derive(Debug)]
-pub struct OAuthClient<'a> {
+pub(crate) struct OAuthClient<'a> {
     /// The HTTP client.
     pub http: &'a Http,
     /// The server's metadata.
     pub meta: &'a ServerMetadata,
     /// Our client id.
-    pub client_id: String,
+    pub client_id: ClientId,
 }
 
 impl OAuthClient<'_> {
     /// Calls the token endpoint with a grant (the client id is added).
-    pub async fn grant(&self, form: &[(&str, &str)]) -> Result<Tokens> {
+    pub(crate) async fn grant(&self, form: &[(&str, &str)]) -> Result<Tokens> {
         let mut full: Vec<(&str, &str)> = form.to_vec();
-        full.push(("client_id", &self.client_id));
+        full.push(("client_id", self.client_id.as_str()));
         let tokens: Tokens = self
             .http
             .post_form_json(&self.meta.token_endpoint, &full, "the token endpoint")
@@ -81,7 +81,7 @@ impl OAuthClient<'_> {
     }
 
     /// Refreshes with `refresh_token` (RFC 6749 §6).
-    pub async fn refresh(&self, refresh_token: &Secret) -> Result<Tokens> {
+    pub(crate) async fn refresh(&self, refresh_token: &RefreshToken) -> Result<Tokens> {
         self.grant(&[
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token.expose()),
@@ -90,7 +90,7 @@ impl OAuthClient<'_> {
     }
 
     /// Revokes a token (RFC 7009). `Ok(false)` when the server has no revocation endpoint.
-    pub async fn revoke(&self, token: &Secret, hint: &str) -> Result<bool> {
+    pub(crate) async fn revoke(&self, token: &Secret, hint: &str) -> Result<bool> {
         let Some(endpoint) = &self.meta.revocation_endpoint else {
             return Ok(false);
         };
@@ -100,7 +100,7 @@ impl OAuthClient<'_> {
                 &[
                     ("token", token.expose()),
                     ("token_type_hint", hint),
-                    ("client_id", &self.client_id),
+                    ("client_id", self.client_id.as_str()),
                 ],
                 "the revocation endpoint",
             )
@@ -110,7 +110,7 @@ impl OAuthClient<'_> {
 }
 
 /// Registers cliauth as a public native client (RFC 7591) and returns the client id.
-pub async fn register_client(http: &Http, meta: &ServerMetadata) -> Result<String> {
+pub(crate) async fn register_client(http: &Http, meta: &ServerMetadata) -> Result<ClientId> {
     #[derive(Deserialize)]
     struct Registered {
         client_id: String,
@@ -137,7 +137,7 @@ pub async fn register_client(http: &Http, meta: &ServerMetadata) -> Result<Strin
         .post_json::<Registered>(endpoint, &body, "the registration endpoint")
         .await
     {
-        Ok(r) if !r.client_id.is_empty() => Ok(r.client_id),
+        Ok(r) if !r.client_id.is_empty() => Ok(ClientId::new(r.client_id)),
         Ok(_) => Err(Error::RegistrationFailed {
             detail: "the server returned an empty client_id".into(),
         }),
@@ -206,7 +206,7 @@ mod tests {
         };
         let http = Http::without_proxy().unwrap();
         match (register_client(&http, &meta).await, expected) {
-            (Ok(id), Some(want)) => assert_eq!(id, want),
+            (Ok(id), Some(want)) => assert_eq!(id.as_str(), want),
             (Err(e @ Error::RegistrationFailed { .. }), None) => {
                 assert!(e.to_string().contains("empty client_id"), "{e}");
             }

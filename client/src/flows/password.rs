@@ -2,10 +2,15 @@
 
 use super::{OAuthClient, Tokens};
 use crate::classify::{Error, Result};
+use crate::oauth_error::OAuthErrorCode;
 use crate::secret::Secret;
 
 /// Exchanges a username and password for tokens.
-pub async fn login(client: &OAuthClient<'_>, username: &str, password: &Secret) -> Result<Tokens> {
+pub(crate) async fn login(
+    client: &OAuthClient<'_>,
+    username: &str,
+    password: &Secret,
+) -> Result<Tokens> {
     if !client.meta.supports_grant("password") {
         return Err(Error::MethodUnsupported { method: "password" });
     }
@@ -17,7 +22,7 @@ pub async fn login(client: &OAuthClient<'_>, username: &str, password: &Secret) 
         ])
         .await
     {
-        Err(Error::OAuth { body, .. }) if body.error == "invalid_grant" => {
+        Err(Error::OAuth { body, .. }) if body.error == OAuthErrorCode::InvalidGrant => {
             Err(Error::InvalidCredentials)
         }
         other => other,

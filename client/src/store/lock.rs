@@ -6,10 +6,11 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use super::fsutil;
 use crate::classify::{Error, Result};
+use crate::clock::now_unix;
 
 /// Holds the credentials lock until dropped; dropping clears the holder record, then unlocks.
 #[derive(Debug)]
@@ -35,7 +36,7 @@ fn open_lock_file(path: &Path) -> Result<File> {
 }
 
 /// Waits up to `timeout` for the exclusive lock on `path`.
-pub fn acquire(path: &Path, timeout: Duration) -> Result<LockGuard> {
+pub(crate) fn acquire(path: &Path, timeout: Duration) -> Result<LockGuard> {
     let mut file = open_lock_file(path)?;
     let start = Instant::now();
     let mut backoff = Duration::from_millis(2);
@@ -65,9 +66,7 @@ pub fn acquire(path: &Path, timeout: Duration) -> Result<LockGuard> {
         std::process::id(),
         gethostname::gethostname().to_string_lossy(),
         env!("CARGO_PKG_VERSION"),
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
+        now_unix(),
     );
     let written = file
         .set_len(0)
@@ -114,7 +113,7 @@ impl Drop for LockGuard {
 
 /// What `auth doctor` sees in the lock file.
 #[derive(Debug, PartialEq, Eq)]
-pub enum LockState {
+pub(crate) enum LockState {
     /// No lock file yet.
     Absent,
     /// Nobody holds the lock and no record is left.
@@ -127,7 +126,7 @@ pub enum LockState {
 
 /// Inspects the lock without waiting; with `unstick`, clears a stale record, which is only done
 /// after the OS lock was obtained (proving that no process holds it).
-pub fn inspect(path: &Path, unstick: bool) -> Result<LockState> {
+pub(crate) fn inspect(path: &Path, unstick: bool) -> Result<LockState> {
     if !path.exists() {
         return Ok(LockState::Absent);
     }

@@ -94,8 +94,9 @@ async fn force_login_replaces_then_revokes_the_old_session() {
 
 #[tokio::test]
 async fn busy_lock_adopts_a_still_valid_token_but_an_explicit_refresh_times_out() {
-    use cliauth::secret::Secret;
-    use cliauth::store::{LoginMethod, SessionRecord, Store, StoredState, now_unix};
+    use cliauth::{
+        AccessToken, LoginMethod, RefreshToken, SessionRecord, Store, StoredState, now_unix,
+    };
     let f = Fixture::new("").await;
     // A session inside its refresh window (expires in 30 s) but still valid, and the lock held
     // by this test process for the whole test.
@@ -111,8 +112,8 @@ async fn busy_lock_adopts_a_still_valid_token_but_an_explicit_refresh_times_out(
         registered_client_id: None,
         static_token: None,
         session: Some(SessionRecord {
-            access_token: Secret::new("still-valid-access-token"),
-            refresh_token: Some(Secret::new("some-refresh-token")),
+            access_token: AccessToken::new("still-valid-access-token"),
+            refresh_token: Some(RefreshToken::new("some-refresh-token")),
             access_expires_at: Some(now_unix() + 30),
             refresh_expires_at: None,
             method: LoginMethod::Password,
@@ -120,6 +121,7 @@ async fn busy_lock_adopts_a_still_valid_token_but_an_explicit_refresh_times_out(
             client_id: "cliauth".into(),
             updated_at: now_unix() - 3600,
             me: None,
+            auth_server: None,
         }),
     };
     store.save(&state, &guard).unwrap();
@@ -145,7 +147,7 @@ async fn busy_lock_adopts_a_still_valid_token_but_an_explicit_refresh_times_out(
 
 #[tokio::test]
 async fn transient_refresh_failure_inside_the_window_uses_the_still_valid_access_token() {
-    use cliauth::store::{Store, now_unix};
+    use cliauth::{Store, now_unix};
     let f = Fixture::new(
         "[[rules]]\nname = \"refresh-503\"\nmatch = { path = \"/oauth/token\", grant_type = \"refresh_token\" }\naction = { kind = \"status\", status = 503, body = \"{}\" }\n",
     )
@@ -182,4 +184,50 @@ async fn transient_refresh_failure_inside_the_window_uses_the_still_valid_access
     assert_eq!(f.count(|e| e.is_grant("refresh_token", 503)), 1);
     // Nothing was lost: the session is still there for the next attempt.
     assert_eq!(f.run(&["auth", "status"]).await.code, 0);
+}
+
+/// The paths the server saw from the `from`-th request on.
+fn paths_since(f: &Fixture, from: usize) -> Vec<String> {
+    f.journal()[from..].iter().map(|e| e.path.clone()).collect()
+}
+
+#[tokio::test]
+async fn a_refresh_is_one_request_with_the_server_metadata_cached_at_login() {
+    let f = Fixture::new("[tokens]\naccess_ttl = 0\n").await;
+    f.login_password("alice").await;
+    let before = f.journal().len();
+    let run = f.run(&["auth", "refresh"]).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(paths_since(&f, before), ["/oauth/token"]);
+}
+
+#[tokio::test]
+async fn a_session_stored_without_server_metadata_discovers_once_then_caches_it() {
+    use cliauth::Store;
+    let f = Fixture::new("[tokens]\naccess_ttl = 0\n").await;
+    f.login_password("alice").await;
+    // A session as an older cliauth stored it: no cached metadata.
+    let store = Store::new(
+        &f.credentials_dir(),
+        &url::Url::parse(&f.server.url()).unwrap(),
+        None,
+        None,
+    );
+    let guard = store.lock(std::time::Duration::from_secs(5)).unwrap();
+    let mut state = store.load(Some(&guard)).unwrap().unwrap();
+    state.session.as_mut().unwrap().auth_server = None;
+    store.save(&state, &guard).unwrap();
+    drop(guard);
+
+    let before = f.journal().len();
+    assert_eq!(f.run(&["auth", "refresh"]).await.code, 0);
+    let first = paths_since(&f, before);
+    assert_eq!(first.last().map(String::as_str), Some("/oauth/token"));
+    assert!(
+        first.iter().any(|p| p.starts_with("/.well-known/")),
+        "{first:?}"
+    );
+    let before = f.journal().len();
+    assert_eq!(f.run(&["auth", "refresh"]).await.code, 0);
+    assert_eq!(paths_since(&f, before), ["/oauth/token"]);
 }

@@ -4,8 +4,9 @@ use clap::Args;
 
 use super::super::{Ctx, Report, block_on};
 use crate::classify::{Error, Result};
+use crate::clock::secs_until;
 use crate::config::{Config, Origin, display_url};
-use crate::session::{Session, secs_until};
+use crate::session::{HotToken, Session};
 use crate::store::{LockState, lock};
 
 /// `auth doctor` flags.
@@ -52,13 +53,13 @@ fn fail(name: &'static str, e: Error) -> Check {
         name,
         status: "fail",
         detail: e.to_string(),
-        next: Some(e.hint()),
+        next: Some(crate::commands::render::hint(&e)),
         error: Some(e),
     }
 }
 
 /// Runs every check.
-pub fn run(args: &DoctorArgs, ctx: &Ctx) -> Result<Report> {
+pub(crate) fn run(args: DoctorArgs, ctx: &Ctx) -> Result<Report> {
     let mut checks = Vec::new();
     match Config::load() {
         Ok(cfg) => {
@@ -140,12 +141,12 @@ async fn online_checks(session: &Session, checks: &mut Vec<Check>) {
             return;
         }
     };
-    match session.auth_server_with(meta).await {
+    match session.auth_server_with(meta.as_ref()).await {
         Ok(a) => checks.push(ok(
             "discovery",
             format!(
                 "issuer {}; token endpoint {}; browser {}, device {}, revocation {}, registration {}",
-                display_url(&a.meta.issuer),
+                display_url(a.meta.issuer.url()),
                 a.meta.token_endpoint,
                 yes(a.meta.authorization_endpoint.is_some()),
                 yes(a.meta.device_authorization_endpoint.is_some()),
@@ -244,8 +245,8 @@ struct ServerSession {
 
 async fn server_view(session: &Session, checks: &mut Vec<Check>) {
     let resolved = match session.hot_token() {
-        Ok(Ok(r)) => r,
-        Ok(Err(_expiring)) => {
+        Ok(HotToken::Ready(r)) => r,
+        Ok(HotToken::NeedsRefresh(_expiring)) => {
             checks.push(warn(
                 "session",
                 "the access token is expired or about to expire".into(),
@@ -263,7 +264,7 @@ async fn server_view(session: &Session, checks: &mut Vec<Check>) {
         Ok(h) => h,
         Err(e) => return checks.push(fail("session", e)),
     };
-    let started = crate::store::now_unix();
+    let started = crate::clock::now_unix();
     match http
         .api_json::<ServerSession>(
             reqwest::Method::GET,

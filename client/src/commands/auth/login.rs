@@ -7,13 +7,15 @@ use clap::Args;
 
 use super::super::{Ctx, Report, block_on};
 use crate::classify::{Error, Result};
+use crate::clock::now_unix;
 use crate::config::display_url;
 use crate::flows::browser::BrowserOptions;
 use crate::flows::device::DeviceOptions;
 use crate::flows::{self, Tokens};
+use crate::protocol::{AccessToken, ClientId};
 use crate::secret::Secret;
 use crate::session::{AuthServer, Resolved, Session, TokenSource, new_record, session_usable};
-use crate::store::{LoginMethod, MeCache, now_unix};
+use crate::store::{LoginMethod, MeCache};
 
 /// `auth login` flags.
 #[derive(Debug, Clone, Args)]
@@ -63,7 +65,7 @@ fn done(server: &str, user: Option<&str>, method: &str, message: String) -> Repo
 }
 
 /// Logs in.
-pub fn run(args: &LoginArgs, ctx: &Ctx) -> Result<Report> {
+pub(crate) fn run(args: &LoginArgs, ctx: &Ctx) -> Result<Report> {
     let session = ctx.session()?;
     let server = display_url(&session.config().server_url);
     if args.password_stdin && !args.password {
@@ -137,7 +139,7 @@ async fn login_online(
             ),
         ));
     }
-    let auth = session.auth_server_with(api_meta).await?;
+    let auth = session.auth_server_with(api_meta.as_ref()).await?;
     let client_id = session.client_id_for_login(&auth).await?;
     let client = auth.client(&client_id);
     let open_browser = !(args.no_browser || session.config().no_browser);
@@ -176,12 +178,12 @@ async fn login_online(
 async fn finish_login(
     session: &Session,
     auth: &AuthServer,
-    client_id: &str,
+    client_id: &ClientId,
     method: LoginMethod,
     tokens: Tokens,
     server: &str,
 ) -> Result<Report> {
-    let mut record = new_record(tokens, method, client_id, None);
+    let mut record = new_record(tokens, method, client_id, None, &auth.meta);
     // Who logged in: one /me call, which also seeds the session's /me cache.
     let probe = Resolved {
         token: record.access_token.clone(),
@@ -214,7 +216,11 @@ async fn finish_login(
     let old_refresh = session.store_session(record)?;
     // Only now that the new session is stored is the old one revoked.
     if let Some(old) = old_refresh {
-        match auth.client(client_id).revoke(&old, "refresh_token").await {
+        match auth
+            .client(client_id)
+            .revoke(old.as_secret(), "refresh_token")
+            .await
+        {
             Ok(_) => tracing::debug!("revoked the replaced session"),
             Err(e) => eprintln!(
                 "warning: could not revoke the previous session ({e}); it expires on its own."
@@ -232,7 +238,7 @@ async fn finish_login(
     ))
 }
 
-fn read_token(ctx: &Ctx) -> Result<Secret> {
+fn read_token(ctx: &Ctx) -> Result<AccessToken> {
     let stdin = std::io::stdin();
     let raw = if stdin.is_terminal() {
         ctx.ui
@@ -257,7 +263,7 @@ fn read_token(ctx: &Ctx) -> Result<Secret> {
             "pipe the token in: `printf %s \"$TOKEN\" | cliauth auth login --with-token`",
         ));
     }
-    Ok(Secret::new(token))
+    Ok(AccessToken::new(token))
 }
 
 fn password_input(args: &LoginArgs) -> Result<(String, Secret)> {

@@ -18,7 +18,7 @@ pub struct LogoutArgs {
 }
 
 /// Revokes (when possible) and deletes the stored session. Idempotent.
-pub fn run(args: &LogoutArgs, ctx: &Ctx) -> Result<Report> {
+pub(crate) fn run(args: LogoutArgs, ctx: &Ctx) -> Result<Report> {
     let session = ctx.session()?;
     let report = block_on(session.logout(args.all))??;
     let mut lines = Vec::new();

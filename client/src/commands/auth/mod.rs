@@ -1,12 +1,12 @@
 //! The `auth` command group. Another clap CLI can mount it: add `AuthCommand` as a subcommand
 //! and call [`run`] (see `examples/mount.rs`).
 
-pub mod doctor;
-pub mod login;
-pub mod logout;
-pub mod refresh;
-pub mod status;
-pub mod token;
+pub(crate) mod doctor;
+pub(crate) mod login;
+pub(crate) mod logout;
+pub(crate) mod refresh;
+pub(crate) mod status;
+pub(crate) mod token;
 
 use std::process::ExitCode;
 
@@ -51,7 +51,6 @@ pub fn run(cmd: AuthCommand, token_flag: Option<Secret>) -> ExitCode {
         AuthCommand::Token => false,
     };
     let ctx = Ctx {
-        json,
         ui: Ui::detect(),
         token_flag,
     };
@@ -60,8 +59,8 @@ pub fn run(cmd: AuthCommand, token_flag: Option<Secret>) -> ExitCode {
         AuthCommand::Status(_) => status::run(&ctx),
         AuthCommand::Token => return token::run(&ctx),
         AuthCommand::Refresh(_) => refresh::run(&ctx),
-        AuthCommand::Logout(a) => logout::run(&a, &ctx),
-        AuthCommand::Doctor(a) => doctor::run(&a, &ctx),
+        AuthCommand::Logout(a) => logout::run(a, &ctx),
+        AuthCommand::Doctor(a) => doctor::run(a, &ctx),
     };
     finish(json, result)
 }

@@ -2,10 +2,10 @@
 
 use super::super::{Ctx, Report, block_on};
 use crate::classify::{Error, Result};
-use crate::session::secs_until;
+use crate::clock::secs_until;
 
 /// Refreshes the stored session now.
-pub fn run(ctx: &Ctx) -> Result<Report> {
+pub(crate) fn run(ctx: &Ctx) -> Result<Report> {
     let session = ctx.session()?;
     let (record, outcome) = match block_on(session.refresh_now())? {
         Ok(r) => r,

@@ -4,9 +4,10 @@
 
 use super::super::{Ctx, Report, block_on};
 use crate::classify::{Error, Result};
+use crate::clock::secs_until;
 use crate::config::display_url;
-use crate::secret::Secret;
-use crate::session::{TokenSource, secs_until, session_usable};
+use crate::protocol::AccessToken;
+use crate::session::{TokenSource, session_usable};
 use crate::store::StoredState;
 
 fn human_duration(secs: i64) -> String {
@@ -28,7 +29,7 @@ fn human_duration(secs: i64) -> String {
 }
 
 /// Reports the credentials in effect.
-pub fn run(ctx: &Ctx) -> Result<Report> {
+pub(crate) fn run(ctx: &Ctx) -> Result<Report> {
     let session = ctx.session()?;
     let server = display_url(&session.config().server_url);
     let stored: Option<StoredState> = session.store().load(None)?;
@@ -38,7 +39,7 @@ pub fn run(ctx: &Ctx) -> Result<Report> {
     let mut warnings = Vec::new();
     let (source, token, method, user, access_exp, refresh_exp): (
         TokenSource,
-        Secret,
+        AccessToken,
         &str,
         Option<String>,
         Option<u64>,

@@ -4,15 +4,16 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use super::super::{Ctx, block_on, finish};
+use crate::session::HotToken;
 
 /// Prints a valid access token. The hot path (valid stored token) needs no runtime, network,
 /// lock or HTTP client.
-pub fn run(ctx: &Ctx) -> ExitCode {
+pub(crate) fn run(ctx: &Ctx) -> ExitCode {
     let resolved = ctx
         .session()
         .and_then(|session| match session.hot_token()? {
-            Ok(r) => Ok(r),
-            Err(observed) => block_on(session.refreshed_token(observed))?,
+            HotToken::Ready(r) => Ok(r),
+            HotToken::NeedsRefresh(observed) => block_on(session.refreshed_token(observed))?,
         });
     match resolved {
         Ok(r) => {
