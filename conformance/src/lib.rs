@@ -84,7 +84,6 @@
 mod expect;
 pub mod harness;
 mod invariants;
-mod location;
 mod outcome;
 pub mod profile;
 pub mod reference_client;

@@ -2,11 +2,9 @@
 //! lines, environment, output and files (`conformance/profiles/<client>.toml`).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
-
-use crate::location::line_column;
 
 /// A client profile.
 #[derive(Debug, Clone, Deserialize)]
@@ -145,54 +143,20 @@ pub struct Prompts {
     pub user_code: Option<String>,
 }
 
-/// A profile that could not be read or understood.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ProfileError {
-    /// The file could not be read.
-    #[error("read profile {}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// TOML syntax, unknown field or invalid value.
-    #[error("{}:{line}:{column}: {message}", path.display())]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// What is wrong.
-        message: String,
-    },
-}
+/// A profile that could not be read or understood: the workspace's one error for a TOML file
+/// (`file:line:col: what is wrong`), shared with scenarios and the mock's config.
+pub type ProfileError = cliauth_tomlfile::TomlFileError;
 
 impl Profile {
     /// Reads a profile file.
     pub fn from_file(path: &Path) -> Result<Self, ProfileError> {
-        let src = std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let src = cliauth_tomlfile::read_text(path, "profile")?;
         Self::from_toml_str(&src, path)
     }
 
     /// Parses profile text; `path` is only used in errors.
     pub fn from_toml_str(src: &str, path: &Path) -> Result<Self, ProfileError> {
-        toml::from_str(src).map_err(|e| {
-            let (line, column) = e.span().map_or((1, 1), |span| line_column(src, span.start));
-            ProfileError::Parse {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message: e.message().trim().to_owned(),
-            }
-        })
+        cliauth_tomlfile::parse(src, &path.display().to_string())
     }
 
     /// Exit code of a category (`success` = 0).

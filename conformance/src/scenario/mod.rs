@@ -15,11 +15,9 @@ mod tests;
 mod values;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
-
-use crate::location::line_column;
 
 pub use applicable::applicability;
 pub use expectations::{Expect, FileCheck, JournalCount, LogCount, Pattern, Scope};
@@ -133,68 +131,24 @@ impl Step {
     }
 }
 
-/// A scenario file that could not be read or understood.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ScenarioError {
-    /// The file could not be read.
-    #[error("read scenario {}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// TOML syntax, unknown field or invalid value.
-    #[error("{}:{line}:{column}: {message}", path.display())]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// What is wrong, naming the field.
-        message: String,
-    },
-    /// Well-formed but inconsistent.
-    #[error("{}: {message}", path.display())]
-    Invalid {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-}
+/// A scenario file that could not be read or understood: the workspace's one error for a TOML
+/// file (`file:line:col: what is wrong`), shared with profiles and the mock's config.
+pub type ScenarioError = cliauth_tomlfile::TomlFileError;
 
 impl Scenario {
     /// Reads and validates a scenario file.
     pub fn from_file(path: &Path) -> Result<Self, ScenarioError> {
-        let src = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let src = cliauth_tomlfile::read_text(path, "scenario")?;
         Self::from_toml_str(&src, path)
     }
 
     /// Parses and validates scenario text; `path` is only used in errors.
     pub fn from_toml_str(src: &str, path: &Path) -> Result<Self, ScenarioError> {
-        let scenario: Self = toml::from_str(src).map_err(|e| {
-            let (line, column) = e.span().map_or((1, 1), |span| line_column(src, span.start));
-            ScenarioError::Parse {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message: e.message().trim().to_owned(),
-            }
-        })?;
+        let origin = path.display().to_string();
+        let scenario: Self = cliauth_tomlfile::parse(src, &origin)?;
         scenario
             .validate()
-            .map_err(|message| ScenarioError::Invalid {
-                path: path.to_path_buf(),
-                message,
-            })?;
+            .map_err(|message| ScenarioError::invalid(origin, message))?;
         Ok(scenario)
     }
 
