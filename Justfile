@@ -56,13 +56,13 @@ bench-mock:
 # Mutation testing: the client's store, session, flows and classify, with its tests and the conformance suite as oracle.
 mutants *ARGS:
     command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
-    cargo mutants --package cliauth --test-package cliauth --test-package cliauth-conformance --file 'client/src/store/**' --file client/src/session.rs --file 'client/src/flows/**' --file client/src/classify.rs --minimum-test-timeout 120 {{ARGS}}
+    cargo mutants --package cliauth --test-package cliauth --test-package cliauth-conformance --file 'client/src/store/**' --file 'client/src/session/**' --file client/src/clock.rs --file client/src/oauth_error.rs --file 'client/src/flows/**' --file client/src/classify.rs --file 'client/src/classify/**' --minimum-test-timeout 120 {{ARGS}}
 
 # Mutation testing of the client's mutants inside `git diff BASE` only (a CI gate for one change).
 mutants-diff BASE="origin/main" *ARGS:
     command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
     git diff {{BASE}} -- client/src > "${TMPDIR:-/tmp}/cliauth-mutants.diff"
-    cargo mutants --in-diff "${TMPDIR:-/tmp}/cliauth-mutants.diff" --package cliauth --test-package cliauth --test-package cliauth-conformance --file 'client/src/store/**' --file client/src/session.rs --file 'client/src/flows/**' --file client/src/classify.rs --minimum-test-timeout 120 {{ARGS}}
+    cargo mutants --in-diff "${TMPDIR:-/tmp}/cliauth-mutants.diff" --package cliauth --test-package cliauth --test-package cliauth-conformance --file 'client/src/store/**' --file 'client/src/session/**' --file client/src/clock.rs --file client/src/oauth_error.rs --file 'client/src/flows/**' --file client/src/classify.rs --file 'client/src/classify/**' --minimum-test-timeout 120 {{ARGS}}
 
 # Install the seed products' real CLIs (spec-kitty-cli 3.2.7, skillmeat 0.74.0) into build/seed-venv with the machine's python3.
 seed-clients:
