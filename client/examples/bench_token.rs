@@ -69,6 +69,7 @@ fn main() -> ExitCode {
     let state = StoredState {
         server: SERVER.into(),
         registered_client_id: None,
+        registered_client_secret: None,
         static_token: None,
         session: Some(SessionRecord {
             access_token: AccessToken::new("bench-access-token"),
@@ -81,6 +82,9 @@ fn main() -> ExitCode {
             updated_at: now_unix(),
             me: None,
             auth_server: None,
+            scope: None,
+            subject: None,
+            client_secret: None,
         }),
     };
     store.save(&state, &guard).expect("store the session");

@@ -18,6 +18,8 @@ pub(crate) const ENV_SERVER_URL: &str = "CLIAUTH_SERVER_URL";
 pub(crate) const ENV_ISSUER: &str = "CLIAUTH_ISSUER";
 /// The OAuth client id; overrides `[auth] client_id`.
 pub(crate) const ENV_CLIENT_ID: &str = "CLIAUTH_CLIENT_ID";
+/// The OAuth scope to ask for at login; overrides `[auth] scope`, `--scope` overrides it.
+pub(crate) const ENV_SCOPE: &str = "CLIAUTH_SCOPE";
 /// An access token that takes precedence over stored credentials.
 pub(crate) const ENV_TOKEN: &str = "CLIAUTH_TOKEN";
 /// Derives the store key from this passphrase with Argon2id instead of a random key file.
@@ -70,6 +72,8 @@ pub(crate) struct AuthSection {
     pub(crate) issuer: Option<String>,
     /// A pre-registered OAuth client id.
     pub(crate) client_id: Option<String>,
+    /// The OAuth scope to ask for at login (RFC 6749 §3.3).
+    pub(crate) scope: Option<String>,
 }
 
 /// Where a setting came from, for `auth doctor`.
@@ -102,6 +106,8 @@ pub(crate) struct Config {
     pub(crate) issuer: Option<Url>,
     /// The configured client id, if any.
     pub(crate) client_id: Option<String>,
+    /// The configured scope (`CLIAUTH_SCOPE`, else `[auth] scope`), as written; checked at login.
+    pub(crate) scope: Option<String>,
     /// The environment token, if any.
     pub(crate) env_token: Option<Secret>,
     /// The store passphrase, if any.
@@ -137,6 +143,7 @@ impl Config {
             None => None,
         };
         let client_id = env_var(ENV_CLIENT_ID).or(file.auth.client_id);
+        let scope = env_var(ENV_SCOPE).or(file.auth.scope);
         let lock_timeout = millis_var(ENV_LOCK_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT)?;
         let http_timeout = millis_var(ENV_HTTP_TIMEOUT_MS, DEFAULT_HTTP_TIMEOUT)?;
         Ok(Config {
@@ -147,6 +154,7 @@ impl Config {
             server_origin,
             issuer,
             client_id,
+            scope,
             env_token: env_var(ENV_TOKEN).map(Secret::new),
             passphrase: env_var(ENV_PASSPHRASE).map(Secret::new),
             no_browser: env_var(ENV_NO_BROWSER).is_some_and(|v| v != "0"),

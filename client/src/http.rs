@@ -10,7 +10,7 @@ use url::Url;
 use crate::classify::{Error, Result};
 use crate::config::display_url;
 use crate::oauth_error::OAuthErrorBody;
-use crate::protocol::AccessToken;
+use crate::protocol::{AccessToken, ClientId, ClientSecret};
 use crate::secret::RedactedUrl;
 
 /// Largest response body read (discovery documents and token responses are a few KiB).
@@ -18,6 +18,9 @@ pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest `Retry-After` the hosted API calls wait for before their single retry.
 const MAX_AUTO_RETRY_AFTER: u64 = 5;
+
+/// HTTP Basic client credentials (RFC 6749 §2.3.1).
+pub(crate) type BasicAuth<'a> = (&'a ClientId, &'a ClientSecret);
 
 /// A bearer token and where it came from (named in the error when the server rejects it).
 #[derive(Debug, Clone, Copy)]
@@ -159,23 +162,26 @@ impl Http {
         expect_json(what, &raw, bearer)
     }
 
-    /// POST a form to an OAuth endpoint (token, device authorization, revocation). OAuth error
-    /// bodies become [`Error::OAuth`], including an `error` member in a 200 answer.
-    pub(crate) async fn post_form(
+    /// POST a form to an OAuth endpoint (token, device authorization, revocation), with
+    /// optional HTTP Basic client authentication (RFC 6749 §2.3.1: the id and secret are
+    /// form-urlencoded before they are joined and base64-encoded). OAuth error bodies become
+    /// [`Error::OAuth`], including an `error` member in a 200 answer.
+    pub(crate) async fn post_form_as(
         &self,
         url: &Url,
         form: &[(&str, &str)],
+        basic: Option<BasicAuth<'_>>,
         what: &str,
     ) -> Result<RawResponse> {
-        let raw = self
-            .send(
-                self.client
-                    .post(url.clone())
-                    .header(reqwest::header::ACCEPT, "application/json")
-                    .form(form),
-                what,
-            )
-            .await?;
+        let mut req = self
+            .client
+            .post(url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(form);
+        if let Some((id, secret)) = basic {
+            req = req.header(reqwest::header::AUTHORIZATION, basic_header(id, secret)?);
+        }
+        let raw = self.send(req, what).await?;
         if !(200..300).contains(&raw.status) {
             return Err(oauth_status_error(what, &raw));
         }
@@ -189,7 +195,18 @@ impl Http {
         form: &[(&str, &str)],
         what: &str,
     ) -> Result<T> {
-        let raw = self.post_form(url, form, what).await?;
+        self.post_form_json_as(url, form, None, what).await
+    }
+
+    /// [`Http::post_form_json`] with optional HTTP Basic client authentication.
+    pub(crate) async fn post_form_json_as<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+        basic: Option<BasicAuth<'_>>,
+        what: &str,
+    ) -> Result<T> {
+        let raw = self.post_form_as(url, form, basic, what).await?;
         check_json_content_type(what, &raw)?;
         let value: serde_json::Value = parse_json(what, &raw.body)?;
         if value.get("error").is_some_and(serde_json::Value::is_string) {
@@ -218,6 +235,24 @@ impl Http {
         }
         expect_json(what, &raw, None)
     }
+}
+
+/// `Basic base64(urlencode(id) ":" urlencode(secret))`, marked sensitive so no log shows it.
+fn basic_header(id: &ClientId, secret: &ClientSecret) -> Result<reqwest::header::HeaderValue> {
+    use base64::Engine;
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let joined = zeroize::Zeroizing::new(format!("{}:{}", enc(id.as_str()), enc(secret.expose())));
+    let value = zeroize::Zeroizing::new(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(joined.as_bytes())
+    ));
+    let mut header = reqwest::header::HeaderValue::from_str(&value).map_err(|e| {
+        Error::Internal(format!(
+            "a Basic authorization header is not a header value: {e}"
+        ))
+    })?;
+    header.set_sensitive(true);
+    Ok(header)
 }
 
 fn strip_query(url: &Url) -> Url {

@@ -47,6 +47,9 @@
 //!         updated_at: now_unix(),
 //!         me: None,
 //!         auth_server: None,
+//!         scope: None,
+//!         subject: None,
+//!         client_secret: None,
 //!     }),
 //!     ..StoredState::default()
 //! };
@@ -114,6 +117,9 @@ pub use commands::run_main;
 pub use hooks::install_pause_hook;
 pub use metadata::ServerMetadata;
 pub use oauth_error::{OAuthErrorBody, OAuthErrorCode};
-pub use protocol::{AccessToken, ClientId, IssuerUrl, RefreshToken};
+pub use protocol::{
+    AccessToken, ClientAuthMethod, ClientId, ClientSecret, IssuerUrl, RefreshToken,
+    RegisteredSecret, Scope,
+};
 pub use secret::Secret;
 pub use store::{LockGuard, LoginMethod, MeCache, SessionRecord, StaticToken, Store, StoredState};

@@ -72,6 +72,87 @@ secret_token!(
     "RefreshToken([redacted])"
 );
 
+secret_token!(
+    /// A client secret the server issued at registration (RFC 7591 §3.2.1).
+    ClientSecret,
+    "ClientSecret([redacted])"
+);
+
+/// How a registered client authenticates at the token and revocation endpoints (RFC 7591 §2
+/// `token_endpoint_auth_method`, RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    /// HTTP Basic with the form-urlencoded id and secret.
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+}
+
+impl ClientAuthMethod {
+    /// The method's registered name (RFC 7591 §2); `None` for a name cliauth cannot use.
+    pub fn from_name(name: &str) -> Option<ClientAuthMethod> {
+        match name {
+            "client_secret_basic" => Some(ClientAuthMethod::ClientSecretBasic),
+            "client_secret_post" => Some(ClientAuthMethod::ClientSecretPost),
+            _ => None,
+        }
+    }
+}
+
+/// A client secret from registration and the method it was registered to be used with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegisteredSecret {
+    /// The secret.
+    pub secret: ClientSecret,
+    /// How to present it.
+    pub method: ClientAuthMethod,
+}
+
+/// An OAuth scope (RFC 6749 §3.3): space-separated scope tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Scope(String);
+
+impl Scope {
+    /// Parses a scope: one or more scope tokens separated by spaces, each printable ASCII
+    /// without `"` or `\` (RFC 6749 §3.3). Extra spaces are dropped. `None` when it is empty or
+    /// has a character a scope token may not have.
+    pub fn parse(raw: &str) -> Option<Scope> {
+        let tokens: Vec<&str> = raw.split(' ').filter(|t| !t.is_empty()).collect();
+        let valid = |t: &&str| {
+            t.bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+        };
+        if tokens.is_empty() || !tokens.iter().all(valid) {
+            return None;
+        }
+        Some(Scope(tokens.join(" ")))
+    }
+
+    /// Builds a scope from tokens; `None` when there are none.
+    pub(crate) fn from_tokens<'a>(tokens: impl IntoIterator<Item = &'a str>) -> Option<Scope> {
+        let joined = tokens.into_iter().collect::<Vec<_>>().join(" ");
+        Scope::parse(&joined)
+    }
+
+    /// The scope as sent on the wire.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// True when `token` is one of the scope's tokens.
+    pub fn contains(&self, token: &str) -> bool {
+        self.0.split(' ').any(|t| t == token)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// An OAuth client identifier (RFC 6749 §2.2).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -154,6 +235,19 @@ mod tests {
         assert_eq!(json, r#"["a","r","c","https://id.example/"]"#);
         let code: UserCode = serde_json::from_str(r#""WDJB-MJHT""#).unwrap();
         assert_eq!(code.to_string(), "WDJB-MJHT");
+    }
+
+    /// RFC 6749 §3.3: scope tokens are printable ASCII without space, `"` or `\`; extra
+    /// spaces are not part of any token.
+    #[test]
+    fn scopes_are_parsed_as_space_separated_tokens() {
+        let s = Scope::parse("  openid   offline_access ").unwrap();
+        assert_eq!(s.as_str(), "openid offline_access");
+        assert!(s.contains("openid") && s.contains("offline_access") && !s.contains("open"));
+        assert_eq!(Scope::parse(" "), None);
+        assert_eq!(Scope::parse("a\"b"), None);
+        assert_eq!(Scope::parse("caf\u{e9}"), None);
+        assert_eq!(Scope::parse("a\tb"), None);
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub(crate) fn hint(e: &Error) -> String {
         }
         Error::NoStateFolder => format!("set {ENV_HOME} to a private folder"),
         Error::InvalidConfigFile { path, at_byte, .. } => format!(
-            "fix {} (known keys: [server] url, [auth] issuer, [auth] client_id){}",
+            "fix {} (known keys: [server] url, [auth] issuer, [auth] client_id, [auth] scope){}",
             path.display(),
             at_byte
                 .map(|b| format!("; the problem starts at byte {b}"))
@@ -212,7 +212,7 @@ mod tests {
         false,
         "set CLIAUTH_HOME to a private folder"
     )]
-    #[case::invalid_config_file(Error::InvalidConfigFile { path: "/h/config.toml".into(), detail: "x".into(), at_byte: Some(7) }, "config", 9, false, "(known keys: [server] url, [auth] issuer, [auth] client_id); the problem starts at byte 7")]
+    #[case::invalid_config_file(Error::InvalidConfigFile { path: "/h/config.toml".into(), detail: "x".into(), at_byte: Some(7) }, "config", 9, false, "(known keys: [server] url, [auth] issuer, [auth] client_id, [auth] scope); the problem starts at byte 7")]
     #[case::invalid_url(Error::InvalidUrl { what: "server URL".into(), raw: "x".into(), reason: "y".into() }, "config", 9, false, "https://auth.example.com")]
     #[case::unsupported_scheme(Error::UnsupportedScheme { scheme: "ftp".into(), url: "ftp://x".into() }, "config", 9, false, "https://")]
     #[case::insecure(Error::InsecureUrl { url: "http://example.com".into() }, "config", 9, false, "https")]

@@ -73,6 +73,9 @@ pub(crate) async fn login(
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256")
         .append_pair("state", state.expose());
+    if let Some(scope) = &client.scope {
+        url.query_pairs_mut().append_pair("scope", scope.as_str());
+    }
     // The state is a single-use CSRF binding, not a credential; printing it is what lets the
     // person (or a test) complete the login.
     ui.say(&format!("Open this URL to log in: {url}"));

@@ -40,13 +40,13 @@ pub(crate) async fn login(client: &OAuthClient<'_>, opts: DeviceOptions, ui: Ui)
     let Some(endpoint) = &client.meta.device_authorization_endpoint else {
         return Err(Error::MethodUnsupported { method: "device" });
     };
+    let mut form = vec![("client_id", client.client_id.as_str())];
+    if let Some(scope) = &client.scope {
+        form.push(("scope", scope.as_str()));
+    }
     let auth: DeviceAuthorization = client
         .http
-        .post_form_json(
-            endpoint,
-            &[("client_id", client.client_id.as_str())],
-            "the device authorization endpoint",
-        )
+        .post_form_json(endpoint, &form, "the device authorization endpoint")
         .await?;
     ui.say(&format!("Code: {}", auth.user_code));
     ui.say(&format!("Open: {}", auth.verification_uri));
@@ -163,6 +163,8 @@ mod tests {
             http: &http,
             meta: &meta,
             client_id: "c".into(),
+            secret: None,
+            scope: None,
         };
         let options = DeviceOptions {
             open_browser: false,
@@ -236,6 +238,71 @@ mod tests {
         let err = run(final_error).await.unwrap_err();
         assert_eq!(err.category().name(), category);
         assert_eq!(err.to_string(), message);
+    }
+
+    /// The device authorization request carries the login's scope (finding I1).
+    #[tokio::test]
+    async fn the_device_authorization_request_carries_the_scope() {
+        let server = MockServer::start().await;
+        let base = url::Url::parse(&server.uri()).unwrap();
+        Mock::given(method("POST"))
+            .and(path("/device"))
+            .respond_with(
+                ResponseTemplate::new(400)
+                    .set_body_json(serde_json::json!({"error": "invalid_scope"})),
+            )
+            .mount(&server)
+            .await;
+        let meta = ServerMetadata {
+            device_authorization_endpoint: Some(base.join("/device").unwrap()),
+            ..ServerMetadata::token_only(&base)
+        };
+        let http = Http::without_proxy().unwrap();
+        let client = OAuthClient {
+            http: &http,
+            meta: &meta,
+            client_id: "c".into(),
+            secret: None,
+            scope: crate::protocol::Scope::parse("openid offline_access"),
+        };
+        let options = DeviceOptions {
+            open_browser: false,
+            timeout: Duration::from_secs(5),
+        };
+        let r = login(&client, options, Ui::detect()).await;
+        assert!(matches!(&r, Err(Error::OAuth { .. })), "{r:?}");
+        let body =
+            String::from_utf8(server.received_requests().await.unwrap()[0].body.clone()).unwrap();
+        assert!(body.contains("scope=openid+offline_access"), "{body}");
+    }
+
+    /// RFC 8628 §3.2 (finding I2): a device authorization without `interval` is polled every
+    /// 5 s: within a 6 s timeout exactly one poll happens (a shorter default would poll more
+    /// often, a longer one not at all).
+    #[tokio::test]
+    async fn without_an_interval_polls_come_every_five_seconds() {
+        let server = MockServer::start().await;
+        let base = url::Url::parse(&server.uri()).unwrap();
+        Mock::given(method("POST"))
+            .and(path("/device"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "device_code": "dc", "user_code": "ABCD-EFGH",
+                "verification_uri": "http://127.0.0.1/device", "expires_in": 60
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(
+                ResponseTemplate::new(400)
+                    .set_body_json(serde_json::json!({"error": "authorization_pending"})),
+            )
+            .mount(&server)
+            .await;
+        let r = device_login(&base, Duration::from_secs(6)).await;
+        assert!(matches!(&r, Err(Error::Cancelled { .. })), "{r:?}");
+        let polls = server.received_requests().await.unwrap().len() - 1;
+        assert_eq!(polls, 1, "one poll at 5 s, none before the 6 s timeout");
     }
 
     /// The timeout bounds the whole login: when it ends before the next poll is due, the login

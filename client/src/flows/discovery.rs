@@ -35,6 +35,10 @@ struct RawMetadata {
     revocation_endpoint: Option<String>,
     registration_endpoint: Option<String>,
     grant_types_supported: Option<Vec<String>>,
+    scopes_supported: Option<Vec<String>>,
+    jwks_uri: Option<String>,
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: bool,
 }
 
 /// Reads `/api/v1/meta`; `None` when the server has none (404) or it is not JSON.
@@ -143,6 +147,10 @@ fn validate(issuer: &IssuerUrl, raw: RawMetadata) -> Result<ServerMetadata> {
         revocation_endpoint: endpoint("revocation_endpoint", raw.revocation_endpoint)?,
         registration_endpoint: endpoint("registration_endpoint", raw.registration_endpoint)?,
         grant_types_supported: raw.grant_types_supported,
+        scopes_supported: raw.scopes_supported,
+        jwks_uri: endpoint("jwks_uri", raw.jwks_uri)?,
+        authorization_response_iss_parameter_supported: raw
+            .authorization_response_iss_parameter_supported,
     })
 }
 

@@ -1,7 +1,9 @@
 //! Login protocols, one per module, over a discovered authorization server.
 //!
-//! cliauth asks for no scope beyond the server's default: many servers reject unknown scopes,
-//! and the hosted API needs no special one.
+//! A login asks for the configured scope, else for what a native client with refresh needs and
+//! the server advertises (`openid`, `offline_access`; see [`ServerMetadata::default_scope`]),
+//! else for none (the server's default). A refresh sends no scope: RFC 6749 §6 keeps the granted
+//! one.
 
 pub(crate) mod browser;
 pub(crate) mod device;
@@ -12,8 +14,10 @@ use serde::Deserialize;
 
 use crate::classify::{Error, Result};
 use crate::clock::now_unix;
-use crate::http::Http;
-use crate::protocol::{AccessToken, ClientId, RefreshToken};
+use crate::http::{BasicAuth, Http};
+use crate::protocol::{
+    AccessToken, ClientAuthMethod, ClientId, ClientSecret, RefreshToken, RegisteredSecret, Scope,
+};
 use crate::secret::Secret;
 pub(crate) use discovery::ServerMetadata;
 
@@ -35,9 +39,22 @@ pub(crate) struct Tokens {
     /// `refresh_expires_in`).
     #[serde(default, alias = "refresh_expires_in")]
     pub refresh_token_expires_in: Option<u64>,
+    /// The granted scope (RFC 6749 §5.1; absent when it is the requested one). Kept as sent:
+    /// it is only shown and stored, never sent back.
+    #[serde(default)]
+    pub scope: Option<String>,
 }
 
 impl Tokens {
+    /// The granted scope: the response's, else the one asked for (RFC 6749 §5.1 leaves it out
+    /// when they are the same).
+    pub(crate) fn granted_scope(&self, requested: Option<&Scope>) -> Option<Scope> {
+        self.scope
+            .as_deref()
+            .and_then(Scope::parse)
+            .or_else(|| requested.cloned())
+    }
+
     /// Absolute expiry of the access token.
     pub(crate) fn access_expires_at(&self) -> Option<u64> {
         self.expires_in.map(|s| now_unix().saturating_add(s))
@@ -59,16 +76,50 @@ pub(crate) struct OAuthClient<'a> {
     pub meta: &'a ServerMetadata,
     /// Our client id.
     pub client_id: ClientId,
+    /// The secret registration issued, presented as it was registered (none for a public
+    /// client).
+    pub secret: Option<RegisteredSecret>,
+    /// The scope a login asks for.
+    pub scope: Option<Scope>,
 }
 
 impl OAuthClient<'_> {
-    /// Calls the token endpoint with a grant (the client id is added).
-    pub(crate) async fn grant(&self, form: &[(&str, &str)]) -> Result<Tokens> {
+    /// Client authentication for a form (RFC 6749 §2.3.1): `client_id` (and with
+    /// `client_secret_post` the secret) in the form, or HTTP Basic.
+    fn authenticate<'f>(
+        &'f self,
+        form: &[(&'f str, &'f str)],
+    ) -> (Vec<(&'f str, &'f str)>, Option<BasicAuth<'f>>) {
         let mut full: Vec<(&str, &str)> = form.to_vec();
         full.push(("client_id", self.client_id.as_str()));
+        let basic = match &self.secret {
+            None => None,
+            Some(RegisteredSecret {
+                secret,
+                method: ClientAuthMethod::ClientSecretPost,
+            }) => {
+                full.push(("client_secret", secret.expose()));
+                None
+            }
+            Some(RegisteredSecret {
+                secret,
+                method: ClientAuthMethod::ClientSecretBasic,
+            }) => Some((&self.client_id, secret)),
+        };
+        (full, basic)
+    }
+
+    /// Calls the token endpoint with a grant (client authentication is added).
+    pub(crate) async fn grant(&self, form: &[(&str, &str)]) -> Result<Tokens> {
+        let (full, basic) = self.authenticate(form);
         let tokens: Tokens = self
             .http
-            .post_form_json(&self.meta.token_endpoint, &full, "the token endpoint")
+            .post_form_json_as(
+                &self.meta.token_endpoint,
+                &full,
+                basic,
+                "the token endpoint",
+            )
             .await?;
         match tokens.token_type.as_deref() {
             None => Ok(tokens),
@@ -94,58 +145,125 @@ impl OAuthClient<'_> {
         let Some(endpoint) = &self.meta.revocation_endpoint else {
             return Ok(false);
         };
+        let (form, basic) =
+            self.authenticate(&[("token", token.expose()), ("token_type_hint", hint)]);
         self.http
-            .post_form(
-                endpoint,
-                &[
-                    ("token", token.expose()),
-                    ("token_type_hint", hint),
-                    ("client_id", self.client_id.as_str()),
-                ],
-                "the revocation endpoint",
-            )
+            .post_form_as(endpoint, &form, basic, "the revocation endpoint")
             .await?;
         Ok(true)
     }
 }
 
-/// Registers cliauth as a public native client (RFC 7591) and returns the client id.
-pub(crate) async fn register_client(http: &Http, meta: &ServerMetadata) -> Result<ClientId> {
+/// The grants cliauth can use, and when it would use each.
+const GRANTS: [&str; 4] = [
+    "authorization_code",
+    "refresh_token",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "password",
+];
+
+/// What registration gave: the client id, and a secret when the server issued one.
+#[derive(Debug)]
+pub(crate) struct Registration {
+    /// The assigned client id.
+    pub client_id: ClientId,
+    /// The issued secret and how to present it.
+    pub secret: Option<RegisteredSecret>,
+}
+
+/// The grants to register for: those cliauth will use with this server (a grant whose endpoint
+/// the server lacks is of no use) and that the server advertises (RFC 8414 §2, with its default
+/// when it lists none).
+pub(crate) fn grants_to_register(meta: &ServerMetadata) -> Vec<&'static str> {
+    GRANTS
+        .into_iter()
+        .filter(|g| match *g {
+            "authorization_code" => meta.authorization_endpoint.is_some(),
+            "urn:ietf:params:oauth:grant-type:device_code" => {
+                meta.device_authorization_endpoint.is_some()
+            }
+            _ => true,
+        })
+        .filter(|g| meta.advertises_grant(g))
+        .collect()
+}
+
+/// Registers cliauth as a public native client (RFC 7591), asking for `token_endpoint_auth_method
+/// = none` and only the grants of [`grants_to_register`]. A secret in the answer is kept and
+/// used as the answer says (`client_secret_basic` when it names no method, RFC 7591 §2).
+pub(crate) async fn register_client(http: &Http, meta: &ServerMetadata) -> Result<Registration> {
     #[derive(Deserialize)]
     struct Registered {
         client_id: String,
+        #[serde(default)]
+        client_secret: Option<ClientSecret>,
+        #[serde(default)]
+        token_endpoint_auth_method: Option<String>,
     }
     let Some(endpoint) = &meta.registration_endpoint else {
         return Err(Error::RegistrationFailed {
             detail: "the server has no registration endpoint".into(),
         });
     };
-    let body = serde_json::json!({
+    let grants = grants_to_register(meta);
+    if grants.is_empty() {
+        return Err(Error::RegistrationFailed {
+            detail: "the server advertises no grant type cliauth can use".into(),
+        });
+    }
+    let mut body = serde_json::json!({
         "client_name": "cliauth",
         "application_type": "native",
         "token_endpoint_auth_method": "none",
-        "redirect_uris": ["http://127.0.0.1/callback"],
-        "response_types": ["code"],
-        "grant_types": [
-            "authorization_code",
-            "refresh_token",
-            "urn:ietf:params:oauth:grant-type:device_code",
-            "password"
-        ],
+        "grant_types": grants,
     });
-    match http
+    if grants.contains(&"authorization_code") {
+        body["redirect_uris"] = serde_json::json!(["http://127.0.0.1/callback"]);
+        body["response_types"] = serde_json::json!(["code"]);
+    } else {
+        body["response_types"] = serde_json::json!([]);
+    }
+    let registered = match http
         .post_json::<Registered>(endpoint, &body, "the registration endpoint")
         .await
     {
-        Ok(r) if !r.client_id.is_empty() => Ok(ClientId::new(r.client_id)),
-        Ok(_) => Err(Error::RegistrationFailed {
-            detail: "the server returned an empty client_id".into(),
+        Ok(r) if !r.client_id.is_empty() => r,
+        Ok(_) => {
+            return Err(Error::RegistrationFailed {
+                detail: "the server returned an empty client_id".into(),
+            });
+        }
+        Err(e @ (Error::Transport { .. } | Error::Unavailable { .. })) => return Err(e),
+        Err(e) => {
+            return Err(Error::RegistrationFailed {
+                detail: e.to_string(),
+            });
+        }
+    };
+    let secret = match (
+        registered.client_secret,
+        registered.token_endpoint_auth_method.as_deref(),
+    ) {
+        (None, _) | (Some(_), Some("none")) => None,
+        (Some(secret), None) => Some(RegisteredSecret {
+            secret,
+            method: ClientAuthMethod::ClientSecretBasic,
         }),
-        Err(e @ (Error::Transport { .. } | Error::Unavailable { .. })) => Err(e),
-        Err(e) => Err(Error::RegistrationFailed {
-            detail: e.to_string(),
-        }),
-    }
+        (Some(secret), Some(name)) => match ClientAuthMethod::from_name(name) {
+            Some(method) => Some(RegisteredSecret { secret, method }),
+            None => {
+                return Err(Error::RegistrationFailed {
+                    detail: format!(
+                        "the server registered token_endpoint_auth_method {name:?}, which cliauth cannot use"
+                    ),
+                });
+            }
+        },
+    };
+    Ok(Registration {
+        client_id: ClientId::new(registered.client_id),
+        secret,
+    })
 }
 
 /// Random URL-safe string of `bytes` random bytes (PKCE verifier, `state`).
@@ -201,17 +319,181 @@ mod tests {
             .await;
         let base = url::Url::parse(&server.uri()).unwrap();
         let meta = ServerMetadata {
+            authorization_endpoint: Some(base.join("/authorize").unwrap()),
             registration_endpoint: Some(base.join("/register").unwrap()),
             ..ServerMetadata::token_only(&base)
         };
         let http = Http::without_proxy().unwrap();
         match (register_client(&http, &meta).await, expected) {
-            (Ok(id), Some(want)) => assert_eq!(id.as_str(), want),
+            (Ok(r), Some(want)) => assert_eq!(r.client_id.as_str(), want),
             (Err(e @ Error::RegistrationFailed { .. }), None) => {
                 assert!(e.to_string().contains("empty client_id"), "{e}");
             }
             (other, _) => panic!("unexpected {other:?}"),
         }
+    }
+
+    /// A registration at `/register` answered with `answer`, for a server with browser and
+    /// device endpoints that advertises `grants`; returns the outcome and the request body.
+    async fn register_with(
+        grants: Option<&[&str]>,
+        answer: serde_json::Value,
+    ) -> (Result<Registration>, serde_json::Value) {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/register"))
+            .respond_with(ResponseTemplate::new(201).set_body_json(answer))
+            .mount(&server)
+            .await;
+        let base = url::Url::parse(&server.uri()).unwrap();
+        let meta = ServerMetadata {
+            authorization_endpoint: Some(base.join("/authorize").unwrap()),
+            device_authorization_endpoint: Some(base.join("/device").unwrap()),
+            registration_endpoint: Some(base.join("/register").unwrap()),
+            grant_types_supported: grants.map(|g| g.iter().map(|s| (*s).to_owned()).collect()),
+            ..ServerMetadata::token_only(&base)
+        };
+        let result = register_client(&Http::without_proxy().unwrap(), &meta).await;
+        let requests = server.received_requests().await.unwrap();
+        let body = requests
+            .first()
+            .map_or(serde_json::Value::Null, |r| r.body_json().unwrap());
+        (result, body)
+    }
+
+    /// Finding I3: registration asks only for grants the server advertises (RFC 8414 §2's
+    /// default `authorization_code`/`implicit` when it lists none), always as a public client.
+    #[rstest::rstest]
+    #[case::provider_without_password(
+        Some(&["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "implicit"][..]),
+        &["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"][..]
+    )]
+    #[case::everything(
+        Some(&["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "password"][..]),
+        &["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "password"][..]
+    )]
+    #[case::nothing_listed(None, &["authorization_code"][..])]
+    #[tokio::test]
+    async fn registration_asks_only_for_advertised_grants(
+        #[case] advertised: Option<&[&str]>,
+        #[case] asked: &[&str],
+    ) {
+        let (result, body) =
+            register_with(advertised, serde_json::json!({"client_id": "c1"})).await;
+        assert!(result.unwrap().secret.is_none());
+        assert_eq!(body["grant_types"], serde_json::json!(asked));
+        assert_eq!(body["token_endpoint_auth_method"], "none");
+    }
+
+    /// RFC 7591 §3.2.1: a secret in the answer is kept with the method the answer names
+    /// (`client_secret_basic` when it names none); a method cliauth cannot use is refused
+    /// without showing the secret.
+    #[rstest::rstest]
+    #[case::basic(
+        Some("client_secret_basic"),
+        Ok(Some(ClientAuthMethod::ClientSecretBasic))
+    )]
+    #[case::post(
+        Some("client_secret_post"),
+        Ok(Some(ClientAuthMethod::ClientSecretPost))
+    )]
+    #[case::unnamed(None, Ok(Some(ClientAuthMethod::ClientSecretBasic)))]
+    #[case::none(Some("none"), Ok(None))]
+    #[case::unusable(
+        Some("private_key_jwt"),
+        Err("\"private_key_jwt\", which cliauth cannot use")
+    )]
+    #[tokio::test]
+    async fn a_registered_secret_is_kept_with_its_method(
+        #[case] method: Option<&str>,
+        #[case] want: std::result::Result<Option<ClientAuthMethod>, &str>,
+    ) {
+        let mut answer = serde_json::json!({"client_id": "c1", "client_secret": "s3cret-value"});
+        if let Some(m) = method {
+            answer["token_endpoint_auth_method"] = m.into();
+        }
+        let (result, _) = register_with(None, answer).await;
+        match (result, want) {
+            (Ok(r), Ok(m)) => {
+                assert_eq!(r.secret.as_ref().map(|s| s.method), m);
+                if let Some(s) = r.secret {
+                    assert_eq!(s.secret.expose(), "s3cret-value");
+                }
+            }
+            (Err(e), Err(text)) => {
+                let shown = format!("{e} {e:?}");
+                assert!(shown.contains(text), "{shown}");
+                assert!(!shown.contains("s3cret-value"), "{shown}");
+            }
+            (other, want) => panic!("unexpected {other:?}, wanted {want:?}"),
+        }
+    }
+
+    /// RFC 6749 §2.3.1: a `client_secret_basic` client sends HTTP Basic with the
+    /// form-urlencoded id and secret, a `client_secret_post` client sends both in the form; a
+    /// public client only its id.
+    #[rstest::rstest]
+    #[case::basic(Some(ClientAuthMethod::ClientSecretBasic))]
+    #[case::post(Some(ClientAuthMethod::ClientSecretPost))]
+    #[case::public(None)]
+    #[tokio::test]
+    async fn the_token_request_authenticates_as_registered(
+        #[case] method: Option<ClientAuthMethod>,
+    ) {
+        use base64::Engine;
+        use wiremock::matchers::{method as http_method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(http_method("POST"))
+            .and(path("/token"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(
+                    serde_json::json!({"access_token": "a", "token_type": "Bearer"}),
+                ),
+            )
+            .mount(&server)
+            .await;
+        let base = url::Url::parse(&server.uri()).unwrap();
+        let meta = ServerMetadata::token_only(&base);
+        let http = Http::without_proxy().unwrap();
+        let client = OAuthClient {
+            http: &http,
+            meta: &meta,
+            client_id: "my client".into(),
+            secret: method.map(|method| RegisteredSecret {
+                secret: ClientSecret::new("s&cret"),
+                method,
+            }),
+            scope: None,
+        };
+        client.grant(&[("grant_type", "password")]).await.unwrap();
+        let request = &server.received_requests().await.unwrap()[0];
+        let form = String::from_utf8(request.body.clone()).unwrap();
+        let authorization = request
+            .headers
+            .get("authorization")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("my+client:s%26cret")
+        );
+        match method {
+            Some(ClientAuthMethod::ClientSecretBasic) => {
+                assert_eq!(authorization.as_deref(), Some(basic.as_str()));
+                assert!(!form.contains("client_secret"), "{form}");
+            }
+            Some(ClientAuthMethod::ClientSecretPost) => {
+                assert_eq!(authorization, None);
+                assert!(form.contains("client_secret=s%26cret"), "{form}");
+            }
+            None => {
+                assert_eq!(authorization, None);
+                assert!(!form.contains("client_secret"), "{form}");
+            }
+        }
+        assert!(form.contains("client_id=my+client"), "{form}");
     }
 
     #[test]

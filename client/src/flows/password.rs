@@ -14,14 +14,15 @@ pub(crate) async fn login(
     if !client.meta.supports_grant("password") {
         return Err(Error::MethodUnsupported { method: "password" });
     }
-    match client
-        .grant(&[
-            ("grant_type", "password"),
-            ("username", username),
-            ("password", password.expose()),
-        ])
-        .await
-    {
+    let mut form = vec![
+        ("grant_type", "password"),
+        ("username", username),
+        ("password", password.expose()),
+    ];
+    if let Some(scope) = &client.scope {
+        form.push(("scope", scope.as_str()));
+    }
+    match client.grant(&form).await {
         Err(Error::OAuth { body, .. }) if body.error == OAuthErrorCode::InvalidGrant => {
             Err(Error::InvalidCredentials)
         }

@@ -15,7 +15,7 @@ use crate::config::{Config, DEFAULT_CLIENT_ID, display_url, join_url};
 use crate::flows::discovery::{self, ApiMeta, ServerMetadata};
 use crate::flows::{OAuthClient, Tokens};
 use crate::http::Http;
-use crate::protocol::{AccessToken, ClientId, RefreshToken};
+use crate::protocol::{AccessToken, ClientId, RefreshToken, RegisteredSecret};
 use crate::secret::Secret;
 use crate::store::{
     LockGuard, LoginMethod, MeCache, SessionRecord, StaticToken, Store, StoredState,
@@ -51,7 +51,7 @@ pub(crate) enum HotToken {
     Ready(Resolved),
     /// The stored session, as this process read it, needs a refresh first (see
     /// [`Session::refreshed_token`]).
-    NeedsRefresh(SessionRecord),
+    NeedsRefresh(Box<SessionRecord>),
 }
 
 /// An authorization server ready for OAuth calls.
@@ -64,12 +64,18 @@ pub(crate) struct AuthServer {
 }
 
 impl AuthServer {
-    /// An OAuth client for `client_id`.
-    pub(crate) fn client(&self, client_id: &ClientId) -> OAuthClient<'_> {
+    /// An OAuth client for `client_id`, authenticating with `secret` when it has one.
+    pub(crate) fn client(
+        &self,
+        client_id: &ClientId,
+        secret: Option<&RegisteredSecret>,
+    ) -> OAuthClient<'_> {
         OAuthClient {
             http: &self.http,
             meta: &self.meta,
             client_id: client_id.clone(),
+            secret: secret.cloned(),
+            scope: None,
         }
     }
 }
@@ -155,7 +161,7 @@ impl Session {
                 source: TokenSource::StoredSession,
             }));
         }
-        Ok(HotToken::NeedsRefresh(session))
+        Ok(HotToken::NeedsRefresh(Box::new(session)))
     }
 
     /// A valid access token, refreshing first when the stored one is (nearly) expired. A
@@ -163,7 +169,7 @@ impl Session {
     pub(crate) async fn access_token(&self) -> Result<Resolved> {
         match self.hot_token()? {
             HotToken::Ready(r) => Ok(r),
-            HotToken::NeedsRefresh(observed) => self.refreshed_token(observed).await,
+            HotToken::NeedsRefresh(observed) => self.refreshed_token(*observed).await,
         }
     }
 
@@ -187,27 +193,33 @@ impl Session {
         discovery::fetch_api_meta(self.http()?, &self.cfg.server_url).await
     }
 
-    /// Takes the lock for a refresh; when it stays busy past the bound, a still-valid stored
-    /// The client id for a new login: configured, registered earlier, registered now (RFC 7591)
-    /// when the server offers registration, else the default.
-    pub(crate) async fn client_id_for_login(&self, server: &AuthServer) -> Result<ClientId> {
+    /// The client for a new login: configured, registered earlier, registered now (RFC 7591)
+    /// when the server offers registration, else the default id. A registered client comes with
+    /// the secret the server issued, if any (stored encrypted with it).
+    pub(crate) async fn client_for_login(
+        &self,
+        server: &AuthServer,
+    ) -> Result<(ClientId, Option<RegisteredSecret>)> {
         if let Some(c) = &self.cfg.client_id {
-            return Ok(ClientId::new(c.clone()));
+            return Ok((ClientId::new(c.clone()), None));
         }
         let state = self.load_for_update(None)?;
         if let Some(c) = state.registered_client_id {
-            return Ok(c);
+            return Ok((c, state.registered_client_secret));
         }
         if server.meta.registration_endpoint.is_none() {
-            return Ok(ClientId::new(DEFAULT_CLIENT_ID));
+            return Ok((ClientId::new(DEFAULT_CLIENT_ID), None));
         }
-        let id = crate::flows::register_client(&server.http, &server.meta).await?;
+        let registered = crate::flows::register_client(&server.http, &server.meta).await?;
         let guard = self.store.lock(self.cfg.lock_timeout)?;
         let mut state = self.load_for_update(Some(&guard))?;
         state.server = display_url(&self.cfg.server_url);
-        state.registered_client_id = Some(id.clone());
+        state.registered_client_id = Some(registered.client_id.clone());
+        state
+            .registered_client_secret
+            .clone_from(&registered.secret);
         self.store.save(&state, &guard)?;
-        Ok(id)
+        Ok((registered.client_id, registered.secret))
     }
 
     /// Loads for a write; a corrupted file (already moved aside and reported) starts afresh.
@@ -270,6 +282,7 @@ impl Session {
             if all {
                 report.removed_static = state.static_token.take().is_some();
                 state.registered_client_id = None;
+                state.registered_client_secret = None;
             } else {
                 report.kept_static = state.static_token.is_some();
             }
@@ -286,7 +299,7 @@ impl Session {
             let revoked = async {
                 let server = self.auth_server().await?;
                 server
-                    .client(&session.client_id)
+                    .client(&session.client_id, session.client_secret.as_ref())
                     .revoke(token.0, token.1)
                     .await
             }
@@ -363,24 +376,28 @@ impl Session {
     }
 }
 
-/// A session record for tokens from a new login at the server `auth_server` describes.
+/// A session record for tokens from a new login by `client` (which knows the server, the client
+/// and the scope asked for); `subject` is the verified ID token's `sub`.
 pub(crate) fn new_record(
     tokens: Tokens,
     method: LoginMethod,
-    client_id: &ClientId,
+    client: &OAuthClient<'_>,
     user: Option<String>,
-    auth_server: &ServerMetadata,
+    subject: Option<String>,
 ) -> SessionRecord {
     SessionRecord {
+        scope: tokens.granted_scope(client.scope.as_ref()),
+        subject,
+        client_secret: client.secret.clone(),
         access_expires_at: tokens.access_expires_at(),
         refresh_expires_at: tokens.refresh_expires_at(),
         access_token: tokens.access_token,
         refresh_token: tokens.refresh_token,
         method,
         user,
-        client_id: client_id.clone(),
+        client_id: client.client_id.clone(),
         updated_at: now_unix(),
         me: None,
-        auth_server: Some(Box::new(auth_server.clone())),
+        auth_server: Some(Box::new(client.meta.clone())),
     }
 }

@@ -49,7 +49,7 @@ enum Locked {
     /// The lock is ours.
     Held(LockGuard),
     /// The lock stayed busy, but this stored session is still valid.
-    Adopted(SessionRecord),
+    Adopted(Box<SessionRecord>),
 }
 
 impl Session {
@@ -89,7 +89,7 @@ impl Session {
                 match stored {
                     Some(s) if !force && access_valid(&s, 0) => {
                         tracing::debug!(event = "lock_timeout_adopted", "lock_timeout_adopted");
-                        Ok(Locked::Adopted(s))
+                        Ok(Locked::Adopted(Box::new(s)))
                     }
                     _ => {
                         tracing::debug!(event = "lock_timeout", "lock_timeout");
@@ -130,7 +130,7 @@ impl Session {
     ) -> Result<(SessionRecord, RefreshOutcome)> {
         let mut guard = match self.lock_or_adopt(force)? {
             Locked::Held(g) => g,
-            Locked::Adopted(adopted) => return Ok((adopted, RefreshOutcome::LockTimeoutAdopted)),
+            Locked::Adopted(adopted) => return Ok((*adopted, RefreshOutcome::LockTimeoutAdopted)),
         };
         let mut state = self.store.load(Some(&guard))?.ok_or(Error::NotLoggedIn)?;
         // Logged out (or logged in as someone else) while we waited.
@@ -147,7 +147,7 @@ impl Session {
             };
         };
         let server = self.refresh_server(&current).await?;
-        let client = server.client(&current.client_id);
+        let client = server.client(&current.client_id, current.client_secret.as_ref());
         let mut replay_retried = false;
         loop {
             match client.refresh(&sent).await {
@@ -225,13 +225,19 @@ impl Session {
 }
 
 /// The record after a refresh: a refresh token the server did not rotate is kept, and the
-/// server metadata the refresh used is cached (again) with it.
+/// server metadata the refresh used is cached (again) with it. The granted scope is the
+/// response's, else the old one (RFC 6749 §6: unchanged unless the server says). An ID token in
+/// a refresh response is not used (the subject stays the login's), so it is not verified either:
+/// verifying would cost a JWKS request inside the lock, where a refresh is one request.
 fn refreshed_record(
     old: &SessionRecord,
     tokens: Tokens,
     auth_server: &ServerMetadata,
 ) -> SessionRecord {
     SessionRecord {
+        scope: tokens.granted_scope(old.scope.as_ref()),
+        subject: old.subject.clone(),
+        client_secret: old.client_secret.clone(),
         access_expires_at: tokens.access_expires_at(),
         refresh_expires_at: tokens.refresh_expires_at().or(old.refresh_expires_at),
         refresh_token: tokens.refresh_token.or_else(|| old.refresh_token.clone()),

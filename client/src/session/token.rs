@@ -152,6 +152,9 @@ mod tests {
             updated_at: T0,
             me: None,
             auth_server: None,
+            scope: None,
+            subject: None,
+            client_secret: None,
         }
     }
 

@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 use crate::classify::{Error, Result};
 use crate::clock::now_unix;
 use crate::metadata::ServerMetadata;
-use crate::protocol::{AccessToken, ClientId, RefreshToken};
+use crate::protocol::{AccessToken, ClientId, RefreshToken, RegisteredSecret, Scope};
 use crate::secret::{Secret, fingerprint};
 
 pub use lock::LockGuard;
@@ -83,6 +83,16 @@ pub struct SessionRecord {
     /// a session stored without it), so a refresh is one request: the token grant.
     #[serde(default)]
     pub auth_server: Option<Box<ServerMetadata>>,
+    /// The granted scope (the token response's, else the requested one), when known.
+    #[serde(default)]
+    pub scope: Option<Scope>,
+    /// The subject (`sub`) of the verified ID token of the login, when there was one.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The client secret the tokens' client was registered with (refresh and revocation
+    /// present it as registered).
+    #[serde(default)]
+    pub client_secret: Option<RegisteredSecret>,
 }
 
 /// A personal access token stored with `auth login --with-token`.
@@ -104,6 +114,9 @@ pub struct StoredState {
     /// A client id obtained by dynamic registration (RFC 7591).
     #[serde(default)]
     pub registered_client_id: Option<ClientId>,
+    /// The secret issued with that client id, when the server issued one.
+    #[serde(default)]
+    pub registered_client_secret: Option<RegisteredSecret>,
     /// A personal access token.
     #[serde(default)]
     pub static_token: Option<StaticToken>,

@@ -16,6 +16,7 @@ fn sample() -> StoredState {
     StoredState {
         server: "http://127.0.0.1:9".into(),
         registered_client_id: None,
+        registered_client_secret: None,
         static_token: None,
         session: Some(SessionRecord {
             access_token: AccessToken::new("at-secret-value"),
@@ -28,6 +29,9 @@ fn sample() -> StoredState {
             updated_at: 1,
             me: None,
             auth_server: None,
+            scope: None,
+            subject: None,
+            client_secret: None,
         }),
     }
 }

@@ -10,5 +10,6 @@ mod hosted;
 mod login;
 mod refresh;
 mod replay;
+mod scope;
 mod status;
 mod support;

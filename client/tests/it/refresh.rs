@@ -110,6 +110,7 @@ async fn busy_lock_adopts_a_still_valid_token_but_an_explicit_refresh_times_out(
     let state = StoredState {
         server: f.server.url(),
         registered_client_id: None,
+        registered_client_secret: None,
         static_token: None,
         session: Some(SessionRecord {
             access_token: AccessToken::new("still-valid-access-token"),
@@ -122,6 +123,9 @@ async fn busy_lock_adopts_a_still_valid_token_but_an_explicit_refresh_times_out(
             updated_at: now_unix() - 3600,
             me: None,
             auth_server: None,
+            scope: None,
+            subject: None,
+            client_secret: None,
         }),
     };
     store.save(&state, &guard).unwrap();

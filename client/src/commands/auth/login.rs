@@ -11,10 +11,10 @@ use crate::clock::now_unix;
 use crate::config::display_url;
 use crate::flows::browser::BrowserOptions;
 use crate::flows::device::DeviceOptions;
-use crate::flows::{self, Tokens};
-use crate::protocol::{AccessToken, ClientId};
+use crate::flows::{self, OAuthClient, ServerMetadata, Tokens};
+use crate::protocol::{AccessToken, Scope};
 use crate::secret::Secret;
-use crate::session::{AuthServer, Resolved, Session, TokenSource, new_record, session_usable};
+use crate::session::{Resolved, Session, TokenSource, new_record, session_usable};
 use crate::store::{LoginMethod, MeCache};
 
 /// `auth login` flags.
@@ -51,6 +51,11 @@ pub struct LoginArgs {
     /// Read the password for --password from stdin (for scripts).
     #[arg(long)]
     pub password_stdin: bool,
+    /// The OAuth scope to ask for, space-separated (RFC 6749 §3.3; also CLIAUTH_SCOPE or
+    /// `[auth] scope` in config.toml). Default: `openid` and `offline_access` as far as the
+    /// server's discovery lists them, else none.
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
     /// Print a JSON document on stdout.
     #[arg(long)]
     pub json: bool,
@@ -140,8 +145,10 @@ async fn login_online(
         ));
     }
     let auth = session.auth_server_with(api_meta.as_ref()).await?;
-    let client_id = session.client_id_for_login(&auth).await?;
-    let client = auth.client(&client_id);
+    let scope = login_scope(args, session, &auth.meta)?;
+    let (client_id, secret) = session.client_for_login(&auth).await?;
+    let mut client = auth.client(&client_id, secret.as_ref());
+    client.scope = scope;
     let open_browser = !(args.no_browser || session.config().no_browser);
     let timeout = Duration::from_secs(args.timeout);
     let (method, tokens) = if let Some((username, password)) = password_input {
@@ -172,18 +179,37 @@ async fn login_online(
             flows::browser::login(&client, opts, ctx.ui).await?,
         )
     };
-    finish_login(session, &auth, &client_id, method, tokens, server).await
+    finish_login(session, &client, method, tokens, server).await
+}
+
+/// The scope to ask for: `--scope`, else `CLIAUTH_SCOPE`, else `[auth] scope`, else what the
+/// server advertises of `openid offline_access` (none when it advertises neither).
+fn login_scope(
+    args: &LoginArgs,
+    session: &Session,
+    meta: &ServerMetadata,
+) -> Result<Option<Scope>> {
+    let (raw, origin) = match (&args.scope, &session.config().scope) {
+        (Some(s), _) => (s, "--scope"),
+        (None, Some(s)) => (s, "CLIAUTH_SCOPE or [auth] scope"),
+        (None, None) => return Ok(meta.default_scope()),
+    };
+    Scope::parse(raw).map(Some).ok_or_else(|| {
+        Error::config(
+            format!("the scope {raw:?} from {origin} is not a valid OAuth scope"),
+            "give space-separated scope tokens of printable ASCII without quotes or backslashes, e.g. `openid offline_access`",
+        )
+    })
 }
 
 async fn finish_login(
     session: &Session,
-    auth: &AuthServer,
-    client_id: &ClientId,
+    client: &OAuthClient<'_>,
     method: LoginMethod,
     tokens: Tokens,
     server: &str,
 ) -> Result<Report> {
-    let mut record = new_record(tokens, method, client_id, None, &auth.meta);
+    let mut record = new_record(tokens, method, client, None, None);
     // Who logged in: one /me call, which also seeds the session's /me cache.
     let probe = Resolved {
         token: record.access_token.clone(),
@@ -216,11 +242,7 @@ async fn finish_login(
     let old_refresh = session.store_session(record)?;
     // Only now that the new session is stored is the old one revoked.
     if let Some(old) = old_refresh {
-        match auth
-            .client(client_id)
-            .revoke(old.as_secret(), "refresh_token")
-            .await
-        {
+        match client.revoke(old.as_secret(), "refresh_token").await {
             Ok(_) => tracing::debug!("revoked the replaced session"),
             Err(e) => eprintln!(
                 "warning: could not revoke the previous session ({e}); it expires on its own."

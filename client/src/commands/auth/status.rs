@@ -6,7 +6,7 @@ use super::super::{Ctx, Report, block_on};
 use crate::classify::{Error, Result};
 use crate::clock::secs_until;
 use crate::config::display_url;
-use crate::protocol::AccessToken;
+use crate::protocol::{AccessToken, Scope};
 use crate::session::{TokenSource, session_usable};
 use crate::store::StoredState;
 
@@ -37,6 +37,8 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report> {
         .as_ref()
         .is_some_and(|s| s.static_token.is_some() || s.session.is_some());
     let mut warnings = Vec::new();
+    let mut scope = None;
+    let mut subject = None;
     let (source, token, method, user, access_exp, refresh_exp): (
         TokenSource,
         AccessToken,
@@ -67,14 +69,18 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report> {
             ),
             Some(StoredState {
                 session: Some(s), ..
-            }) if session_usable(&s) => (
-                TokenSource::StoredSession,
-                s.access_token,
-                s.method.name(),
-                s.user,
-                s.access_expires_at,
-                s.refresh_expires_at,
-            ),
+            }) if session_usable(&s) => {
+                scope = s.scope;
+                subject = s.subject;
+                (
+                    TokenSource::StoredSession,
+                    s.access_token,
+                    s.method.name(),
+                    s.user,
+                    s.access_expires_at,
+                    s.refresh_expires_at,
+                )
+            }
             Some(StoredState {
                 session: Some(_), ..
             }) => return Err(Error::SessionExpired),
@@ -102,6 +108,12 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report> {
             refresh_in.map_or_else(|| "no expiry known".to_owned(), human_duration)
         ));
     }
+    if let Some(scope) = &scope {
+        stdout.push(format!("  Scope: {scope}"));
+    }
+    if let Some(sub) = &subject {
+        stdout.push(format!("  Subject (ID token sub): {sub}"));
+    }
     stdout.push(format!("  Fingerprint: {fingerprint}"));
     stdout.push(format!("  Credentials: {path}"));
     Ok(Report {
@@ -114,6 +126,8 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report> {
             "source": source.name(),
             "access_expires_in": access_in,
             "refresh_expires_in": refresh_in,
+            "scope": scope.as_ref().map(Scope::as_str),
+            "sub": subject,
             "fingerprint": fingerprint,
             "credentials_path": path,
             "warnings": warnings,

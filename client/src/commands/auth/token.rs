@@ -13,7 +13,7 @@ pub(crate) fn run(ctx: &Ctx) -> ExitCode {
         .session()
         .and_then(|session| match session.hot_token()? {
             HotToken::Ready(r) => Ok(r),
-            HotToken::NeedsRefresh(observed) => block_on(session.refreshed_token(observed))?,
+            HotToken::NeedsRefresh(observed) => block_on(session.refreshed_token(*observed))?,
         });
     match resolved {
         Ok(r) => {
