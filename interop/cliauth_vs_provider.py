@@ -64,6 +64,17 @@ def introspect(ready, token):
         return json.load(resp)
 
 
+def check_status(cli, env, user="alice"):
+    """`auth status --json` after a login: the granted scope and the subject of the ID token
+    the client verified (signature against the provider's JWKS, iss, aud, exp, nonce)."""
+    status = run(cli, env, "auth", "status", "--json")
+    assert status.returncode == 0, f"status exited {status.returncode}: {status.stdout.strip()}"
+    doc = json.loads(status.stdout)
+    scope = (doc.get("scope") or "").split()
+    assert "openid" in scope and "offline_access" in scope, f"granted scope is {doc.get('scope')!r}"
+    assert doc.get("sub") == user, f"no verified ID token subject: sub is {doc.get('sub')!r}"
+
+
 def device_login(cli, env, user="alice"):
     """Starts `auth login --device`, types its code at the provider, returns the finished process."""
     proc = subprocess.Popen([cli, "auth", "login", "--device"], env=env, stdout=subprocess.PIPE,
@@ -116,8 +127,7 @@ def main():
 
             def device():
                 device_login(cli, env)
-                status = run(cli, env, "auth", "status", "--json")
-                assert status.returncode == 0, f"status exited {status.returncode}: {status.stdout.strip()}"
+                check_status(cli, env)
                 state["token"] = run(cli, env, "auth", "token").stdout.strip()
                 assert introspect(ready, state["token"]).get("active") is True, "the provider says the token is not active"
             check("device login (RFC 8628) on the provider's own pages", device)
@@ -147,15 +157,13 @@ def main():
                 benv["BROWSER"] = f"{sys.executable} {os.path.join(HERE, 'browser.py')}"
                 out = run(cli, benv, "auth", "login", "--timeout", "60")
                 assert out.returncode == 0, f"login exited {out.returncode}: {out.stderr.strip()}"
-                status = run(cli, benv, "auth", "status", "--json")
-                assert status.returncode == 0, f"status exited {status.returncode}: {status.stdout.strip()}"
+                check_status(cli, benv)
             check("browser login (code + PKCE, loopback redirect) on the provider's own pages", browser_login)
 
             def self_registration():
                 renv = clean_env(os.path.join(tmp, "registered"), issuer)
                 device_login(cli, renv)
-                status = run(cli, renv, "auth", "status", "--json")
-                assert status.returncode == 0, f"status exited {status.returncode}: {status.stdout.strip()}"
+                check_status(cli, renv)
             check("login with self-registration (RFC 7591)", self_registration)
     finally:
         provider.stdin.close()

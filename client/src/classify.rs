@@ -283,6 +283,27 @@ pub enum Error {
         "the authorization response did not match this login attempt (state mismatch); it was refused"
     )]
     StateMismatch,
+    /// The authorization response names another issuer than the one the login started with,
+    /// or none although the server promises one (RFC 9207 §2.4: a mix-up defence).
+    #[error("the authorization response {}; it was refused (RFC 9207)", match .reported {
+        Some(r) => format!("came from issuer {r:?}, not {expected:?}"),
+        None => format!("names no issuer although {expected} promises one"),
+    })]
+    AuthorizationIssuerMismatch {
+        /// The `iss` the response carried, if any.
+        reported: Option<String>,
+        /// The issuer of this login.
+        expected: String,
+    },
+    /// An ID token failed a check of OpenID Connect Core §3.1.3.7; the login is not stored.
+    #[error("the ID token was refused: its {check} check failed ({detail})")]
+    IdTokenRejected {
+        /// The check that failed: `format`, `signature`, `iss`, `aud`, `azp`, `exp`, `nonce`
+        /// or `sub`.
+        check: &'static str,
+        /// What was wrong (never the token itself).
+        detail: String,
+    },
     /// The device code or authorization code expired.
     #[error("the {what} expired before the login was approved")]
     ExpiredCode {
@@ -385,7 +406,12 @@ impl Error {
             | Error::BadKeyFile { .. }
             | Error::Io { .. }
             | Error::LockTimeout { .. } => C::LocalStorage,
-            Error::AccessDenied { .. } | Error::StateMismatch => C::AccessDenied,
+            // A response that cannot be trusted as the answer to this login is refused like a
+            // state mismatch: not retryable, and the server denied nothing the user can fix.
+            Error::AccessDenied { .. }
+            | Error::StateMismatch
+            | Error::AuthorizationIssuerMismatch { .. }
+            | Error::IdTokenRejected { .. } => C::AccessDenied,
             Error::ExpiredCode { .. } => C::ExpiredCode,
             Error::Cancelled { .. } => C::Cancelled,
             Error::Internal(_) => C::Internal,

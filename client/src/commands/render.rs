@@ -126,6 +126,14 @@ pub(crate) fn hint(e: &Error) -> String {
         Error::StateMismatch => {
             "run `cliauth auth login` again and only use the URL it prints".into()
         }
+        Error::AuthorizationIssuerMismatch { .. } => {
+            "run `cliauth auth login` again and only use the URL it prints; check that [auth] issuer or CLIAUTH_ISSUER names the server you mean"
+                .into()
+        }
+        Error::IdTokenRejected { .. } => {
+            "run `cliauth auth login` again; if it fails the same way, the authorization server's ID tokens do not match its discovery document: report this to its operator"
+                .into()
+        }
         Error::ExpiredCode { .. } => "run `cliauth auth login` again and approve sooner".into(),
         Error::Cancelled { .. } => "run `cliauth auth login` again (use --timeout SECS for more time)".into(),
         Error::Internal(_) => {
@@ -225,6 +233,8 @@ mod tests {
     #[case::lock_timeout(Error::LockTimeout { path: "/h/l".into(), waited_ms: 10, holder: None }, "local_storage", 10, false, "try again")]
     #[case::access_denied(Error::AccessDenied { detail: None }, "access_denied", 11, false, "approve")]
     #[case::state_mismatch(Error::StateMismatch, "access_denied", 11, false, "cliauth auth login")]
+    #[case::issuer_mismatch(Error::AuthorizationIssuerMismatch { reported: Some("https://evil".into()), expected: "https://id".into() }, "access_denied", 11, false, "CLIAUTH_ISSUER")]
+    #[case::id_token(Error::IdTokenRejected { check: "nonce", detail: "x".into() }, "access_denied", 11, false, "report this to its operator")]
     #[case::expired(Error::ExpiredCode { what: "device code" }, "expired_code", 12, false, "sooner")]
     #[case::cancelled(Error::Cancelled { reason: "login timed out after 300 s".into() }, "cancelled", 13, false, "--timeout")]
     #[case::internal(Error::Internal("x".into()), "internal", 1, false, "bug")]

@@ -1,4 +1,7 @@
 //! Authorization code + PKCE S256 (RFC 7636) with a loopback redirect on 127.0.0.1 (RFC 8252).
+//! With `openid` in the scope the request carries a fresh `nonce` (OIDC Core §3.1.2.1), which
+//! the ID token must repeat; an `iss` in the response must be this login's issuer, and must be
+//! there when the server promises it (RFC 9207).
 
 use std::time::{Duration, Instant};
 
@@ -7,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use url::Url;
 
-use super::{OAuthClient, Tokens, random_urlsafe};
+use super::{OAuthClient, Tokens, constant_time_eq, random_urlsafe};
 use crate::classify::{Error, Result};
 use crate::oauth_error::{OAuthErrorBody, OAuthErrorCode};
 use crate::secret::Secret;
@@ -41,12 +44,36 @@ enum Callback {
     OtherError(OAuthErrorCode),
 }
 
-/// Runs the browser flow to completion.
+/// The issuer an authorization response must name (RFC 9207 §2.4).
+#[derive(Debug)]
+struct IssuerRule {
+    /// The issuer of this login, without a trailing slash.
+    expected: String,
+    /// The server promises `iss` in every response
+    /// (`authorization_response_iss_parameter_supported`).
+    required: bool,
+}
+
+impl IssuerRule {
+    fn check(&self, iss: Option<&str>) -> Result<()> {
+        match iss {
+            Some(i) if i.trim_end_matches('/') == self.expected => Ok(()),
+            None if !self.required => Ok(()),
+            reported => Err(Error::AuthorizationIssuerMismatch {
+                reported: reported.map(str::to_owned),
+                expected: self.expected.clone(),
+            }),
+        }
+    }
+}
+
+/// Runs the browser flow to completion; returns the tokens and the `nonce` the request
+/// carried (the ID token must repeat it).
 pub(crate) async fn login(
     client: &OAuthClient<'_>,
     opts: BrowserOptions,
     ui: Ui,
-) -> Result<Tokens> {
+) -> Result<(Tokens, Option<Secret>)> {
     let Some(endpoint) = &client.meta.authorization_endpoint else {
         return Err(Error::MethodUnsupported { method: "browser" });
     };
@@ -76,6 +103,29 @@ pub(crate) async fn login(
     if let Some(scope) = &client.scope {
         url.query_pairs_mut().append_pair("scope", scope.as_str());
     }
+    // 256 random bits, fresh per login (OIDC Core §15.5.2 asks for enough entropy that it
+    // cannot be guessed).
+    let nonce = client
+        .scope
+        .as_ref()
+        .is_some_and(|s| s.contains("openid"))
+        .then(|| Secret::new(random_urlsafe(32)));
+    if let Some(n) = &nonce {
+        url.query_pairs_mut().append_pair("nonce", n.expose());
+    }
+    // OIDC Core §11: an OpenID provider ignores `offline_access` (so issues no refresh token)
+    // unless the request asks for consent (finding I4).
+    if client
+        .scope
+        .as_ref()
+        .is_some_and(|s| s.contains("openid") && s.contains("offline_access"))
+    {
+        url.query_pairs_mut().append_pair("prompt", "consent");
+    }
+    let issuer = IssuerRule {
+        expected: crate::config::display_url(client.meta.issuer.url()),
+        required: client.meta.authorization_response_iss_parameter_supported,
+    };
     // The state is a single-use CSRF binding, not a credential; printing it is what lets the
     // person (or a test) complete the login.
     ui.say(&format!("Open this URL to log in: {url}"));
@@ -99,11 +149,11 @@ pub(crate) async fn login(
         };
         let (mut stream, _peer) =
             accepted.map_err(|e| Error::io("accept the login callback", e))?;
-        match read_callback(&mut stream, &state).await {
+        match read_callback(&mut stream, &state, &issuer).await {
             Ok(Some(cb)) => break (stream, cb),
             // Not the callback (e.g. /favicon.ico): answered 404, keep waiting.
             Ok(None) => {}
-            Err(e @ Error::StateMismatch) => {
+            Err(e @ (Error::StateMismatch | Error::AuthorizationIssuerMismatch { .. })) => {
                 respond(&mut stream, 400, "Login refused", "The response did not match this login attempt. Run <code>cliauth auth login</code> again.").await;
                 return Err(e);
             }
@@ -158,7 +208,7 @@ pub(crate) async fn login(
             respond(&mut stream, 400, "Login failed", &msg).await;
         }
     }
-    result
+    result.map(|tokens| (tokens, nonce))
 }
 
 /// Why the callback listener could not be opened: a taken port gets its own error (its hint
@@ -176,7 +226,11 @@ fn listen_error(port: Option<u16>, e: std::io::Error) -> Error {
 
 /// Reads one request; `Ok(None)` when it is not for `/callback`. Generic over the connection so
 /// tests can decide exactly how the request is split into reads.
-async fn read_callback<S>(stream: &mut S, state: &Secret) -> Result<Option<Callback>>
+async fn read_callback<S>(
+    stream: &mut S,
+    state: &Secret,
+    issuer: &IssuerRule,
+) -> Result<Option<Callback>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -234,6 +288,8 @@ where
     {
         return Err(Error::StateMismatch);
     }
+    // RFC 9207 §2.4: checked before the response is used, errors included.
+    issuer.check(get("iss").as_deref())?;
     if let Some(err) = get("error") {
         return Ok(Some(match OAuthErrorCode::from(err) {
             OAuthErrorCode::AccessDenied => Callback::Denied(get("error_description")),
@@ -244,10 +300,6 @@ where
         Some(c) if !c.is_empty() => Ok(Some(Callback::Code(Secret::new(c)))),
         _ => Ok(Some(Callback::OtherError(OAuthErrorCode::InvalidRequest))),
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn html_escape(s: &str) -> String {

@@ -8,6 +8,7 @@
 pub(crate) mod browser;
 pub(crate) mod device;
 pub(crate) mod discovery;
+pub(crate) mod id_token;
 pub(crate) mod password;
 
 use serde::Deserialize;
@@ -39,6 +40,9 @@ pub(crate) struct Tokens {
     /// `refresh_expires_in`).
     #[serde(default, alias = "refresh_expires_in")]
     pub refresh_token_expires_in: Option<u64>,
+    /// An OpenID Connect ID token (OIDC Core §3.1.3.3); a login verifies it before using it.
+    #[serde(default)]
+    pub id_token: Option<Secret>,
     /// The granted scope (RFC 6749 §5.1; absent when it is the requested one). Kept as sent:
     /// it is only shown and stored, never sent back.
     #[serde(default)]
@@ -264,6 +268,11 @@ pub(crate) async fn register_client(http: &Http, meta: &ServerMetadata) -> Resul
         client_id: ClientId::new(registered.client_id),
         secret,
     })
+}
+
+/// Compares secrets (`state`, `nonce`) in time that does not depend on where they differ.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Random URL-safe string of `bytes` random bytes (PKCE verifier, `state`).

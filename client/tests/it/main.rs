@@ -8,6 +8,7 @@ mod flows_mutants;
 mod hooks;
 mod hosted;
 mod login;
+mod openid;
 mod refresh;
 mod replay;
 mod scope;

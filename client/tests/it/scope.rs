@@ -93,10 +93,57 @@ async fn an_invalid_scope_is_a_config_error() {
     assert_eq!(f.count(|e| e.path.contains("token")), 0, "no token request");
 }
 
-/// The browser flow puts the scope in the authorization request.
+/// The browser flow puts the scope in the authorization request, and with `openid` a fresh
+/// nonce of at least 128 bits (OIDC Core §3.1.2.1); without `openid` no nonce.
+#[rstest::rstest]
+#[case::openid("openid sync", true)]
+#[case::plain_oauth("sync", false)]
 #[tokio::test]
-async fn the_browser_login_sends_the_scope() {
+async fn the_browser_login_sends_the_scope_and_an_openid_nonce(
+    #[case] scope: &str,
+    #[case] nonce: bool,
+) {
     let f = Fixture::new("").await;
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let query = authorize_query(&f, scope).await;
+        assert_eq!(
+            query.get("scope").map(String::as_str),
+            Some(scope),
+            "{query:?}"
+        );
+        assert_eq!(query.contains_key("nonce"), nonce, "{query:?}");
+        assert_eq!(
+            query.get("prompt"),
+            None,
+            "no offline_access, no consent prompt"
+        );
+        if let Some(n) = query.get("nonce") {
+            // 128 bits are 22 base64url characters.
+            assert!(n.len() >= 22, "{n}");
+            nonces.push(n.clone());
+        }
+    }
+    if nonce {
+        assert_ne!(nonces[0], nonces[1], "a fresh nonce per login");
+    }
+}
+
+/// OIDC Core §11 (finding I4): asking an OpenID provider for `offline_access` in the browser
+/// takes `prompt=consent`, or the provider ignores it and issues no refresh token.
+#[tokio::test]
+async fn an_openid_offline_access_request_asks_for_consent() {
+    let f = Fixture::new("").await;
+    let query = authorize_query(&f, "openid offline_access").await;
+    assert_eq!(
+        query.get("prompt").map(String::as_str),
+        Some("consent"),
+        "{query:?}"
+    );
+}
+
+/// Starts a browser login asking for `scope` and returns its authorization request's query.
+async fn authorize_query(f: &Fixture, scope: &str) -> std::collections::HashMap<String, String> {
     let mut child = f
         .cmd(&[
             "auth",
@@ -105,7 +152,7 @@ async fn the_browser_login_sends_the_scope() {
             "--timeout",
             "60",
             "--scope",
-            "openid sync",
+            scope,
         ])
         .spawn()
         .unwrap();
@@ -117,9 +164,5 @@ async fn the_browser_login_sends_the_scope() {
         }
     };
     child.kill().await.unwrap();
-    let scope = url
-        .query_pairs()
-        .find(|(k, _)| k == "scope")
-        .map(|(_, v)| v.into_owned());
-    assert_eq!(scope.as_deref(), Some("openid sync"), "{url}");
+    url.query_pairs().into_owned().collect()
 }

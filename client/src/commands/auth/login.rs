@@ -151,10 +151,11 @@ async fn login_online(
     client.scope = scope;
     let open_browser = !(args.no_browser || session.config().no_browser);
     let timeout = Duration::from_secs(args.timeout);
-    let (method, tokens) = if let Some((username, password)) = password_input {
+    let (method, tokens, nonce) = if let Some((username, password)) = password_input {
         (
             LoginMethod::Password,
             flows::password::login(&client, &username, &password).await?,
+            None,
         )
     } else if args.device
         || (auth.meta.authorization_endpoint.is_none()
@@ -167,6 +168,7 @@ async fn login_online(
         (
             LoginMethod::Device,
             flows::device::login(&client, opts, ctx.ui).await?,
+            None,
         )
     } else {
         let opts = BrowserOptions {
@@ -174,12 +176,19 @@ async fn login_online(
             open_browser,
             timeout,
         };
-        (
-            LoginMethod::Browser,
-            flows::browser::login(&client, opts, ctx.ui).await?,
-        )
+        let (tokens, nonce) = flows::browser::login(&client, opts, ctx.ui).await?;
+        (LoginMethod::Browser, tokens, nonce)
     };
-    finish_login(session, &client, method, tokens, server).await
+    // OIDC Core §3.1.3.7: an ID token is verified before anything of the login is stored.
+    let subject = match &tokens.id_token {
+        Some(id_token) => Some(
+            flows::id_token::verify(&client, id_token, nonce.as_ref())
+                .await?
+                .sub,
+        ),
+        None => None,
+    };
+    finish_login(session, &client, (method, tokens, subject), server).await
 }
 
 /// The scope to ask for: `--scope`, else `CLIAUTH_SCOPE`, else `[auth] scope`, else what the
@@ -205,11 +214,10 @@ fn login_scope(
 async fn finish_login(
     session: &Session,
     client: &OAuthClient<'_>,
-    method: LoginMethod,
-    tokens: Tokens,
+    (method, tokens, subject): (LoginMethod, Tokens, Option<String>),
     server: &str,
 ) -> Result<Report> {
-    let mut record = new_record(tokens, method, client, None, None);
+    let mut record = new_record(tokens, method, client, None, subject);
     // Who logged in: one /me call, which also seeds the session's /me cache.
     let probe = Resolved {
         token: record.access_token.clone(),

@@ -83,8 +83,19 @@ fn pieces(request: &str, size: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// The issuer of the tests' logins.
+const ISSUER: &str = "http://127.0.0.1:9";
+
 async fn read(conn: &mut Conn) -> Result<Option<Callback>> {
-    read_callback(conn, &Secret::new(STATE)).await
+    read_with_issuer(conn, false).await
+}
+
+async fn read_with_issuer(conn: &mut Conn, required: bool) -> Result<Option<Callback>> {
+    let issuer = IssuerRule {
+        expected: ISSUER.to_owned(),
+        required,
+    };
+    read_callback(conn, &Secret::new(STATE), &issuer).await
 }
 
 /// The code the callback delivered, if it delivered one.
@@ -195,6 +206,47 @@ async fn callback_outcome_follows_the_authorization_response(
         other => panic!("{other:?}"),
     };
     assert_eq!(got, want);
+}
+
+/// RFC 9207 §2.4: an `iss` in the authorization response must be this login's issuer (a
+/// response from another server is a mix-up and is refused, error responses included), and a
+/// server that promises `iss` must send it; without the promise a response without `iss` is
+/// accepted.
+#[rstest]
+#[case::same_issuer("code=abc&iss=http%3A%2F%2F127.0.0.1%3A9", false, None)]
+#[case::same_issuer_trailing_slash("code=abc&iss=http%3A%2F%2F127.0.0.1%3A9%2F", true, None)]
+#[case::absent_not_promised("code=abc", false, None)]
+#[case::other_issuer(
+    "code=abc&iss=https%3A%2F%2Fevil.example",
+    false,
+    Some("came from issuer \"https://evil.example\", not \"http://127.0.0.1:9\"")
+)]
+#[case::other_issuer_on_an_error(
+    "error=access_denied&iss=https%3A%2F%2Fevil.example",
+    false,
+    Some("came from issuer")
+)]
+#[case::absent_but_promised(
+    "code=abc",
+    true,
+    Some("names no issuer although http://127.0.0.1:9 promises one")
+)]
+#[tokio::test]
+async fn the_authorization_response_issuer_must_be_this_logins(
+    #[case] query: &str,
+    #[case] required: bool,
+    #[case] refused: Option<&str>,
+) {
+    let req = request(&format!("/callback?{query}&state={STATE}"));
+    let r = read_with_issuer(&mut Conn::new([req.into_bytes()]), required).await;
+    match (r, refused) {
+        (Ok(Some(_)), None) => {}
+        (Err(e @ Error::AuthorizationIssuerMismatch { .. }), Some(text)) => {
+            assert!(e.to_string().contains(text), "{e}");
+            assert_eq!(e.category().name(), "access_denied");
+        }
+        (other, want) => panic!("unexpected {other:?}, wanted refusal {want:?}"),
+    }
 }
 
 /// Anything but `/callback` (a browser's `/favicon.ico`) is answered 404 and is not the
