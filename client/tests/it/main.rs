@@ -10,6 +10,7 @@ mod hosted;
 mod login;
 mod openid;
 mod refresh;
+mod registration;
 mod replay;
 mod scope;
 mod status;
