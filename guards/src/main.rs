@@ -125,7 +125,7 @@ fn load_config(explicit: Option<&Path>) -> Result<Config> {
 
 fn run_check(args: &CheckArgs) -> Result<u8> {
     let config = load_config(args.config.as_deref())?;
-    let run = check_paths(&args.paths, &config).context("walk the given paths")?;
+    let run = check_paths(&args.paths, &config).context("check the given paths")?;
     let cwd = std::env::current_dir().context("read the current directory")?;
     let mut findings = run.findings;
     for finding in &mut findings {

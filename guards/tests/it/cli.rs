@@ -255,3 +255,15 @@ fn rules_lists_every_rule_with_its_tier() {
         "{text}"
     );
 }
+
+#[test]
+fn check_of_a_missing_folder_exits_2_naming_it_and_the_os_reason() {
+    let dir = project(&[("src/lib.rs", "fn f() {}\n")]);
+    let out = guard(&["check", "no-such-folder"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: check the given paths: read no-such-folder: No such file or directory (os error 2)\n"
+    );
+    assert!(out.stdout.is_empty());
+}
