@@ -9,6 +9,7 @@ use http::StatusCode;
 
 use crate::config::UserConfig;
 use crate::dialect::Spec;
+use crate::model::grants::SignIn;
 use crate::model::state::AccessRecord;
 use crate::model::{Shared, lock};
 use crate::oauth::{token_json, token_response};
@@ -87,6 +88,8 @@ pub(crate) fn user_json(u: &UserConfig) -> serde_json::Value {
         }));
     }
     serde_json::json!({
+        // OIDC Core §5.3.2: userinfo has `sub`, the ID and access tokens' subject.
+        "sub": u.username,
         "user_id": format!("usr_{}", u.username),
         "username": u.username,
         "email": u.email,
@@ -197,6 +200,7 @@ pub(crate) async fn login(
         &client_id,
         field("scope").unwrap_or(""),
         "password",
+        SignIn::default(),
     )?;
     Ok(token_response(token_json(&pair, spec), Some("issued")))
 }

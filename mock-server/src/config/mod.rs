@@ -12,6 +12,7 @@ use std::path::Path;
 
 mod accounts;
 mod dialect;
+mod openid;
 mod sections;
 
 use serde::{Deserialize, Serialize};
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) use self::accounts::DEVICE_GRANT;
 pub use self::accounts::{ClientConfig, TeamConfig, UserConfig};
 pub use self::dialect::Dialect;
+pub use self::openid::{IdTokenFault, OpenIdConfig};
 pub use self::sections::{
     ConsentAction, ConsentConfig, DeviceConfig, DeviceStep, PkceConfig, PkceMode,
     RegistrationConfig, RotationConfig, RotationPolicy, SigningAlgorithm, TokenFormat,
@@ -49,6 +51,8 @@ pub struct Config {
     pub consent: ConsentConfig,
     /// Dynamic client registration (RFC 7591).
     pub registration: RegistrationConfig,
+    /// OpenID Connect: ID tokens, userinfo, OpenID discovery, and broken ID tokens on purpose.
+    pub openid: OpenIdConfig,
     /// Users; replaces the default users when present.
     pub users: Vec<UserConfig>,
     /// Clients; replaces the default client when present.
@@ -69,6 +73,7 @@ impl Default for Config {
             device: DeviceConfig::default(),
             consent: ConsentConfig::default(),
             registration: RegistrationConfig::default(),
+            openid: OpenIdConfig::default(),
             users: accounts::default_users(),
             clients: vec![ClientConfig::default()],
             rules: Vec::new(),

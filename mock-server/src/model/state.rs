@@ -41,7 +41,8 @@ impl State {
         }
     }
 
-    pub(crate) fn new_family(&mut self, flow: &'static str, now_ms: u64) -> u64 {
+    /// Starts a family; `auth_ms` is when the user authenticated (the ID tokens' `auth_time`).
+    pub(crate) fn new_family(&mut self, flow: &'static str, now_ms: u64, auth_ms: u64) -> u64 {
         let id = self.next_family;
         self.next_family += 1;
         self.families.insert(
@@ -49,6 +50,7 @@ impl State {
             Family {
                 flow,
                 started_ms: now_ms,
+                auth_ms,
                 ..Family::default()
             },
         );
@@ -132,6 +134,10 @@ pub(crate) struct AuthCode {
     pub(crate) method: Option<String>,
     pub(crate) user: String,
     pub(crate) scope: String,
+    /// The authorization request's `nonce` (OIDC Core §3.1.2.1), for the ID token.
+    pub(crate) nonce: Option<String>,
+    /// When the user approved (server clock, ms): the ID token's `auth_time`.
+    pub(crate) auth_ms: u64,
     pub(crate) expires_ms: u64,
     pub(crate) used: bool,
     /// The family the code's tokens belong to, once redeemed.
@@ -210,4 +216,6 @@ pub(crate) struct Family {
     pub(crate) flow: &'static str,
     /// Server clock when it started.
     pub(crate) started_ms: u64,
+    /// When the user authenticated (server clock, ms): the `auth_time` of its ID tokens.
+    pub(crate) auth_ms: u64,
 }

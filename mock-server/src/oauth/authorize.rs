@@ -218,6 +218,8 @@ fn decide(
             method,
             user,
             scope: query.get("scope").cloned().unwrap_or_default(),
+            nonce: query.get("nonce").cloned(),
+            auth_ms: now,
             expires_ms: now + code_ttl * 1000,
             used: false,
             family: None,

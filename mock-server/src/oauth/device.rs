@@ -11,6 +11,7 @@ use http::StatusCode;
 use super::{token_json, token_response};
 use crate::config::{DEVICE_GRANT, DeviceStep};
 use crate::dialect::Spec;
+use crate::model::grants::SignIn;
 use crate::model::state::{DeviceAuth, DeviceDecision};
 use crate::model::{Shared, lock, normalize_user_code as normalize};
 use crate::oauth_error::{OAuthError, PollGap};
@@ -167,7 +168,7 @@ pub(crate) fn poll(
             d.redeemed = true;
             let scope = d.scope.clone();
             drop(st);
-            let pair = s.issue_new(&user, client_id, &scope, "device_code")?;
+            let pair = s.issue_new(&user, client_id, &scope, "device_code", SignIn::default())?;
             let mut resp = token_response(token_json(&pair, spec), Some("issued"));
             if let Some(g) = gap {
                 resp.extensions_mut().insert(PollGap(g));

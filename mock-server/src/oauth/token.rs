@@ -12,6 +12,7 @@ use sha2::{Digest as _, Sha256};
 use super::{token_json, token_response};
 use crate::config::{DEVICE_GRANT, PkceMode};
 use crate::dialect::Spec;
+use crate::model::grants::SignIn;
 use crate::model::{Shared, lock};
 use crate::oauth_error::OAuthError;
 use crate::request::{Ctx, RequestCtx, required};
@@ -53,7 +54,13 @@ fn handle(s: &Shared, spec: Spec, ctx: &RequestCtx) -> Result<Response, OAuthErr
             if !ok {
                 return Err(OAuthError::invalid_grant("invalid username or password"));
             }
-            let pair = s.issue_new(username, &client_id, scope.unwrap_or(""), "password")?;
+            let pair = s.issue_new(
+                username,
+                &client_id,
+                scope.unwrap_or(""),
+                "password",
+                SignIn::default(),
+            )?;
             Ok(token_response(token_json(&pair, spec), Some("issued")))
         }
         "refresh_token" => {
@@ -150,7 +157,17 @@ fn authorization_code(
         record.used = true;
         record.clone()
     };
-    let pair = s.issue_new(&grant.user, client_id, &grant.scope, "authorization_code")?;
+    let sign_in = SignIn {
+        nonce: grant.nonce.clone(),
+        at_ms: Some(grant.auth_ms),
+    };
+    let pair = s.issue_new(
+        &grant.user,
+        client_id,
+        &grant.scope,
+        "authorization_code",
+        sign_in,
+    )?;
     if let Some(record) = lock(&s.state).codes.get_mut(code) {
         record.family = Some(pair.family);
     }

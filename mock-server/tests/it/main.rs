@@ -9,6 +9,7 @@ mod faults;
 mod hosted;
 mod interop;
 mod malformed;
+mod openid;
 mod skillmeat;
 mod spec_kitty;
 mod support;
