@@ -49,6 +49,10 @@ pub struct ClientConfig {
     /// Allowed grant types.
     #[serde(default = "all_grants")]
     pub grants: Vec<String>,
+    /// Scopes the client may ask for; a request for any other is `invalid_scope` (RFC 6749
+    /// §4.1.2.1, §5.2). Defaults to every scope discovery lists.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
 }
 
 impl Default for ClientConfig {
@@ -61,8 +65,17 @@ impl Default for ClientConfig {
                 "http://[::1]/callback".to_owned(),
             ],
             grants: all_grants(),
+            scopes: default_scopes(),
         }
     }
+}
+
+/// Every scope `scopes_supported` lists: `openid`, `profile`, `email`, `offline_access`, `sync`.
+pub(crate) fn default_scopes() -> Vec<String> {
+    ["openid", "profile", "email", "offline_access", "sync"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The grant type identifier of the device grant (RFC 8628 §3.4).

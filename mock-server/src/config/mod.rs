@@ -17,8 +17,8 @@ mod sections;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use self::accounts::DEVICE_GRANT;
 pub use self::accounts::{ClientConfig, TeamConfig, UserConfig};
+pub(crate) use self::accounts::{DEVICE_GRANT, default_scopes};
 pub use self::dialect::Dialect;
 pub use self::openid::{IdTokenFault, OpenIdConfig};
 pub use self::sections::{

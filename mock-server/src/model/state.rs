@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::config::{Config, DeviceStep, UserConfig};
+use crate::config::{Config, DeviceStep, UserConfig, default_scopes};
 use crate::rules::RuleSlot;
 
 /// Mutable server state.
@@ -98,12 +98,14 @@ impl State {
             return Some(ClientView {
                 redirect_uris: c.redirect_uris.clone(),
                 grants: c.grants.clone(),
+                scopes: c.scopes.clone(),
                 secret: None,
             });
         }
         self.registered.get(client_id).map(|c| ClientView {
             redirect_uris: c.redirect_uris.clone(),
             grants: c.grants.clone(),
+            scopes: default_scopes(),
             secret: c.secret.clone(),
         })
     }
@@ -114,7 +116,27 @@ impl State {
 pub(crate) struct ClientView {
     pub(crate) redirect_uris: Vec<String>,
     pub(crate) grants: Vec<String>,
+    /// The scopes it may ask for.
+    pub(crate) scopes: Vec<String>,
     pub(crate) secret: Option<String>,
+}
+
+impl ClientView {
+    /// Checks a requested scope (RFC 6749 §3.3) against the client's allowed scopes; the error
+    /// names the first scope it may not have.
+    pub(crate) fn check_scope(&self, requested: &str) -> Result<(), String> {
+        match requested
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .find(|w| !self.scopes.iter().any(|s| s == w))
+        {
+            Some(w) => Err(format!(
+                "scope {w} is not allowed for this client (allowed: {})",
+                self.scopes.join(" ")
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A dynamically registered client (RFC 7591).

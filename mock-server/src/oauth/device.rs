@@ -49,8 +49,11 @@ fn start(s: &Shared, ctx: &RequestCtx) -> Result<serde_json::Value, OAuthError> 
             "client may not use the device grant",
         ));
     }
-    let cfg = st.config.device.clone();
     let scope = form.get("scope").cloned().unwrap_or_default();
+    client
+        .check_scope(&scope)
+        .map_err(|why| OAuthError::invalid_scope(&why))?;
+    let cfg = st.config.device.clone();
     st.devices.insert(
         device_code.clone(),
         DeviceAuth {

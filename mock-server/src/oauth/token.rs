@@ -54,13 +54,9 @@ fn handle(s: &Shared, spec: Spec, ctx: &RequestCtx) -> Result<Response, OAuthErr
             if !ok {
                 return Err(OAuthError::invalid_grant("invalid username or password"));
             }
-            let pair = s.issue_new(
-                username,
-                &client_id,
-                scope.unwrap_or(""),
-                "password",
-                SignIn::default(),
-            )?;
+            let scope = scope.unwrap_or("");
+            allowed_scope(s, &client_id, scope)?;
+            let pair = s.issue_new(username, &client_id, scope, "password", SignIn::default())?;
             Ok(token_response(token_json(&pair, spec), Some("issued")))
         }
         "refresh_token" => {
@@ -72,6 +68,16 @@ fn handle(s: &Shared, spec: Spec, ctx: &RequestCtx) -> Result<Response, OAuthErr
         "authorization_code" => authorization_code(s, spec, form, &client_id),
         _ => super::device::poll(s, spec, form, &client_id),
     }
+}
+
+/// `invalid_scope` unless the client may ask for every scope requested (RFC 6749 §5.2).
+fn allowed_scope(s: &Shared, client_id: &str, scope: &str) -> Result<(), OAuthError> {
+    let client = lock(&s.state)
+        .client(client_id)
+        .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
+    client
+        .check_scope(scope)
+        .map_err(|why| OAuthError::invalid_scope(&why))
 }
 
 /// Identifies and authenticates the client; returns its id.

@@ -10,6 +10,7 @@ mod hosted;
 mod interop;
 mod malformed;
 mod openid;
+mod scopes;
 mod skillmeat;
 mod spec_kitty;
 mod support;
