@@ -108,9 +108,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use crate::config::{
-    ClientConfig, Config, ConfigError, ConsentAction, ConsentConfig, DeviceConfig, DeviceStep,
-    Dialect, IdTokenFault, OpenIdConfig, PkceConfig, PkceMode, RegistrationConfig, RotationConfig,
-    RotationPolicy, SigningAlgorithm, TeamConfig, TokenFormat, TokensConfig, UserConfig,
+    AuthMethod, ClientConfig, ClientSecret, Config, ConfigError, ConsentAction, ConsentConfig,
+    DeviceConfig, DeviceStep, Dialect, IdTokenFault, OpenIdConfig, PkceConfig, PkceMode,
+    RegistrationConfig, RotationConfig, RotationPolicy, SigningAlgorithm, TeamConfig, TokenFormat,
+    TokensConfig, UserConfig,
 };
 pub use crate::error::Error;
 pub use crate::journal::{JournalEntry, LineageEntry};

@@ -53,6 +53,57 @@ pub struct ClientConfig {
     /// §4.1.2.1, §5.2). Defaults to every scope discovery lists.
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,
+    /// Makes it a confidential client (RFC 6749 §2.1): every token, revocation and
+    /// introspection request must then authenticate with this secret (§2.3.1).
+    #[serde(default)]
+    pub client_secret: Option<ClientSecret>,
+    /// How a confidential client authenticates; `None` accepts both methods.
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<AuthMethod>,
+}
+
+/// A client secret. Its `Debug` is redacted so a logged config never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    /// The secret itself, to compare with what a client presents.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientSecret(<redacted>)")
+    }
+}
+
+/// How a confidential client authenticates at the token endpoint (RFC 7591 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// HTTP Basic with the form-urlencoded id and secret (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1).
+    ClientSecretPost,
+}
+
+impl AuthMethod {
+    /// Its RFC 7591 name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+        }
+    }
 }
 
 impl Default for ClientConfig {
@@ -66,6 +117,8 @@ impl Default for ClientConfig {
             ],
             grants: all_grants(),
             scopes: default_scopes(),
+            client_secret: None,
+            token_endpoint_auth_method: None,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::config::{Config, DeviceStep, UserConfig, default_scopes};
+use crate::config::{AuthMethod, ClientSecret, Config, DeviceStep, UserConfig, default_scopes};
 use crate::rules::RuleSlot;
 
 /// Mutable server state.
@@ -99,7 +99,8 @@ impl State {
                 redirect_uris: c.redirect_uris.clone(),
                 grants: c.grants.clone(),
                 scopes: c.scopes.clone(),
-                secret: None,
+                secret: c.client_secret.clone(),
+                auth_method: c.token_endpoint_auth_method,
             });
         }
         self.registered.get(client_id).map(|c| ClientView {
@@ -107,6 +108,7 @@ impl State {
             grants: c.grants.clone(),
             scopes: default_scopes(),
             secret: c.secret.clone(),
+            auth_method: c.auth_method,
         })
     }
 }
@@ -118,7 +120,10 @@ pub(crate) struct ClientView {
     pub(crate) grants: Vec<String>,
     /// The scopes it may ask for.
     pub(crate) scopes: Vec<String>,
-    pub(crate) secret: Option<String>,
+    /// `Some` for a confidential client (RFC 6749 §2.1).
+    pub(crate) secret: Option<ClientSecret>,
+    /// The one method it may authenticate with; `None` accepts both.
+    pub(crate) auth_method: Option<AuthMethod>,
 }
 
 impl ClientView {
@@ -144,7 +149,8 @@ impl ClientView {
 pub(crate) struct RegisteredClient {
     pub(crate) redirect_uris: Vec<String>,
     pub(crate) grants: Vec<String>,
-    pub(crate) secret: Option<String>,
+    pub(crate) secret: Option<ClientSecret>,
+    pub(crate) auth_method: Option<AuthMethod>,
 }
 
 /// An authorization code (RFC 6749 §4.1.2).

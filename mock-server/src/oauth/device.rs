@@ -29,19 +29,14 @@ pub(crate) async fn authorization(
 
 fn start(s: &Shared, ctx: &RequestCtx) -> Result<serde_json::Value, OAuthError> {
     let form = ctx.form()?;
-    let Some((client_id, secret)) = ctx.client_credentials()? else {
+    let Some(authenticated) = super::client_auth::authenticate(s, ctx)? else {
         return Err(OAuthError::invalid_request("missing parameter client_id"));
     };
+    let (client_id, client) = (authenticated.client_id, authenticated.client);
     let now = s.clock.now_ms();
     let device_code = random_secret("mdc_");
     let code = user_code();
     let mut st = lock(&s.state);
-    let client = st
-        .client(&client_id)
-        .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
-    if client.secret.is_some() && client.secret != secret {
-        return Err(OAuthError::invalid_client("client authentication failed"));
-    }
     if !client.grants.iter().any(|g| g == DEVICE_GRANT) {
         return Err(OAuthError::new(
             400,

@@ -1,6 +1,7 @@
 //! The OAuth 2.0 endpoints and the wire shapes they share (token responses).
 
 pub(crate) mod authorize;
+pub(crate) mod client_auth;
 pub(crate) mod device;
 pub(crate) mod discovery;
 pub(crate) mod register;

@@ -3,6 +3,7 @@
 mod admin;
 mod authorize;
 mod binary;
+mod confidential;
 mod device;
 mod discovery;
 mod faults;
