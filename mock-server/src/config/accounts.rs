@@ -46,7 +46,8 @@ pub struct ClientConfig {
     /// Registered redirect URIs; loopback ones match on any port (RFC 8252 §7.3).
     #[serde(default)]
     pub redirect_uris: Vec<String>,
-    /// Allowed grant types.
+    /// Allowed grant types (default: all; `client_credentials` works for confidential clients
+    /// only).
     #[serde(default = "all_grants")]
     pub grants: Vec<String>,
     /// Scopes the client may ask for; a request for any other is `invalid_scope` (RFC 6749
@@ -140,6 +141,7 @@ fn all_grants() -> Vec<String> {
         "refresh_token",
         DEVICE_GRANT,
         "password",
+        "client_credentials",
     ]
     .into_iter()
     .map(str::to_owned)

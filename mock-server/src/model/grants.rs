@@ -172,6 +172,31 @@ impl Shared {
         self.finish_pair(issued, &settings, &sign_in)
     }
 
+    /// The `client_credentials` grant (RFC 6749 §4.4): an access token whose subject is the
+    /// client itself, in a family of its own; no refresh token (§4.4.3) and no ID token (no
+    /// user signed in).
+    pub(crate) fn issue_for_client(
+        &self,
+        client_id: &str,
+        scope: &str,
+    ) -> Result<TokenPair, GrantError> {
+        let now = self.clock.now_ms();
+        let (family, mut settings) = {
+            let mut st = lock(&self.state);
+            let family = st.new_family("client_credentials", now, now);
+            (family, token_settings(&st.config))
+        };
+        settings.openid = false;
+        let issued = Issued {
+            user: client_id,
+            client_id,
+            scope,
+            family,
+            refresh: None,
+        };
+        self.finish_pair(issued, &settings, &SignIn::default())
+    }
+
     /// Signs an access token (and an ID token when `openid` is granted) outside the lock, then
     /// records it in its family.
     pub(super) fn finish_pair(

@@ -42,7 +42,7 @@ fn metadata(s: &Shared, openid: bool) -> serde_json::Value {
         "jwks_uri": format!("{base}/jwks.json"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", DEVICE_GRANT, "password"],
+        "grant_types_supported": ["authorization_code", "refresh_token", DEVICE_GRANT, "password", "client_credentials"],
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],

@@ -110,6 +110,7 @@ fn handle(s: &Shared, ctx: &RequestCtx) -> Result<serde_json::Value, OAuthError>
         "refresh_token",
         "password",
         DEVICE_GRANT,
+        "client_credentials",
     ];
     if let Some(g) = grants.iter().find(|g| !known.contains(&g.as_str())) {
         return Err(OAuthError::new(

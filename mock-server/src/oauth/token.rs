@@ -35,6 +35,7 @@ fn handle(s: &Shared, spec: Spec, ctx: &RequestCtx) -> Result<Response, OAuthErr
         "refresh_token",
         "password",
         DEVICE_GRANT,
+        "client_credentials",
     ];
     if !known.contains(&grant) {
         return Err(OAuthError::new(
@@ -66,6 +67,23 @@ fn handle(s: &Shared, spec: Spec, ctx: &RequestCtx) -> Result<Response, OAuthErr
             Ok(token_response(token_json(&pair, spec), Some(outcome)))
         }
         "authorization_code" => authorization_code(s, spec, form, &client_id),
+        "client_credentials" => {
+            // RFC 6749 §4.4: confidential clients only (a public one proves nothing).
+            let confidential = lock(&s.state)
+                .client(&client_id)
+                .is_some_and(|c| c.secret.is_some());
+            if !confidential {
+                return Err(OAuthError::new(
+                    400,
+                    "unauthorized_client",
+                    "the client_credentials grant is for confidential clients only",
+                ));
+            }
+            let scope = scope.unwrap_or("");
+            allowed_scope(s, &client_id, scope)?;
+            let pair = s.issue_for_client(&client_id, scope)?;
+            Ok(token_response(token_json(&pair, spec), Some("issued")))
+        }
         _ => super::device::poll(s, spec, form, &client_id),
     }
 }

@@ -3,6 +3,7 @@
 mod admin;
 mod authorize;
 mod binary;
+mod client_credentials;
 mod confidential;
 mod device;
 mod discovery;
