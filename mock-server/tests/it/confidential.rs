@@ -298,3 +298,40 @@ fn bad_confidential_client_configs_name_the_field(#[case] extra: &str, #[case] n
         .to_string();
     assert!(err.contains(named), "{err}");
 }
+
+#[rstest]
+#[case::names_a_confidential_client(Some("svc-any"), 401)]
+#[case::names_no_client(None, 200)]
+#[tokio::test]
+async fn the_json_login_never_issues_to_a_confidential_client(
+    #[case] client_id: Option<&str>,
+    #[case] status: u16,
+) {
+    // Confidential first: an unnamed login must not fall back to it.
+    let toml = format!("[[clients]]\nclient_id = \"svc\"\nclient_secret = \"s\"\n{CONFIG}");
+    let server = server(&toml).await;
+    let mut body = serde_json::json!({"username": "alice", "password": "alice-password"});
+    if let Some(id) = client_id {
+        body["client_id"] = id.into();
+    }
+    let resp = http()
+        .post(format!("{}/api/v1/auth/login", server.url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), status);
+    let got: Value = resp.json().await.unwrap();
+    if status == 200 {
+        let (_, _, info) = post(
+            &server,
+            "/oauth/introspect",
+            &[("token", s(&got, "access_token"))],
+            Auth::Nothing,
+        )
+        .await;
+        assert_eq!(s(&info, "client_id"), "cliauth");
+    } else {
+        assert_eq!(s(&got, "error"), "invalid_client");
+    }
+}
