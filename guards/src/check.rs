@@ -129,12 +129,24 @@ pub struct CheckRun {
     pub lines: usize,
 }
 
+/// A path to check that could not be walked: it does not exist, or a folder in it is unreadable.
+#[derive(Debug, thiserror::Error)]
+#[error("read {}", path.display())]
+pub struct WalkError {
+    /// The path given (or found while walking) that could not be read.
+    pub path: PathBuf,
+    /// The cause, with the OS reason.
+    #[source]
+    pub source: std::io::Error,
+}
+
 /// Checks the given paths (files are always checked; directories are walked and filtered by
 /// the config's include and exclude globs). With no paths, walks the config's root.
 ///
 /// An unreadable or non-UTF-8 file is reported as a `parse-error` finding and the rest are
-/// still checked. A path that does not exist is an error.
-pub fn check_paths(paths: &[PathBuf], config: &Config) -> std::io::Result<CheckRun> {
+/// still checked. A path that does not exist, or a folder that cannot be listed, is an error
+/// that names it.
+pub fn check_paths(paths: &[PathBuf], config: &Config) -> Result<CheckRun, WalkError> {
     let roots: Vec<PathBuf> = if paths.is_empty() {
         vec![config.root().to_owned()]
     } else {
@@ -142,7 +154,10 @@ pub fn check_paths(paths: &[PathBuf], config: &Config) -> std::io::Result<CheckR
     };
     let mut files = Vec::new();
     for root in &roots {
-        let meta = std::fs::metadata(root)?;
+        let meta = std::fs::metadata(root).map_err(|source| WalkError {
+            path: root.clone(),
+            source,
+        })?;
         if meta.is_file() {
             files.push(root.clone());
             continue;
@@ -158,7 +173,10 @@ pub fn check_paths(paths: &[PathBuf], config: &Config) -> std::io::Result<CheckR
                         || config.is_excluded_dir(rel)))
             });
         for entry in walk {
-            let entry = entry.map_err(std::io::Error::other)?;
+            let entry = entry.map_err(|e| WalkError {
+                path: e.path().unwrap_or(root).to_owned(),
+                source: e.into(),
+            })?;
             let path = entry.path();
             if entry.file_type().is_file()
                 && path.extension().is_some_and(|e| e == "rs")

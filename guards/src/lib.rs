@@ -33,7 +33,7 @@ mod report;
 mod rule;
 mod rules;
 
-pub use check::{CheckRun, check_paths, check_source};
+pub use check::{CheckRun, WalkError, check_paths, check_source};
 pub use config::{Config, ConfigError, DepsAllow};
 pub use justify::{GENERIC_PHRASES, MIN_REASON_WORDS};
 pub use report::{render_json, render_text};

@@ -18,9 +18,19 @@ const EXIT_FINDINGS: u8 = 1;
 /// Exit status for a usage or configuration error.
 const EXIT_ERROR: u8 = 2;
 
+/// The environment variables and exit codes, at the end of `--help`.
+const AFTER_HELP: &str = "\
+Environment:
+  CLIAUTH_GUARD_CONFIG  the configuration file (twin of --config)
+
+Exit codes:
+  0  clean: no findings, no forbidden dependency
+  1  findings, or a forbidden dependency in the client's tree
+  2  usage or configuration error, or a path that cannot be read";
+
 /// Rejects unjustified broad error suppression in Rust code.
 #[derive(Debug, Parser)]
-#[command(name = "cliauth-guard", version)]
+#[command(name = "cliauth-guard", version, after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -125,7 +135,7 @@ fn load_config(explicit: Option<&Path>) -> Result<Config> {
 
 fn run_check(args: &CheckArgs) -> Result<u8> {
     let config = load_config(args.config.as_deref())?;
-    let run = check_paths(&args.paths, &config).context("walk the given paths")?;
+    let run = check_paths(&args.paths, &config).context("check the given paths")?;
     let cwd = std::env::current_dir().context("read the current directory")?;
     let mut findings = run.findings;
     for finding in &mut findings {

@@ -5,8 +5,10 @@
 
 Starts `cliauth-mock serve` on 127.0.0.1 and runs through authlib's OAuth2Session: the code
 flow with PKCE, nonce and ID-token validation against the JWKS (with joserfc, authlib's JOSE library) (OIDC Core §3.1.3.7), refresh,
-userinfo, introspection and revocation; the device grant by hand (authlib has no device
-client); and RFC 6749 negative checks. One line per check (`ok NAME` or `FAIL NAME: <authlib's
+userinfo, introspection and revocation; confidential clients with client_secret_basic and
+client_secret_post, client_credentials, and the ID tokens the mock breaks on purpose
+(`[openid] id_token_fault`), each of which joserfc must refuse; the device grant by hand
+(authlib has no device client); and RFC 6749 negative checks. One line per check (`ok NAME` or `FAIL NAME: <authlib's
 or the server's own words>`), then `N passed, N failed`; exit 1 when any failed.
 """
 import json
@@ -30,7 +32,24 @@ interval = 1
 client_id = "cliauth"
 redirect_uris = ["http://127.0.0.1/callback"]
 grants = ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]
+
+[[clients]]
+client_id = "svc-basic"
+client_secret = "svc-basic-secret"
+token_endpoint_auth_method = "client_secret_basic"
+redirect_uris = ["http://127.0.0.1/callback"]
+grants = ["authorization_code", "refresh_token", "client_credentials"]
+
+[[clients]]
+client_id = "svc-post"
+client_secret = "svc-post-secret"
+token_endpoint_auth_method = "client_secret_post"
+redirect_uris = ["http://127.0.0.1/callback"]
+grants = ["authorization_code", "refresh_token", "client_credentials"]
 """
+CONFIDENTIAL = {"svc-basic": ("svc-basic-secret", "client_secret_basic"),
+                "svc-post": ("svc-post-secret", "client_secret_post")}
+FAULTS = ("wrong_nonce", "wrong_aud", "wrong_iss", "expired", "bad_signature")
 REDIRECT = "http://127.0.0.1:53682/callback"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -68,8 +87,11 @@ def run_checks(http, ready):
             failed += 1
             print(f"FAIL {name}: {type(e).__name__}: {e}", flush=True)
 
-    def session(**kw):
-        s = OAuth2Session("cliauth", redirect_uri=REDIRECT, code_challenge_method="S256", **kw)
+    def session(client_id="cliauth", **kw):
+        if client_id in CONFIDENTIAL:
+            secret, method = CONFIDENTIAL[client_id]
+            kw.update(client_secret=secret, token_endpoint_auth_method=method)
+        s = OAuth2Session(client_id, redirect_uri=REDIRECT, code_challenge_method="S256", **kw)
         s.trust_env = False
         return s
 
@@ -90,23 +112,28 @@ def run_checks(http, ready):
         r = http.get(url, allow_redirects=False, timeout=10)
         return r, verifier, st
 
-    def code_flow():
-        s = session(scope="openid")
+    def openid_code_flow(client_id="cliauth"):
+        """The code flow with PKCE and nonce; the ID token verified against the JWKS and its
+        claims validated (OIDC Core §3.1.3.7). Returns the token response."""
+        s = session(client_id, scope="openid")
         nonce = generate_token(20)
         r, verifier, _ = authorize(s, nonce=nonce)
         assert r.status_code in (302, 303), f"authorize answered {r.status_code}: {r.text[:200]}"
         token = s.fetch_token(meta["token_endpoint"], authorization_response=r.headers["Location"], code_verifier=verifier)
-        state["token"] = token
         assert "id_token" in token, "no id_token in the token response of the OpenID code flow (OIDC Core §3.1.3.3)"
         keys = KeySet.import_key_set(http.get(meta["jwks_uri"], timeout=10).json())
         id_token = jwt.decode(token["id_token"], keys)
         jwt.JWTClaimsRegistry(
             iss={"essential": True, "value": meta["issuer"]},
-            aud={"essential": True, "value": "cliauth"},
+            aud={"essential": True, "value": client_id},
             sub={"essential": True},
             exp={"essential": True},
             nonce={"essential": True, "value": nonce},
         ).validate(id_token.claims)
+        return token
+
+    def code_flow():
+        state["token"] = openid_code_flow()
     check("authorization code + PKCE + nonce, ID token validated (OIDC Core §3.1.3.7)", code_flow)
 
     def refresh():
@@ -162,6 +189,45 @@ def run_checks(http, ready):
         assert not loc.startswith("http://attacker.invalid"), f"redirected to {loc}"
         assert r.status_code >= 400, f"answered {r.status_code}"
     check("an unregistered redirect URI is never redirected to (RFC 6749 §4.1.2.1)", unregistered_redirect)
+
+    for client_id, (_, method) in CONFIDENTIAL.items():
+        def confidential(client_id=client_id):
+            token = openid_code_flow(client_id)
+            assert token.get("refresh_token"), "no refresh token"
+            s = session(client_id, token=token)
+            state[client_id] = s.refresh_token(meta["token_endpoint"], refresh_token=token["refresh_token"])
+            assert state[client_id].get("access_token"), "no access token from the refresh"
+        check(f"confidential client, {method}: code flow with ID token, then refresh", confidential)
+
+    def unauthenticated():
+        token = state.get("svc-basic")
+        assert token and token.get("refresh_token"), "no refresh token of the confidential client"
+        r = http.post(meta["token_endpoint"], data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"], "client_id": "svc-basic"}, timeout=10)
+        assert r.status_code == 401 and r.json().get("error") == "invalid_client", f"answered {r.status_code} {r.text[:200]}"
+        assert r.headers.get("WWW-Authenticate", "").startswith("Basic"), "a 401 without a Basic challenge"
+    check("a confidential client without authentication gets 401 invalid_client (RFC 6749 §2.3, §6)", unauthenticated)
+
+    def client_credentials():
+        s = session("svc-post")
+        token = s.fetch_token(meta["token_endpoint"], grant_type="client_credentials", scope="sync")
+        assert token.get("access_token"), "no access token"
+        assert "refresh_token" not in token, "a refresh token came with client_credentials (RFC 6749 §4.4.3 says no)"
+    check("client_credentials (RFC 6749 §4.4), no refresh token", client_credentials)
+
+    for fault in FAULTS:
+        def refused(fault=fault):
+            put = http.put(ready["admin_url"] + "/config", data=CONFIG + f'\n[openid]\nid_token_fault = "{fault}"\n',
+                           headers={"content-type": "application/toml"}, timeout=10)
+            assert put.status_code == 200, f"the mock's admin API refused the config: {put.status_code} {put.text[:200]}"
+            try:
+                openid_code_flow()
+            except Exception as e:  # noqa: BLE001 - any refusal by joserfc is what this check wants
+                if type(e).__module__.startswith("joserfc"):
+                    print(f"   (joserfc: {type(e).__name__}: {e})", flush=True)
+                    return
+                raise
+            raise AssertionError(f"joserfc accepted an ID token with {fault}")
+        check(f"joserfc refuses an ID token with fault {fault}", refused)
 
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0

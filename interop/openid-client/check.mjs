@@ -3,7 +3,9 @@
 //   node check.mjs /path/to/cliauth-mock
 //
 // Starts `cliauth-mock serve` on 127.0.0.1 with the config below, runs every flow its
-// discovery advertises through openid-client, plus RFC 6749 negative checks made by hand, and
+// discovery advertises through openid-client (public and confidential clients, both
+// client_secret_basic and client_secret_post, client_credentials), checks that openid-client
+// refuses the ID tokens the mock breaks on purpose, plus RFC 6749 negative checks made by hand, and
 // prints one line per check (`ok NAME` or `FAIL NAME: <the judge's own error text>`), then
 // `N passed, N failed`. Exit status 1 when any check failed. Only 127.0.0.1 is contacted.
 import { spawn } from 'node:child_process';
@@ -32,6 +34,20 @@ grants = ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-ty
 client_id = "other-cli"
 redirect_uris = ["http://127.0.0.1/callback"]
 grants = ["authorization_code", "refresh_token"]
+
+[[clients]]
+client_id = "svc-basic"
+client_secret = "svc-basic-secret"
+token_endpoint_auth_method = "client_secret_basic"
+redirect_uris = ["http://127.0.0.1/callback"]
+grants = ["authorization_code", "refresh_token", "client_credentials"]
+
+[[clients]]
+client_id = "svc-post"
+client_secret = "svc-post-secret"
+token_endpoint_auth_method = "client_secret_post"
+redirect_uris = ["http://127.0.0.1/callback"]
+grants = ["authorization_code", "refresh_token", "client_credentials"]
 `;
 const dir = mkdtempSync(join(tmpdir(), 'cliauth-interop-'));
 writeFileSync(join(dir, 'mock.toml'), config);
@@ -197,6 +213,95 @@ await check("another client's refresh token is refused (RFC 6749 §6)", async ()
   const body = await resp.json();
   expect(resp.status === 400 && body.error === 'invalid_grant', `answered ${resp.status} ${JSON.stringify(body)}`);
 });
+
+// Confidential clients (RFC 6749 §2.3.1): the code flow with the ID token checked by
+// openid-client, then refresh, authenticated the way each client is registered.
+async function codeFlow(conf) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(conf, {
+    redirect_uri: redirectUri, scope: 'openid', state, nonce,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+  });
+  const resp = await fetch(url, { redirect: 'manual' });
+  const location = resp.headers.get('location');
+  expect(location, `authorize answered ${resp.status} without a redirect`);
+  return client.authorizationCodeGrant(conf, new URL(location), {
+    pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
+  });
+}
+
+const confidential = {};
+for (const [id, secret, auth] of [
+  ['svc-basic', 'svc-basic-secret', client.ClientSecretBasic],
+  ['svc-post', 'svc-post-secret', client.ClientSecretPost],
+]) {
+  const method = auth === client.ClientSecretBasic ? 'client_secret_basic' : 'client_secret_post';
+  await check(`confidential client, ${method}: code flow with ID token, then refresh`, async () => {
+    const conf = await client.discovery(issuer, id, undefined, auth(secret), insecure);
+    const result = await codeFlow(conf);
+    expect(result.claims()?.aud === id, `the ID token's aud is ${result.claims()?.aud}`);
+    expect(result.refresh_token, 'no refresh token');
+    const refreshed = await client.refreshTokenGrant(conf, result.refresh_token);
+    expect(refreshed.access_token, 'no access token from the refresh');
+    confidential[id] = { conf, refreshed };
+  });
+}
+
+await check('a confidential client without authentication gets 401 invalid_client (RFC 6749 §2.3, §6)', async () => {
+  const rt = confidential['svc-basic']?.refreshed?.refresh_token;
+  expect(rt, 'no refresh token of the confidential client');
+  const unauthenticated = await client.discovery(issuer, 'svc-basic', undefined, client.None(), insecure);
+  let refused;
+  try {
+    await client.refreshTokenGrant(unauthenticated, rt);
+  } catch (e) {
+    refused = e;
+  }
+  expect(refused, 'the refresh succeeded without client authentication');
+  // oauth4webapi reports a 401 with a WWW-Authenticate challenge as WWWAuthenticateChallengeError,
+  // other error bodies as ResponseBodyError (with .error).
+  let error = refused.error;
+  if (error === undefined && refused.response) {
+    error = (await refused.response.json().catch(() => ({}))).error;
+  }
+  expect(refused.status === 401 && error === 'invalid_client',
+    `refused with ${refused.status} ${error} (${refused.code}: ${refused.message})`);
+});
+
+await check('client_credentials (RFC 6749 §4.4), no refresh token', async () => {
+  const conf = confidential['svc-post']?.conf;
+  expect(conf, 'no configuration of the confidential client');
+  const result = await client.clientCredentialsGrant(conf, { scope: 'sync' });
+  expect(result.access_token, 'no access token');
+  expect(result.refresh_token === undefined, 'a refresh token came with client_credentials (§4.4.3 says no)');
+  const info = await client.tokenIntrospection(conf, result.access_token);
+  expect(info.active === true && info.client_id === 'svc-post', `introspection says ${JSON.stringify(info)}`);
+});
+
+// The fault knob (`[openid] id_token_fault`): openid-client must refuse each broken ID token
+// (OIDC Core §3.1.3.7). bad_signature is not here: openid-client, like OIDC Core §3.1.3.7
+// step 6 allows, does not verify the signature of an ID token received straight from the
+// token endpoint over TLS; the authlib judge verifies it against the JWKS.
+for (const fault of ['wrong_nonce', 'wrong_aud', 'wrong_iss', 'expired']) {
+  await check(`openid-client refuses an ID token with fault ${fault}`, async () => {
+    const put = await fetch(`${admin}/config`, {
+      method: 'PUT', headers: { 'content-type': 'application/toml' },
+      body: `${config}\n[openid]\nid_token_fault = "${fault}"\n`,
+    });
+    expect(put.ok, `the mock's admin API refused the config: ${put.status} ${await put.text()}`);
+    let refused;
+    try {
+      await codeFlow(cfg);
+    } catch (e) {
+      refused = e;
+    }
+    expect(refused, `openid-client accepted an ID token with ${fault}`);
+    expect(String(refused.code).startsWith('OAUTH_JWT'), `refused, but not for the ID token: ${refused.code}: ${refused.message}`);
+    console.log(`   (openid-client: ${refused.code}: ${refused.message})`);
+  });
+}
 
 mock.kill('SIGTERM');
 console.log(`${passed} passed, ${failed} failed`);

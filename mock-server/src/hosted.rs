@@ -9,9 +9,10 @@ use http::StatusCode;
 
 use crate::config::UserConfig;
 use crate::dialect::Spec;
+use crate::model::grants::SignIn;
 use crate::model::state::AccessRecord;
 use crate::model::{Shared, lock};
-use crate::oauth::{token_json, token_response};
+use crate::oauth::{client_auth, token_json, token_response};
 use crate::oauth_error::OAuthError;
 use crate::request::{Ctx, RequestCtx};
 
@@ -87,6 +88,8 @@ pub(crate) fn user_json(u: &UserConfig) -> serde_json::Value {
         }));
     }
     serde_json::json!({
+        // OIDC Core §5.3.2: userinfo has `sub`, the ID and access tokens' subject.
+        "sub": u.username,
         "user_id": format!("usr_{}", u.username),
         "username": u.username,
         "email": u.email,
@@ -176,15 +179,27 @@ pub(crate) async fn login(
     let (ok, client_id) = {
         let st = lock(&s.state);
         let ok = st.user(username).is_some_and(|u| u.password == password);
+        // No client named: the first public client (never a confidential one, which would
+        // then get tokens without authenticating).
         let client = field("client_id")
             .map(str::to_owned)
-            .or_else(|| st.config.clients.first().map(|c| c.client_id.clone()))
+            .or_else(|| {
+                st.config
+                    .clients
+                    .iter()
+                    .find(|c| c.client_secret.is_none())
+                    .map(|c| c.client_id.clone())
+            })
             .unwrap_or_default();
         (ok, client)
     };
-    if lock(&s.state).client(&client_id).is_none() {
-        return Err(OAuthError::invalid_client("unknown client"));
-    }
+    // The JSON login carries no client secret: a confidential client is refused (RFC 6749 §2.3).
+    let client = client_auth::unnamed(s.as_ref(), &client_id)?;
+    let scope = field("scope").unwrap_or("");
+    client
+        .client
+        .check_scope(scope)
+        .map_err(|why| OAuthError::invalid_scope(&why))?;
     if !ok {
         return Err(OAuthError::new(
             401,
@@ -192,11 +207,6 @@ pub(crate) async fn login(
             "invalid username or password",
         ));
     }
-    let pair = s.issue_new(
-        username,
-        &client_id,
-        field("scope").unwrap_or(""),
-        "password",
-    )?;
+    let pair = s.issue_new(username, &client_id, scope, "password", SignIn::default())?;
     Ok(token_response(token_json(&pair, spec), Some("issued")))
 }

@@ -21,6 +21,8 @@ pub struct JournalEntry {
     pub grant_type: Option<String>,
     /// The client (form field, Basic auth user or query parameter), when present.
     pub client_id: Option<String>,
+    /// The `scope` the request asked for (form field or query parameter), when present.
+    pub scope: Option<String>,
     /// Status sent; 0 when the connection was dropped or reset before a status was sent.
     pub status: u16,
     /// Name of the fault rule that matched.
@@ -116,6 +118,7 @@ pub(crate) fn blank(method: &str, path: &str, at_ms: u64) -> JournalEntry {
         canonical_path: None,
         grant_type: None,
         client_id: None,
+        scope: None,
         status: 0,
         rule: None,
         at_ms,

@@ -108,9 +108,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use crate::config::{
-    ClientConfig, Config, ConfigError, ConsentAction, ConsentConfig, DeviceConfig, DeviceStep,
-    Dialect, PkceConfig, PkceMode, RegistrationConfig, RotationConfig, RotationPolicy,
-    SigningAlgorithm, TeamConfig, TokenFormat, TokensConfig, UserConfig,
+    AuthMethod, ClientConfig, ClientSecret, Config, ConfigError, ConsentAction, ConsentConfig,
+    DeviceConfig, DeviceStep, Dialect, IdTokenFault, OpenIdConfig, PkceConfig, PkceMode,
+    RegistrationConfig, RotationConfig, RotationPolicy, SigningAlgorithm, TeamConfig, TokenFormat,
+    TokensConfig, UserConfig,
 };
 pub use crate::error::Error;
 pub use crate::journal::{JournalEntry, LineageEntry};
@@ -387,6 +388,8 @@ impl Drop for MockServer {
 mod tests {
     use super::*;
 
+    use crate::model::grants::SignIn;
+
     fn assert_send_sync<T: Send + Sync>() {}
 
     #[tokio::test]
@@ -394,12 +397,17 @@ mod tests {
         let server = MockServer::start().await;
         let shared = Arc::clone(&server.shared);
         let pair = shared
-            .issue_new("alice", "cliauth", "", "password")
+            .issue_new("alice", "cliauth", "openid", "password", SignIn::default())
             .unwrap();
         let text = format!("{server:?}");
         assert!(text.contains(&server.url()));
         assert!(
-            !text.contains(&pair.access_token) && !text.contains(&pair.refresh_token),
+            !text.contains(&pair.access_token)
+                && pair
+                    .refresh_token
+                    .iter()
+                    .all(|r| !text.contains(r.as_str()))
+                && pair.id_token.iter().all(|i| !text.contains(i.as_str())),
             "{text}"
         );
     }

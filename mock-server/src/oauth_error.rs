@@ -46,6 +46,10 @@ impl OAuthError {
     pub(crate) fn invalid_grant(description: &str) -> Self {
         Self::new(400, "invalid_grant", description)
     }
+    /// RFC 6749 §5.2 `invalid_scope`.
+    pub(crate) fn invalid_scope(description: &str) -> Self {
+        Self::new(400, "invalid_scope", description)
+    }
     pub(crate) fn server_error(description: &str) -> Self {
         Self::new(500, "server_error", description)
     }

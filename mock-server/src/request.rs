@@ -144,10 +144,8 @@ impl RequestCtx {
         }
     }
 
-    /// The client identified by Basic auth or the `client_id` field, with its secret if any.
-    pub(crate) fn client_credentials(
-        &self,
-    ) -> Result<Option<(String, Option<String>)>, OAuthError> {
+    /// The client a request names and how it tried to authenticate (RFC 6749 §2.3.1).
+    pub(crate) fn presented_client(&self) -> Result<Option<PresentedClient>, OAuthError> {
         let form = self.form()?;
         let basic = match &self.basic {
             Some(Err(why)) => {
@@ -162,10 +160,36 @@ impl RequestCtx {
             (Some((id, _)), Some(f)) if id != f => Err(OAuthError::invalid_request(
                 "client_id differs between Basic auth and the body",
             )),
-            (Some((id, secret)), _) => Ok(Some((id.clone(), Some(secret.clone())))),
-            (None, Some(id)) => Ok(Some((id.clone(), form.get("client_secret").cloned()))),
+            (Some((id, secret)), _) => Ok(Some(PresentedClient {
+                client_id: id.clone(),
+                secret: Some(secret.clone()),
+                basic: true,
+            })),
+            (None, Some(id)) => Ok(Some(PresentedClient {
+                client_id: id.clone(),
+                secret: form.get("client_secret").cloned(),
+                basic: false,
+            })),
             (None, None) => Ok(None),
         }
+    }
+}
+
+/// The client a request names, with the secret it presented. Its `Debug` hides the secret.
+pub(crate) struct PresentedClient {
+    pub(crate) client_id: String,
+    pub(crate) secret: Option<String>,
+    /// Whether the credentials came as HTTP Basic (else the form body).
+    pub(crate) basic: bool,
+}
+
+impl std::fmt::Debug for PresentedClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PresentedClient")
+            .field("client_id", &self.client_id)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("basic", &self.basic)
+            .finish()
     }
 }
 

@@ -118,17 +118,27 @@ impl Signer {
             .as_ref()
     }
 
-    /// Signs the claims as a compact JWS.
+    /// Signs the claims as a compact JWS typed `at+jwt` (an RFC 9068 access token).
     pub(crate) fn sign(
         &self,
         alg: SigningAlgorithm,
+        claims: &serde_json::Value,
+    ) -> Result<String, Error> {
+        self.sign_typed(alg, "at+jwt", claims)
+    }
+
+    /// Signs the claims as a compact JWS with this `typ` header.
+    pub(crate) fn sign_typed(
+        &self,
+        alg: SigningAlgorithm,
+        typ: &str,
         claims: &serde_json::Value,
     ) -> Result<String, Error> {
         let (name, kid) = match alg {
             SigningAlgorithm::Rs256 => ("RS256", self.rsa().ok_or(Error::Signing)?.1.as_str()),
             SigningAlgorithm::Es256 => ("ES256", self.es256().ok_or(Error::Signing)?.1.as_str()),
         };
-        let header = serde_json::json!({ "alg": name, "typ": "at+jwt", "kid": kid });
+        let header = serde_json::json!({ "alg": name, "typ": typ, "kid": kid });
         let mut input = String::with_capacity(512);
         input.push_str(&URL_SAFE_NO_PAD.encode(header.to_string()));
         input.push('.');

@@ -255,3 +255,30 @@ fn rules_lists_every_rule_with_its_tier() {
         "{text}"
     );
 }
+
+#[test]
+fn check_of_a_missing_folder_exits_2_naming_it_and_the_os_reason() {
+    let dir = project(&[("src/lib.rs", "fn f() {}\n")]);
+    let out = guard(&["check", "no-such-folder"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: check the given paths: read no-such-folder: No such file or directory (os error 2)\n"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn help_ends_with_the_environment_and_the_exit_codes() {
+    let out = guard(&["--help"], Path::new("."));
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    let tail = &text[text.find("Environment:").expect("an Environment section")..];
+    assert!(tail.contains("CLIAUTH_GUARD_CONFIG"), "{text}");
+    let codes = &tail[tail
+        .find("Exit codes:")
+        .expect("an exit-code table after it")..];
+    for code in ["0  clean", "1  findings", "2  usage"] {
+        assert!(codes.contains(code), "{code} missing: {text}");
+    }
+}

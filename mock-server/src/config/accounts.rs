@@ -46,9 +46,65 @@ pub struct ClientConfig {
     /// Registered redirect URIs; loopback ones match on any port (RFC 8252 §7.3).
     #[serde(default)]
     pub redirect_uris: Vec<String>,
-    /// Allowed grant types.
+    /// Allowed grant types (default: all; `client_credentials` works for confidential clients
+    /// only).
     #[serde(default = "all_grants")]
     pub grants: Vec<String>,
+    /// Scopes the client may ask for; a request for any other is `invalid_scope` (RFC 6749
+    /// §4.1.2.1, §5.2). Defaults to every scope discovery lists.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// Makes it a confidential client (RFC 6749 §2.1): every token, revocation and
+    /// introspection request must then authenticate with this secret (§2.3.1).
+    #[serde(default)]
+    pub client_secret: Option<ClientSecret>,
+    /// How a confidential client authenticates; `None` accepts both methods.
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<AuthMethod>,
+}
+
+/// A client secret. Its `Debug` is redacted so a logged config never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    /// The secret itself, to compare with what a client presents.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientSecret(<redacted>)")
+    }
+}
+
+/// How a confidential client authenticates at the token endpoint (RFC 7591 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuthMethod {
+    /// HTTP Basic with the form-urlencoded id and secret (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1).
+    ClientSecretPost,
+}
+
+impl AuthMethod {
+    /// Its RFC 7591 name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+        }
+    }
 }
 
 impl Default for ClientConfig {
@@ -61,8 +117,19 @@ impl Default for ClientConfig {
                 "http://[::1]/callback".to_owned(),
             ],
             grants: all_grants(),
+            scopes: default_scopes(),
+            client_secret: None,
+            token_endpoint_auth_method: None,
         }
     }
+}
+
+/// Every scope `scopes_supported` lists: `openid`, `profile`, `email`, `offline_access`, `sync`.
+pub(crate) fn default_scopes() -> Vec<String> {
+    ["openid", "profile", "email", "offline_access", "sync"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The grant type identifier of the device grant (RFC 8628 §3.4).
@@ -74,6 +141,7 @@ fn all_grants() -> Vec<String> {
         "refresh_token",
         DEVICE_GRANT,
         "password",
+        "client_credentials",
     ]
     .into_iter()
     .map(str::to_owned)

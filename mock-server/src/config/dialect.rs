@@ -1,36 +1,49 @@
 //! Which product the server imitates.
+//!
+//! The dialects are one table below: each line is a variant, its name (TOML, `--dialect`, the
+//! readiness line) and what it imitates. The variant's paths and shapes are one file in
+//! `src/dialects/`, which the compiler asks for in `dialects::spec`.
 
 use serde::{Deserialize, Serialize};
 
-/// The product whose paths, client id and response shapes the server speaks.
-///
-/// A dialect is a thin mapping onto one engine: rotation policies, device scripts, rules,
-/// holds, the clock and the journal work the same in every dialect (`../shared/SEED-CLIENTS.md`).
-/// Each variant's paths and shapes are one file in `src/dialects/`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub enum Dialect {
-    /// cliauth's own API (`docs/interfaces.md` section 3).
-    #[default]
-    #[serde(rename = "cliauth")]
-    Cliauth,
-    /// The Spec Kitty SaaS as `spec-kitty-cli` 3.2.7 uses it (client `cli_native`).
-    #[serde(rename = "spec-kitty")]
-    SpecKitty,
-    /// The SkillMeat issuer and API as `skillmeat` 0.74.0 uses them (client `skillmeat-cli`).
-    #[serde(rename = "skillmeat")]
-    Skillmeat,
+macro_rules! dialects {
+    ($($(#[$attr:meta])* $variant:ident => $name:literal, $doc:literal;)*) => {
+        /// The product whose paths, client id and response shapes the server speaks.
+        ///
+        /// A dialect is a thin mapping onto one engine: rotation policies, device scripts, rules,
+        /// holds, the clock and the journal work the same in every dialect
+        /// (`../shared/SEED-CLIENTS.md`). Each variant's paths and shapes are one file in
+        /// `src/dialects/`.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[non_exhaustive]
+        pub enum Dialect {
+            $(
+                #[doc = $doc]
+                $(#[$attr])*
+                #[serde(rename = $name)]
+                $variant,
+            )*
+        }
+
+        impl Dialect {
+            /// Every dialect, in the order of the table.
+            pub const ALL: &'static [Dialect] = &[$(Dialect::$variant,)*];
+
+            /// The name used in TOML and on the command line.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                }
+            }
+        }
+    };
 }
 
-impl Dialect {
-    /// The name used in TOML and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Cliauth => "cliauth",
-            Self::SpecKitty => "spec-kitty",
-            Self::Skillmeat => "skillmeat",
-        }
-    }
+dialects! {
+    #[default]
+    Cliauth => "cliauth", "cliauth's own API (`docs/interfaces.md` section 3).";
+    SpecKitty => "spec-kitty", "The Spec Kitty SaaS as `spec-kitty-cli` 3.2.7 uses it (client `cli_native`).";
+    Skillmeat => "skillmeat", "The SkillMeat issuer and API as `skillmeat` 0.74.0 uses them (client `skillmeat-cli`).";
 }
 
 impl std::fmt::Display for Dialect {
@@ -43,13 +56,51 @@ impl std::str::FromStr for Dialect {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "cliauth" => Ok(Self::Cliauth),
-            "spec-kitty" => Ok(Self::SpecKitty),
-            "skillmeat" => Ok(Self::Skillmeat),
-            other => Err(format!(
-                "unknown dialect {other:?}, expected cliauth, spec-kitty or skillmeat"
-            )),
+        if let Some(dialect) = Self::ALL.iter().find(|d| d.name() == s) {
+            return Ok(*dialect);
+        }
+        let names: Vec<&str> = Self::ALL.iter().map(|d| d.name()).collect();
+        let expected = match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            Some((only, _)) => (*only).to_owned(),
+            None => String::new(),
+        };
+        Err(format!("unknown dialect {s:?}, expected {expected}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_dialect_parses_from_its_name() {
+        for dialect in Dialect::ALL {
+            assert_eq!(dialect.name().parse::<Dialect>(), Ok(*dialect));
+        }
+    }
+
+    #[test]
+    fn an_unknown_name_lists_the_known_ones() {
+        assert_eq!(
+            "klingon".parse::<Dialect>(),
+            Err(
+                "unknown dialect \"klingon\", expected cliauth, spec-kitty or skillmeat".to_owned()
+            )
+        );
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Wrap {
+        d: Dialect,
+    }
+
+    #[test]
+    fn the_serde_name_is_the_table_name() {
+        for dialect in Dialect::ALL {
+            let toml = format!("d = \"{}\"", dialect.name());
+            let parsed: Wrap = toml::from_str(&toml).unwrap();
+            assert_eq!(parsed.d, *dialect);
         }
     }
 }

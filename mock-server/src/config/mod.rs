@@ -12,13 +12,15 @@ use std::path::Path;
 
 mod accounts;
 mod dialect;
+mod openid;
 mod sections;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use self::accounts::DEVICE_GRANT;
-pub use self::accounts::{ClientConfig, TeamConfig, UserConfig};
+pub use self::accounts::{AuthMethod, ClientConfig, ClientSecret, TeamConfig, UserConfig};
+pub(crate) use self::accounts::{DEVICE_GRANT, default_scopes};
 pub use self::dialect::Dialect;
+pub use self::openid::{IdTokenFault, OpenIdConfig};
 pub use self::sections::{
     ConsentAction, ConsentConfig, DeviceConfig, DeviceStep, PkceConfig, PkceMode,
     RegistrationConfig, RotationConfig, RotationPolicy, SigningAlgorithm, TokenFormat,
@@ -49,6 +51,8 @@ pub struct Config {
     pub consent: ConsentConfig,
     /// Dynamic client registration (RFC 7591).
     pub registration: RegistrationConfig,
+    /// OpenID Connect: ID tokens, userinfo, OpenID discovery, and broken ID tokens on purpose.
+    pub openid: OpenIdConfig,
     /// Users; replaces the default users when present.
     pub users: Vec<UserConfig>,
     /// Clients; replaces the default client when present.
@@ -69,6 +73,7 @@ impl Default for Config {
             device: DeviceConfig::default(),
             consent: ConsentConfig::default(),
             registration: RegistrationConfig::default(),
+            openid: OpenIdConfig::default(),
             users: accounts::default_users(),
             clients: vec![ClientConfig::default()],
             rules: Vec::new(),
@@ -129,6 +134,21 @@ impl Config {
         for c in &self.clients {
             if !seen.insert(c.client_id.as_str()) {
                 return Err(format!("clients: duplicate client_id {:?}", c.client_id));
+            }
+            if c.client_secret
+                .as_ref()
+                .is_some_and(|s| s.expose().is_empty())
+            {
+                return Err(format!(
+                    "clients.client_secret: client {:?} has an empty secret; give it one or remove the key for a public client",
+                    c.client_id
+                ));
+            }
+            if c.token_endpoint_auth_method.is_some() && c.client_secret.is_none() {
+                return Err(format!(
+                    "clients.token_endpoint_auth_method: client {:?} has no client_secret; a public client authenticates with none",
+                    c.client_id
+                ));
             }
             for uri in &c.redirect_uris {
                 url::Url::parse(uri)

@@ -6,8 +6,9 @@
 //! Each dialect is one file implementing [`DialectSpec`](crate::dialect::DialectSpec); cliauth's
 //! own API is the default one.
 //!
-//! Adding a dialect: a file here with a unit struct that implements `DialectSpec`, a variant of
-//! [`Dialect`] (with its name), and its arm in [`spec`] below; the compiler points at both.
+//! Adding a dialect: a file here with a unit struct that implements `DialectSpec`, a line in the
+//! table of [`Dialect`] (variant and name), and its arm in [`spec`] below, which the compiler
+//! asks for.
 
 pub(crate) mod cliauth;
 pub(crate) mod skillmeat;

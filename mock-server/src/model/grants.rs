@@ -1,7 +1,7 @@
 //! Issuing and refreshing token pairs: new families, signing, and the rotation policies with
 //! reuse detection. Failures are [`GrantError`]s; the oauth layer maps them to RFC 6749 errors.
 
-use crate::config::{Config, RotationPolicy, SigningAlgorithm, TokenFormat};
+use crate::config::{Config, IdTokenFault, RotationPolicy, SigningAlgorithm, TokenFormat};
 use crate::error::Error;
 use crate::tokens::{fingerprint, random_secret};
 
@@ -47,11 +47,15 @@ pub(crate) enum GrantError {
 #[derive(Debug, Clone)]
 pub(crate) struct TokenSettings {
     format: TokenFormat,
-    algorithm: SigningAlgorithm,
+    pub(super) algorithm: SigningAlgorithm,
     access_ttl: u64,
     refresh_ttl: u64,
     audience: String,
-    issuer: Option<String>,
+    pub(super) issuer: Option<String>,
+    /// Whether OpenID is on (ID tokens are minted for `openid`).
+    pub(super) openid: bool,
+    /// How to break the ID tokens, if at all.
+    pub(super) id_token_fault: Option<IdTokenFault>,
 }
 
 fn token_settings(config: &Config) -> TokenSettings {
@@ -63,7 +67,19 @@ fn token_settings(config: &Config) -> TokenSettings {
         refresh_ttl: t.refresh_ttl,
         audience: t.audience.clone(),
         issuer: config.issuer.clone(),
+        openid: config.openid.enabled,
+        id_token_fault: config.openid.id_token_fault,
     }
+}
+
+/// The sign-in that started a family, as its ID tokens describe it (OIDC Core §2).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SignIn {
+    /// The authorization request's `nonce`; only the first ID token repeats it (OIDC Core
+    /// §12.2: a refreshed ID token SHOULD NOT carry one).
+    pub(crate) nonce: Option<String>,
+    /// When the user authenticated (server clock, ms); `None` = when the family starts.
+    pub(crate) at_ms: Option<u64>,
 }
 
 /// An issued token pair; the oauth layer turns it into the token response (RFC 6749 §5.1).
@@ -71,7 +87,10 @@ fn token_settings(config: &Config) -> TokenSettings {
 #[derive(Clone)]
 pub(crate) struct TokenPair {
     pub(crate) access_token: String,
-    pub(crate) refresh_token: String,
+    /// `None` for grants without one (`client_credentials`, RFC 6749 §4.4.3).
+    pub(crate) refresh_token: Option<String>,
+    /// An OpenID Connect ID token, when `openid` was granted and OpenID is on.
+    pub(crate) id_token: Option<String>,
     pub(crate) expires_in: u64,
     pub(crate) refresh_expires_in: u64,
     pub(crate) issued_ms: u64,
@@ -83,7 +102,11 @@ impl std::fmt::Debug for TokenPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenPair")
             .field("access_token", &fingerprint(&self.access_token))
-            .field("refresh_token", &fingerprint(&self.refresh_token))
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_deref().map(fingerprint),
+            )
+            .field("id_token", &self.id_token.as_deref().map(fingerprint))
             .field("expires_in", &self.expires_in)
             .field("refresh_expires_in", &self.refresh_expires_in)
             .field("issued_ms", &self.issued_ms)
@@ -91,6 +114,16 @@ impl std::fmt::Debug for TokenPair {
             .field("family", &self.family)
             .finish()
     }
+}
+
+/// What one issuance is for: the subject, the client, the scope, the family and the refresh
+/// token that goes with it.
+pub(super) struct Issued<'a> {
+    pub(super) user: &'a str,
+    pub(super) client_id: &'a str,
+    pub(super) scope: &'a str,
+    pub(super) family: u64,
+    pub(super) refresh: Option<String>,
 }
 
 impl Shared {
@@ -102,12 +135,17 @@ impl Shared {
         client_id: &str,
         scope: &str,
         flow: &'static str,
+        sign_in: SignIn,
     ) -> Result<TokenPair, GrantError> {
         let now = self.clock.now_ms();
         let refresh = random_secret("mrt_");
+        let sign_in = SignIn {
+            at_ms: Some(sign_in.at_ms.unwrap_or(now)),
+            ..sign_in
+        };
         let (family, settings) = {
             let mut st = lock(&self.state);
-            let family = st.new_family(flow, now);
+            let family = st.new_family(flow, now, sign_in.at_ms.unwrap_or(now));
             let settings = token_settings(&st.config);
             st.refresh.insert(
                 refresh.clone(),
@@ -124,19 +162,56 @@ impl Shared {
             (family, settings)
         };
         self.lineage(&refresh, None, family, "issued", None);
-        self.finish_pair(user, client_id, scope, family, refresh, &settings)
+        let issued = Issued {
+            user,
+            client_id,
+            scope,
+            family,
+            refresh: Some(refresh),
+        };
+        self.finish_pair(issued, &settings, &sign_in)
     }
 
-    /// Signs an access token outside the lock, then records it in its family.
-    fn finish_pair(
+    /// The `client_credentials` grant (RFC 6749 §4.4): an access token whose subject is the
+    /// client itself, in a family of its own; no refresh token (§4.4.3) and no ID token (no
+    /// user signed in).
+    pub(crate) fn issue_for_client(
         &self,
-        user: &str,
         client_id: &str,
         scope: &str,
-        family: u64,
-        refresh: String,
-        settings: &TokenSettings,
     ) -> Result<TokenPair, GrantError> {
+        let now = self.clock.now_ms();
+        let (family, mut settings) = {
+            let mut st = lock(&self.state);
+            let family = st.new_family("client_credentials", now, now);
+            (family, token_settings(&st.config))
+        };
+        settings.openid = false;
+        let issued = Issued {
+            user: client_id,
+            client_id,
+            scope,
+            family,
+            refresh: None,
+        };
+        self.finish_pair(issued, &settings, &SignIn::default())
+    }
+
+    /// Signs an access token (and an ID token when `openid` is granted) outside the lock, then
+    /// records it in its family.
+    pub(super) fn finish_pair(
+        &self,
+        issued: Issued<'_>,
+        settings: &TokenSettings,
+        sign_in: &SignIn,
+    ) -> Result<TokenPair, GrantError> {
+        let Issued {
+            user,
+            client_id,
+            scope,
+            family,
+            refresh,
+        } = issued;
         let iat_ms = self.clock.now_ms();
         let exp_ms = iat_ms + settings.access_ttl * 1000;
         let jti = random_secret("");
@@ -159,6 +234,7 @@ impl Shared {
                     .map_err(GrantError::Signing)?
             }
         };
+        let id_token = self.id_token(settings, user, client_id, scope, &access, sign_in, iat_ms)?;
         let mut st = lock(&self.state);
         let revoked = st
             .families
@@ -183,9 +259,11 @@ impl Shared {
             .access
             .push(access.clone());
         st.secrets.push(access.clone());
+        st.secrets.extend(id_token.iter().cloned());
         Ok(TokenPair {
             access_token: access,
             refresh_token: refresh,
+            id_token,
             expires_in: settings.access_ttl,
             refresh_expires_in: settings.refresh_ttl,
             issued_ms: iat_ms,
@@ -231,18 +309,26 @@ impl Shared {
         if now >= record.expires_ms {
             return Err(GrantError::Expired);
         }
+        // OIDC Core §12.2: a refreshed ID token keeps the original `auth_time`, and no nonce.
+        let sign_in = SignIn {
+            nonce: None,
+            at_ms: st.families.get(&family).map(|f| f.auth_ms),
+        };
         match record.status.clone() {
             RefreshStatus::Revoked { reason } => Err(GrantError::Revoked { reason }),
             RefreshStatus::Active if policy.policy == RotationPolicy::None => {
                 drop(st);
                 self.lineage(presented, None, family, "reused", None);
                 let pair = self.finish_pair(
-                    &user,
-                    &client,
-                    &granted_scope,
-                    family,
-                    presented.to_owned(),
+                    Issued {
+                        user: &user,
+                        client_id: &client,
+                        scope: &granted_scope,
+                        family,
+                        refresh: Some(presented.to_owned()),
+                    },
                     &settings,
+                    &sign_in,
                 )?;
                 Ok((pair, "not_rotated"))
             }
@@ -270,8 +356,14 @@ impl Shared {
                 drop(st);
                 self.lineage(presented, None, family, "rotated", None);
                 self.lineage(&successor, Some(presented), family, "issued", None);
-                let pair =
-                    self.finish_pair(&user, &client, &granted_scope, family, successor, &settings)?;
+                let issued = Issued {
+                    user: &user,
+                    client_id: &client,
+                    scope: &granted_scope,
+                    family,
+                    refresh: Some(successor),
+                };
+                let pair = self.finish_pair(issued, &settings, &sign_in)?;
                 Ok((pair, "rotated"))
             }
             RefreshStatus::Rotated {
@@ -308,14 +400,14 @@ impl Shared {
                         }
                         drop(st);
                         self.lineage(presented, None, family, "reused", Some("grace"));
-                        let pair = self.finish_pair(
-                            &user,
-                            &client,
-                            &granted_scope,
+                        let issued = Issued {
+                            user: &user,
+                            client_id: &client,
+                            scope: &granted_scope,
                             family,
-                            successor,
-                            &settings,
-                        )?;
+                            refresh: Some(successor),
+                        };
+                        let pair = self.finish_pair(issued, &settings, &sign_in)?;
                         Ok((pair, "grace_reuse"))
                     }
                     // Strict, and the other policies once their window or uses are spent.

@@ -5,9 +5,11 @@
 //! - this file: [`Shared`] (everything the handlers share) and the operations that revoke,
 //!   expire and decide;
 //! - [`grants`]: issuing and refreshing token pairs (the rotation policies);
+//! - `id_token`: the OpenID Connect ID tokens that go with them, broken on purpose on request;
 //! - [`state`]: the records (codes, device authorizations, tokens, families).
 
 pub(crate) mod grants;
+mod id_token;
 pub(crate) mod state;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::config::{Config, DeviceStep, UserConfig};
+use crate::config::{AuthMethod, ClientSecret, Config, DeviceStep, UserConfig, default_scopes};
 use crate::rules::RuleSlot;
 
 /// Mutable server state.
@@ -41,7 +41,8 @@ impl State {
         }
     }
 
-    pub(crate) fn new_family(&mut self, flow: &'static str, now_ms: u64) -> u64 {
+    /// Starts a family; `auth_ms` is when the user authenticated (the ID tokens' `auth_time`).
+    pub(crate) fn new_family(&mut self, flow: &'static str, now_ms: u64, auth_ms: u64) -> u64 {
         let id = self.next_family;
         self.next_family += 1;
         self.families.insert(
@@ -49,6 +50,7 @@ impl State {
             Family {
                 flow,
                 started_ms: now_ms,
+                auth_ms,
                 ..Family::default()
             },
         );
@@ -96,13 +98,17 @@ impl State {
             return Some(ClientView {
                 redirect_uris: c.redirect_uris.clone(),
                 grants: c.grants.clone(),
-                secret: None,
+                scopes: c.scopes.clone(),
+                secret: c.client_secret.clone(),
+                auth_method: c.token_endpoint_auth_method,
             });
         }
         self.registered.get(client_id).map(|c| ClientView {
             redirect_uris: c.redirect_uris.clone(),
             grants: c.grants.clone(),
+            scopes: default_scopes(),
             secret: c.secret.clone(),
+            auth_method: c.auth_method,
         })
     }
 }
@@ -112,7 +118,30 @@ impl State {
 pub(crate) struct ClientView {
     pub(crate) redirect_uris: Vec<String>,
     pub(crate) grants: Vec<String>,
-    pub(crate) secret: Option<String>,
+    /// The scopes it may ask for.
+    pub(crate) scopes: Vec<String>,
+    /// `Some` for a confidential client (RFC 6749 §2.1).
+    pub(crate) secret: Option<ClientSecret>,
+    /// The one method it may authenticate with; `None` accepts both.
+    pub(crate) auth_method: Option<AuthMethod>,
+}
+
+impl ClientView {
+    /// Checks a requested scope (RFC 6749 §3.3) against the client's allowed scopes; the error
+    /// names the first scope it may not have.
+    pub(crate) fn check_scope(&self, requested: &str) -> Result<(), String> {
+        match requested
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .find(|w| !self.scopes.iter().any(|s| s == w))
+        {
+            Some(w) => Err(format!(
+                "scope {w} is not allowed for this client (allowed: {})",
+                self.scopes.join(" ")
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A dynamically registered client (RFC 7591).
@@ -120,7 +149,8 @@ pub(crate) struct ClientView {
 pub(crate) struct RegisteredClient {
     pub(crate) redirect_uris: Vec<String>,
     pub(crate) grants: Vec<String>,
-    pub(crate) secret: Option<String>,
+    pub(crate) secret: Option<ClientSecret>,
+    pub(crate) auth_method: Option<AuthMethod>,
 }
 
 /// An authorization code (RFC 6749 §4.1.2).
@@ -132,6 +162,10 @@ pub(crate) struct AuthCode {
     pub(crate) method: Option<String>,
     pub(crate) user: String,
     pub(crate) scope: String,
+    /// The authorization request's `nonce` (OIDC Core §3.1.2.1), for the ID token.
+    pub(crate) nonce: Option<String>,
+    /// When the user approved (server clock, ms): the ID token's `auth_time`.
+    pub(crate) auth_ms: u64,
     pub(crate) expires_ms: u64,
     pub(crate) used: bool,
     /// The family the code's tokens belong to, once redeemed.
@@ -210,4 +244,6 @@ pub(crate) struct Family {
     pub(crate) flow: &'static str,
     /// Server clock when it started.
     pub(crate) started_ms: u64,
+    /// When the user authenticated (server clock, ms): the `auth_time` of its ID tokens.
+    pub(crate) auth_ms: u64,
 }

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
 use crate::config::{ConsentAction, PkceMode};
-use crate::model::state::AuthCode;
+use crate::model::state::{AuthCode, ClientView};
 use crate::model::{Shared, lock};
 use crate::oauth_error::{OAuthError, Outcome};
 use crate::request::Ctx;
@@ -56,7 +56,7 @@ struct Redirect {
     uri: url::Url,
     /// The `redirect_uri` parameter as sent, which the token request must repeat.
     sent: Option<String>,
-    grants: Vec<String>,
+    client: ClientView,
 }
 
 fn validate_client(s: &Shared, query: &HashMap<String, String>) -> Result<Redirect, OAuthError> {
@@ -97,7 +97,7 @@ fn validate_client(s: &Shared, query: &HashMap<String, String>) -> Result<Redire
         client_id: client_id.clone(),
         uri,
         sent,
-        grants: client.grants,
+        client,
     })
 }
 
@@ -151,11 +151,20 @@ fn decide(
         }
         None => return Err(err("invalid_request", "missing parameter response_type")),
     }
-    if !redirect.grants.iter().any(|g| g == "authorization_code") {
+    if !redirect
+        .client
+        .grants
+        .iter()
+        .any(|g| g == "authorization_code")
+    {
         return Err(err(
             "unauthorized_client",
             "client may not use the authorization code grant",
         ));
+    }
+    let scope = query.get("scope").cloned().unwrap_or_default();
+    if let Err(why) = redirect.client.check_scope(&scope) {
+        return Err(err("invalid_scope", &why));
     }
     let (mode, consent, code_ttl) = {
         let st = lock(&s.state);
@@ -217,7 +226,9 @@ fn decide(
             challenge,
             method,
             user,
-            scope: query.get("scope").cloned().unwrap_or_default(),
+            scope,
+            nonce: query.get("nonce").cloned(),
+            auth_ms: now,
             expires_ms: now + code_ttl * 1000,
             used: false,
             family: None,

@@ -11,6 +11,7 @@ use http::StatusCode;
 use super::{token_json, token_response};
 use crate::config::{DEVICE_GRANT, DeviceStep};
 use crate::dialect::Spec;
+use crate::model::grants::SignIn;
 use crate::model::state::{DeviceAuth, DeviceDecision};
 use crate::model::{Shared, lock, normalize_user_code as normalize};
 use crate::oauth_error::{OAuthError, PollGap};
@@ -28,19 +29,14 @@ pub(crate) async fn authorization(
 
 fn start(s: &Shared, ctx: &RequestCtx) -> Result<serde_json::Value, OAuthError> {
     let form = ctx.form()?;
-    let Some((client_id, secret)) = ctx.client_credentials()? else {
+    let Some(authenticated) = super::client_auth::authenticate(s, ctx)? else {
         return Err(OAuthError::invalid_request("missing parameter client_id"));
     };
+    let (client_id, client) = (authenticated.client_id, authenticated.client);
     let now = s.clock.now_ms();
     let device_code = random_secret("mdc_");
     let code = user_code();
     let mut st = lock(&s.state);
-    let client = st
-        .client(&client_id)
-        .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
-    if client.secret.is_some() && client.secret != secret {
-        return Err(OAuthError::invalid_client("client authentication failed"));
-    }
     if !client.grants.iter().any(|g| g == DEVICE_GRANT) {
         return Err(OAuthError::new(
             400,
@@ -48,8 +44,11 @@ fn start(s: &Shared, ctx: &RequestCtx) -> Result<serde_json::Value, OAuthError> 
             "client may not use the device grant",
         ));
     }
-    let cfg = st.config.device.clone();
     let scope = form.get("scope").cloned().unwrap_or_default();
+    client
+        .check_scope(&scope)
+        .map_err(|why| OAuthError::invalid_scope(&why))?;
+    let cfg = st.config.device.clone();
     st.devices.insert(
         device_code.clone(),
         DeviceAuth {
@@ -167,7 +166,7 @@ pub(crate) fn poll(
             d.redeemed = true;
             let scope = d.scope.clone();
             drop(st);
-            let pair = s.issue_new(&user, client_id, &scope, "device_code")?;
+            let pair = s.issue_new(&user, client_id, &scope, "device_code", SignIn::default())?;
             let mut resp = token_response(token_json(&pair, spec), Some("issued"));
             if let Some(g) = gap {
                 resp.extensions_mut().insert(PollGap(g));

@@ -1,6 +1,7 @@
 //! The OAuth 2.0 endpoints and the wire shapes they share (token responses).
 
 pub(crate) mod authorize;
+pub(crate) mod client_auth;
 pub(crate) mod device;
 pub(crate) mod discovery;
 pub(crate) mod register;
@@ -38,11 +39,13 @@ pub(crate) fn token_json(pair: &TokenPair, spec: Spec) -> serde_json::Value {
     body.insert("access_token".to_owned(), pair.access_token.clone().into());
     body.insert("token_type".to_owned(), "Bearer".into());
     body.insert("expires_in".to_owned(), pair.expires_in.into());
-    body.insert(
-        "refresh_token".to_owned(),
-        pair.refresh_token.clone().into(),
-    );
+    if let Some(refresh) = &pair.refresh_token {
+        body.insert("refresh_token".to_owned(), refresh.clone().into());
+    }
     body.insert("scope".to_owned(), pair.scope.clone().into());
+    if let Some(id_token) = &pair.id_token {
+        body.insert("id_token".to_owned(), id_token.clone().into());
+    }
     spec.token_extras(pair, &mut body);
     serde_json::Value::Object(body)
 }

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
-use crate::config::DEVICE_GRANT;
+use crate::config::{AuthMethod, ClientSecret, DEVICE_GRANT};
 use crate::model::state::RegisteredClient;
 use crate::model::{Shared, lock};
 use crate::oauth_error::OAuthError;
@@ -110,6 +110,7 @@ fn handle(s: &Shared, ctx: &RequestCtx) -> Result<serde_json::Value, OAuthError>
         "refresh_token",
         "password",
         DEVICE_GRANT,
+        "client_credentials",
     ];
     if let Some(g) = grants.iter().find(|g| !known.contains(&g.as_str())) {
         return Err(OAuthError::new(
@@ -152,7 +153,12 @@ fn handle(s: &Shared, ctx: &RequestCtx) -> Result<serde_json::Value, OAuthError>
         RegisteredClient {
             redirect_uris: redirect_uris.clone(),
             grants: grants.clone(),
-            secret: secret.clone(),
+            secret: secret.clone().map(ClientSecret::new),
+            auth_method: match auth_method.as_str() {
+                "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
+                "client_secret_post" => Some(AuthMethod::ClientSecretPost),
+                _ => None,
+            },
         },
     );
     let mut body = meta.clone();

@@ -6,12 +6,24 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
-use super::token_response;
+use super::{client_auth, token_response};
 use crate::dialect::Spec;
 use crate::model::state::RefreshStatus;
 use crate::model::{Shared, lock};
 use crate::oauth_error::{OAuthError, Outcome};
-use crate::request::{Ctx, required};
+use crate::request::{Ctx, RequestCtx, required};
+
+/// Client authentication at revocation (RFC 7009 §2.1) and introspection: a client that names
+/// itself must authenticate if confidential; an unnamed request is fine unless the token
+/// belongs to a confidential client, which must then authenticate.
+fn authenticate_for(s: &Shared, ctx: &RequestCtx, token: &str) -> Result<(), OAuthError> {
+    if client_auth::authenticate(s, ctx)?.is_none()
+        && let Some(owner) = client_auth::token_owner(s, token)
+    {
+        client_auth::unnamed(s, &owner)?;
+    }
+    Ok(())
+}
 
 /// `POST /oauth/revoke`: 200 for known and unknown tokens alike (RFC 7009 §2.2).
 pub(crate) async fn revoke(
@@ -21,6 +33,7 @@ pub(crate) async fn revoke(
 ) -> Result<Response, OAuthError> {
     let form = ctx.form()?;
     let token = required(form, "token")?;
+    authenticate_for(&s, &ctx, token)?;
     if let Some(hint) = form.get("token_type_hint")
         && hint != "access_token"
         && hint != "refresh_token"
@@ -44,6 +57,7 @@ pub(crate) async fn introspect(
 ) -> Result<Response, OAuthError> {
     let form = ctx.form()?;
     let token = required(form, "token")?;
+    authenticate_for(&s, &ctx, token)?;
     let now = s.clock.now_ms();
     let issuer = s.issuer();
     let st = lock(&s.state);

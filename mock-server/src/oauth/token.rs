@@ -1,5 +1,6 @@
 //! `POST /oauth/token` (RFC 6749 §3.2): every grant type.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Extension;
@@ -9,9 +10,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest as _, Sha256};
 
-use super::{token_json, token_response};
+use super::{client_auth, token_json, token_response};
 use crate::config::{DEVICE_GRANT, PkceMode};
 use crate::dialect::Spec;
+use crate::model::grants::SignIn;
 use crate::model::{Shared, lock};
 use crate::oauth_error::OAuthError;
 use crate::request::{Ctx, RequestCtx, required};
@@ -33,6 +35,7 @@ fn handle(s: &Shared, spec: Spec, ctx: &RequestCtx) -> Result<Response, OAuthErr
         "refresh_token",
         "password",
         DEVICE_GRANT,
+        "client_credentials",
     ];
     if !known.contains(&grant) {
         return Err(OAuthError::new(
@@ -41,7 +44,7 @@ fn handle(s: &Shared, spec: Spec, ctx: &RequestCtx) -> Result<Response, OAuthErr
             &format!("grant type {grant} is not supported"),
         ));
     }
-    let client_id = authenticate(s, ctx, grant)?;
+    let client_id = authenticate(s, ctx, form, grant)?;
     let scope = form.get("scope").map(String::as_str);
     match grant {
         "password" => {
@@ -53,59 +56,97 @@ fn handle(s: &Shared, spec: Spec, ctx: &RequestCtx) -> Result<Response, OAuthErr
             if !ok {
                 return Err(OAuthError::invalid_grant("invalid username or password"));
             }
-            let pair = s.issue_new(username, &client_id, scope.unwrap_or(""), "password")?;
+            let scope = scope.unwrap_or("");
+            allowed_scope(s, &client_id, scope)?;
+            let pair = s.issue_new(username, &client_id, scope, "password", SignIn::default())?;
             Ok(token_response(token_json(&pair, spec), Some("issued")))
         }
         "refresh_token" => {
             let presented = required(form, "refresh_token")?;
-            let explicit_client = ctx.client_credentials()?.map(|c| c.0);
-            let (pair, outcome) = s.refresh(presented, explicit_client.as_deref(), scope)?;
+            let (pair, outcome) = s.refresh(presented, Some(&client_id), scope)?;
             Ok(token_response(token_json(&pair, spec), Some(outcome)))
         }
         "authorization_code" => authorization_code(s, spec, form, &client_id),
+        "client_credentials" => {
+            // RFC 6749 §4.4: confidential clients only (a public one proves nothing).
+            let confidential = lock(&s.state)
+                .client(&client_id)
+                .is_some_and(|c| c.secret.is_some());
+            if !confidential {
+                return Err(OAuthError::new(
+                    400,
+                    "unauthorized_client",
+                    "the client_credentials grant is for confidential clients only",
+                ));
+            }
+            let scope = scope.unwrap_or("");
+            allowed_scope(s, &client_id, scope)?;
+            let pair = s.issue_for_client(&client_id, scope)?;
+            Ok(token_response(token_json(&pair, spec), Some("issued")))
+        }
         _ => super::device::poll(s, spec, form, &client_id),
     }
 }
 
-/// Identifies and authenticates the client; returns its id.
-fn authenticate(s: &Shared, ctx: &RequestCtx, grant: &str) -> Result<String, OAuthError> {
-    let creds = ctx.client_credentials()?;
-    let st = lock(&s.state);
-    let (client_id, secret) = match creds {
+/// `invalid_scope` unless the client may ask for every scope requested (RFC 6749 §5.2).
+fn allowed_scope(s: &Shared, client_id: &str, scope: &str) -> Result<(), OAuthError> {
+    let client = lock(&s.state)
+        .client(client_id)
+        .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
+    client
+        .check_scope(scope)
+        .map_err(|why| OAuthError::invalid_scope(&why))
+}
+
+/// Identifies and authenticates the client (RFC 6749 §2.3, §3.2.1); returns its id.
+///
+/// A request that names no client is allowed only where RFC 6749 lets a public client stay
+/// unnamed: the refresh grant (the refresh token's own client, §6) and the password grant (the
+/// first configured public client, §4.3.2). A confidential client must always authenticate.
+fn authenticate(
+    s: &Shared,
+    ctx: &RequestCtx,
+    form: &HashMap<String, String>,
+    grant: &str,
+) -> Result<String, OAuthError> {
+    let client = match client_auth::authenticate(s, ctx)? {
         Some(c) => c,
-        // RFC 6749 §4.3.2 and §6 do not require a public client to name itself for the password
-        // and refresh grants; the first configured client stands in.
-        None if grant == "password" || grant == "refresh_token" => {
-            let first = st.config.clients.first().map(|c| c.client_id.clone());
-            (
-                first.ok_or_else(|| OAuthError::invalid_client("no client configured"))?,
-                None,
-            )
+        None if grant == "refresh_token" => {
+            let token = required(form, "refresh_token")?;
+            let owner = client_auth::token_owner(s, token)
+                .ok_or_else(|| OAuthError::invalid_grant("unknown refresh token"))?;
+            client_auth::unnamed(s, &owner)?
+        }
+        None if grant == "password" => {
+            let first_public = lock(&s.state)
+                .config
+                .clients
+                .iter()
+                .find(|c| c.client_secret.is_none())
+                .map(|c| c.client_id.clone());
+            let id = first_public.ok_or_else(|| {
+                OAuthError::invalid_client(
+                    "no client_id: name the client (every configured client is confidential)",
+                )
+            })?;
+            client_auth::unnamed(s, &id)?
         }
         None => return Err(OAuthError::invalid_request("missing parameter client_id")),
     };
-    let Some(client) = st.client(&client_id) else {
-        return Err(OAuthError::invalid_client("unknown client"));
-    };
-    if let Some(expected) = &client.secret
-        && secret.as_deref() != Some(expected.as_str())
-    {
-        return Err(OAuthError::invalid_client("client authentication failed"));
-    }
-    if !client.grants.iter().any(|g| g == grant) {
+    if !client.client.grants.iter().any(|g| g == grant) {
         return Err(OAuthError::new(
             400,
             "unauthorized_client",
             &format!("client may not use the {grant} grant"),
         ));
     }
-    Ok(client_id)
+    Ok(client.client_id)
 }
 
 fn authorization_code(
     s: &Shared,
     spec: Spec,
-    form: &std::collections::HashMap<String, String>,
+    form: &HashMap<String, String>,
     client_id: &str,
 ) -> Result<Response, OAuthError> {
     let code = required(form, "code")?;
@@ -150,7 +191,17 @@ fn authorization_code(
         record.used = true;
         record.clone()
     };
-    let pair = s.issue_new(&grant.user, client_id, &grant.scope, "authorization_code")?;
+    let sign_in = SignIn {
+        nonce: grant.nonce.clone(),
+        at_ms: Some(grant.auth_ms),
+    };
+    let pair = s.issue_new(
+        &grant.user,
+        client_id,
+        &grant.scope,
+        "authorization_code",
+        sign_in,
+    )?;
     if let Some(record) = lock(&s.state).codes.get_mut(code) {
         record.family = Some(pair.family);
     }

@@ -93,6 +93,13 @@ pub(crate) async fn layer(State(shared): State<Arc<Shared>>, req: Request, next:
                 .and_then(|c| c.as_str())
                 .map(str::to_owned)
         });
+    entry.scope = form.and_then(|f| f.get("scope")).cloned().or_else(|| {
+        ctx.query
+            .as_ref()
+            .ok()
+            .and_then(|q| q.get("scope"))
+            .cloned()
+    });
     entry.bearer_fingerprint = ctx.bearer.as_deref().map(fingerprint);
     let selected = if admin {
         None

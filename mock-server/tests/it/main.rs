@@ -3,12 +3,16 @@
 mod admin;
 mod authorize;
 mod binary;
+mod client_credentials;
+mod confidential;
 mod device;
 mod discovery;
 mod faults;
 mod hosted;
 mod interop;
 mod malformed;
+mod openid;
+mod scopes;
 mod skillmeat;
 mod spec_kitty;
 mod support;

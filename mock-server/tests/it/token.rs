@@ -11,7 +11,8 @@ use crate::support::{get, http, password_login, post_form, refresh, s, server};
 
 #[rstest]
 #[case::missing_grant_type(&[("client_id", "cliauth")], 400, "invalid_request")]
-#[case::unknown_grant(&[("grant_type", "client_credentials"), ("client_id", "cliauth")], 400, "unsupported_grant_type")]
+#[case::unknown_grant(&[("grant_type", "urn:example:unknown"), ("client_id", "cliauth")], 400, "unsupported_grant_type")]
+#[case::client_credentials_for_a_public_client(&[("grant_type", "client_credentials"), ("client_id", "cliauth")], 400, "unauthorized_client")]
 #[case::unknown_client(&[("grant_type", "password"), ("client_id", "nope"), ("username", "alice"), ("password", "alice-password")], 401, "invalid_client")]
 #[case::wrong_password(&[("grant_type", "password"), ("client_id", "cliauth"), ("username", "alice"), ("password", "x")], 400, "invalid_grant")]
 #[case::unknown_user(&[("grant_type", "password"), ("client_id", "cliauth"), ("username", "eve"), ("password", "x")], 400, "invalid_grant")]
