@@ -23,9 +23,11 @@ use std::path::PathBuf;
 use crate::oauth_error::{OAuthErrorBody, OAuthErrorCode};
 
 mod category;
+mod id_token_check;
 
 pub(crate) use category::EXIT_USAGE;
 pub use category::ErrorCategory;
+pub use id_token_check::IdTokenCheck;
 
 /// Every failure the library reports. Messages are lowercase fragments without secrets.
 #[derive(Debug, thiserror::Error)]
@@ -298,9 +300,8 @@ pub enum Error {
     /// An ID token failed a check of OpenID Connect Core §3.1.3.7; the login is not stored.
     #[error("the ID token was refused: its {check} check failed ({detail})")]
     IdTokenRejected {
-        /// The check that failed: `format`, `signature`, `iss`, `aud`, `azp`, `exp`, `nonce`
-        /// or `sub`.
-        check: &'static str,
+        /// The check that failed.
+        check: IdTokenCheck,
         /// What was wrong (never the token itself).
         detail: String,
     },

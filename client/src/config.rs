@@ -106,8 +106,9 @@ pub(crate) struct Config {
     pub(crate) issuer: Option<Url>,
     /// The configured client id, if any.
     pub(crate) client_id: Option<String>,
-    /// The configured scope (`CLIAUTH_SCOPE`, else `[auth] scope`), as written; checked at login.
-    pub(crate) scope: Option<String>,
+    /// The configured scope (`CLIAUTH_SCOPE`, else `[auth] scope`) as written, and where it came
+    /// from; checked at login.
+    pub(crate) scope: Option<(String, Origin)>,
     /// The environment token, if any.
     pub(crate) env_token: Option<Secret>,
     /// The store passphrase, if any.
@@ -143,7 +144,10 @@ impl Config {
             None => None,
         };
         let client_id = env_var(ENV_CLIENT_ID).or(file.auth.client_id);
-        let scope = env_var(ENV_SCOPE).or(file.auth.scope);
+        let scope = match env_var(ENV_SCOPE) {
+            Some(v) => Some((v, Origin::Env)),
+            None => file.auth.scope.map(|v| (v, Origin::File)),
+        };
         let lock_timeout = millis_var(ENV_LOCK_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT)?;
         let http_timeout = millis_var(ENV_HTTP_TIMEOUT_MS, DEFAULT_HTTP_TIMEOUT)?;
         Ok(Config {

@@ -110,7 +110,7 @@ mod session;
 mod store;
 mod ui;
 
-pub use classify::{Error, ErrorCategory, Result};
+pub use classify::{Error, ErrorCategory, IdTokenCheck, Result};
 pub use clock::now_unix;
 pub use commands::auth::{AuthCommand, run as run_auth};
 pub use commands::run_main;

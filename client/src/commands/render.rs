@@ -234,7 +234,7 @@ mod tests {
     #[case::access_denied(Error::AccessDenied { detail: None }, "access_denied", 11, false, "approve")]
     #[case::state_mismatch(Error::StateMismatch, "access_denied", 11, false, "cliauth auth login")]
     #[case::issuer_mismatch(Error::AuthorizationIssuerMismatch { reported: Some("https://evil".into()), expected: "https://id".into() }, "access_denied", 11, false, "CLIAUTH_ISSUER")]
-    #[case::id_token(Error::IdTokenRejected { check: "nonce", detail: "x".into() }, "access_denied", 11, false, "report this to its operator")]
+    #[case::id_token(Error::IdTokenRejected { check: crate::classify::IdTokenCheck::Nonce, detail: "x".into() }, "access_denied", 11, false, "report this to its operator")]
     #[case::expired(Error::ExpiredCode { what: "device code" }, "expired_code", 12, false, "sooner")]
     #[case::cancelled(Error::Cancelled { reason: "login timed out after 300 s".into() }, "cancelled", 13, false, "--timeout")]
     #[case::internal(Error::Internal("x".into()), "internal", 1, false, "bug")]

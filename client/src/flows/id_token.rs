@@ -11,7 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use super::OAuthClient;
-use crate::classify::{Error, Result};
+use crate::classify::{Error, IdTokenCheck, Result};
 use crate::clock::now_unix;
 use crate::config::display_url;
 use crate::secret::Secret;
@@ -56,7 +56,7 @@ pub(crate) struct VerifiedIdToken {
     pub sub: String,
 }
 
-fn rejected(check: &'static str, detail: impl Into<String>) -> Error {
+fn rejected(check: IdTokenCheck, detail: impl Into<String>) -> Error {
     Error::IdTokenRejected {
         check,
         detail: detail.into(),
@@ -70,12 +70,16 @@ pub(crate) async fn verify(
     nonce: Option<&Secret>,
 ) -> Result<VerifiedIdToken> {
     let token = id_token.expose();
-    let header = jsonwebtoken::decode_header(token)
-        .map_err(|e| rejected("format", format!("it is not a signed JWT ({e})")))?;
+    let header = jsonwebtoken::decode_header(token).map_err(|e| {
+        rejected(
+            IdTokenCheck::Format,
+            format!("it is not a signed JWT ({e})"),
+        )
+    })?;
     check_algorithm(header.alg)?;
     let Some(jwks_uri) = &client.meta.jwks_uri else {
         return Err(rejected(
-            "signature",
+            IdTokenCheck::Signature,
             "the server's discovery document has no jwks_uri to check it against",
         ));
     };
@@ -98,7 +102,7 @@ pub(crate) async fn verify(
 fn check_algorithm(alg: Algorithm) -> Result<()> {
     if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
         return Err(rejected(
-            "signature",
+            IdTokenCheck::Signature,
             format!("{alg:?} is a shared-secret algorithm, not the server's key"),
         ));
     }
@@ -119,7 +123,7 @@ fn verify_signature(
     };
     if candidates.is_empty() {
         return Err(rejected(
-            "signature",
+            IdTokenCheck::Signature,
             match kid {
                 Some(kid) => format!("the server's JWKS has no key with kid {kid:?}"),
                 None => "the server's JWKS has no keys".to_owned(),
@@ -144,13 +148,16 @@ fn verify_signature(
             Ok(data) => return Ok(data.claims),
             Err(e) => match e.kind() {
                 jsonwebtoken::errors::ErrorKind::Json(_) => {
-                    return Err(rejected("format", format!("its claims do not parse ({e})")));
+                    return Err(rejected(
+                        IdTokenCheck::Format,
+                        format!("its claims do not parse ({e})"),
+                    ));
                 }
                 _ => last = format!("it does not verify with the server's key ({e})"),
             },
         }
     }
-    Err(rejected("signature", last))
+    Err(rejected(IdTokenCheck::Signature, last))
 }
 
 /// OIDC Core §3.1.3.7 steps 2-4, 9 and 11, at time `now`.
@@ -165,29 +172,29 @@ fn check_claims(
         Some(iss) if iss.trim_end_matches('/') == issuer => {}
         Some(iss) => {
             return Err(rejected(
-                "iss",
+                IdTokenCheck::Issuer,
                 format!("it was issued by {iss:?}, not {issuer:?}"),
             ));
         }
-        None => return Err(rejected("iss", "it names no issuer")),
+        None => return Err(rejected(IdTokenCheck::Issuer, "it names no issuer")),
     }
     let audiences = audiences(claims.aud.as_ref());
     if !audiences.contains(&client_id) {
         return Err(rejected(
-            "aud",
+            IdTokenCheck::Audience,
             format!("it was issued to {audiences:?}, not to this client ({client_id:?})"),
         ));
     }
     match claims.azp.as_deref() {
         Some(azp) if azp != client_id => {
             return Err(rejected(
-                "azp",
+                IdTokenCheck::AuthorizedParty,
                 format!("its authorized party is {azp:?}, not this client ({client_id:?})"),
             ));
         }
         None if audiences.len() > 1 => {
             return Err(rejected(
-                "azp",
+                IdTokenCheck::AuthorizedParty,
                 "it has several audiences and no authorized party",
             ));
         }
@@ -197,24 +204,24 @@ fn check_claims(
         Some(exp) if now < exp.saturating_add(ID_TOKEN_LEEWAY_SECS) => {}
         Some(exp) => {
             return Err(rejected(
-                "exp",
+                IdTokenCheck::Expiry,
                 format!("it expired {} s ago", now.saturating_sub(exp)),
             ));
         }
-        None => return Err(rejected("exp", "it has no expiry")),
+        None => return Err(rejected(IdTokenCheck::Expiry, "it has no expiry")),
     }
     if let Some(sent) = nonce {
         match claims.nonce.as_deref() {
             Some(got) if super::constant_time_eq(got.as_bytes(), sent.expose().as_bytes()) => {}
             Some(_) => {
                 return Err(rejected(
-                    "nonce",
+                    IdTokenCheck::Nonce,
                     "its nonce is not the one this login sent",
                 ));
             }
             None => {
                 return Err(rejected(
-                    "nonce",
+                    IdTokenCheck::Nonce,
                     "it has no nonce, but this login sent one",
                 ));
             }
@@ -224,7 +231,7 @@ fn check_claims(
         Some(sub) if !sub.is_empty() => Ok(VerifiedIdToken {
             sub: sub.to_owned(),
         }),
-        _ => Err(rejected("sub", "it names no subject")),
+        _ => Err(rejected(IdTokenCheck::Subject, "it names no subject")),
     }
 }
 

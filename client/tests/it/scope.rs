@@ -81,7 +81,7 @@ async fn an_invalid_scope_is_a_config_error() {
     assert_eq!(run.code, 9, "{run:?}");
     assert!(
         run.stderr.contains(
-            "error: the scope \"openid \\\"x\\\"\" from CLIAUTH_SCOPE or [auth] scope is not a valid OAuth scope"
+            "error: the scope \"openid \\\"x\\\"\" from CLIAUTH_SCOPE is not a valid OAuth scope"
         ),
         "{run:?}"
     );
@@ -91,6 +91,25 @@ async fn an_invalid_scope_is_a_config_error() {
         "{run:?}"
     );
     assert_eq!(f.count(|e| e.path.contains("token")), 0, "no token request");
+}
+
+/// An invalid scope in config.toml is named with the file it is in.
+#[tokio::test]
+async fn an_invalid_scope_in_the_file_names_the_file() {
+    let f = Fixture::new("").await;
+    let file = f.home.path().join("config.toml");
+    std::fs::write(&file, "[auth]\nscope = \"caf\u{e9}\"\n").unwrap();
+    let run = f
+        .run_cmd(f.cmd(&PASSWORD_LOGIN), Some("alice-password\n"))
+        .await;
+    assert_eq!(run.code, 9, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "from [auth] scope in {} is not a valid OAuth scope",
+            file.display()
+        )),
+        "{run:?}"
+    );
 }
 
 /// The browser flow puts the scope in the authorization request, and with `openid` a fresh

@@ -8,7 +8,7 @@ use clap::Args;
 use super::super::{Ctx, Report, block_on};
 use crate::classify::{Error, Result};
 use crate::clock::now_unix;
-use crate::config::display_url;
+use crate::config::{ENV_SCOPE, Origin, display_url};
 use crate::flows::browser::BrowserOptions;
 use crate::flows::device::DeviceOptions;
 use crate::flows::{self, OAuthClient, ServerMetadata, Tokens};
@@ -198,9 +198,14 @@ fn login_scope(
     session: &Session,
     meta: &ServerMetadata,
 ) -> Result<Option<Scope>> {
-    let (raw, origin) = match (&args.scope, &session.config().scope) {
-        (Some(s), _) => (s, "--scope"),
-        (None, Some(s)) => (s, "CLIAUTH_SCOPE or [auth] scope"),
+    let config = session.config();
+    let (raw, origin) = match (&args.scope, &config.scope) {
+        (Some(s), _) => (s, "--scope".to_owned()),
+        (None, Some((s, Origin::Env))) => (s, ENV_SCOPE.to_owned()),
+        (None, Some((s, Origin::File))) => (
+            s,
+            format!("[auth] scope in {}", config.config_file.display()),
+        ),
         (None, None) => return Ok(meta.default_scope()),
     };
     Scope::parse(raw).map(Some).ok_or_else(|| {

@@ -140,7 +140,7 @@ async fn a_bad_claim_is_refused_naming_the_check(
     let token = key.sign(json!({"alg": "ES256"}), &claims);
     let err = verify_with(&meta, &token, Some(NONCE)).await.unwrap_err();
     match &err {
-        Error::IdTokenRejected { check: got, .. } => assert_eq!(*got, check, "{err}"),
+        Error::IdTokenRejected { check: got, .. } => assert_eq!(got.name(), check, "{err}"),
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(err.category().name(), "access_denied");
@@ -215,7 +215,7 @@ async fn a_token_not_signed_by_the_server_is_refused(
     let err = verify_with(&meta, &token, Some(NONCE)).await.unwrap_err();
     match &err {
         Error::IdTokenRejected { check: got, .. } => {
-            assert_eq!(*got, check, "{forgery:?}: {err}");
+            assert_eq!(got.name(), check, "{forgery:?}: {err}");
         }
         other => panic!("{forgery:?}: unexpected {other:?}"),
     }
