@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use url::Url;
 
-use super::{OAuthClient, Tokens, constant_time_eq, random_urlsafe};
+use super::{OAuthClient, Tokens, constant_time_eq, id_token, random_urlsafe};
 use crate::classify::{Error, Result};
 use crate::oauth_error::{OAuthErrorBody, OAuthErrorCode};
 use crate::secret::Secret;
@@ -67,13 +67,13 @@ impl IssuerRule {
     }
 }
 
-/// Runs the browser flow to completion; returns the tokens and the `nonce` the request
-/// carried (the ID token must repeat it).
+/// Runs the browser flow to completion; returns the tokens and the subject of their verified
+/// ID token, if they had one (it must repeat the `nonce` the request carried).
 pub(crate) async fn login(
     client: &OAuthClient<'_>,
     opts: BrowserOptions,
     ui: Ui,
-) -> Result<(Tokens, Option<Secret>)> {
+) -> Result<(Tokens, Option<String>)> {
     let Some(endpoint) = &client.meta.authorization_endpoint else {
         return Err(Error::MethodUnsupported { method: "browser" });
     };
@@ -164,7 +164,7 @@ pub(crate) async fn login(
     };
     drop(countdown);
     let result = match callback {
-        Callback::Code(code) => client
+        Callback::Code(code) => match client
             .grant(&[
                 ("grant_type", "authorization_code"),
                 ("code", code.expose()),
@@ -172,14 +172,16 @@ pub(crate) async fn login(
                 ("code_verifier", verifier.expose()),
             ])
             .await
-            .map_err(|e| match e {
-                Error::OAuth { body, .. } if body.error == OAuthErrorCode::InvalidGrant => {
-                    Error::ExpiredCode {
-                        what: "authorization code",
-                    }
-                }
-                other => other,
-            }),
+        {
+            // Verified before the page says "Logged in", so the tab and the terminal agree.
+            Ok(tokens) => id_token::verify_response(client, tokens, nonce.as_ref()).await,
+            Err(Error::OAuth { body, .. }) if body.error == OAuthErrorCode::InvalidGrant => {
+                Err(Error::ExpiredCode {
+                    what: "authorization code",
+                })
+            }
+            Err(other) => Err(other),
+        },
         Callback::Denied(detail) => Err(Error::AccessDenied { detail }),
         Callback::OtherError(code) => Err(Error::OAuth {
             what: "the authorization endpoint".into(),
@@ -208,7 +210,7 @@ pub(crate) async fn login(
             respond(&mut stream, 400, "Login failed", &msg).await;
         }
     }
-    result.map(|tokens| (tokens, nonce))
+    result
 }
 
 /// Why the callback listener could not be opened: a taken port gets its own error (its hint

@@ -10,7 +10,7 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-use super::OAuthClient;
+use super::{OAuthClient, Tokens};
 use crate::classify::{Error, IdTokenCheck, Result};
 use crate::clock::now_unix;
 use crate::config::display_url;
@@ -61,6 +61,20 @@ fn rejected(check: IdTokenCheck, detail: impl Into<String>) -> Error {
         check,
         detail: detail.into(),
     }
+}
+
+/// A login's token response with its ID token verified: the tokens and the ID token's subject
+/// (`None` when the response has no ID token).
+pub(crate) async fn verify_response(
+    client: &OAuthClient<'_>,
+    tokens: Tokens,
+    nonce: Option<&Secret>,
+) -> Result<(Tokens, Option<String>)> {
+    let subject = match &tokens.id_token {
+        Some(id_token) => Some(verify(client, id_token, nonce).await?.sub),
+        None => None,
+    };
+    Ok((tokens, subject))
 }
 
 /// Verifies `id_token` from a login by `client`; `nonce` is the one the login sent, if any.

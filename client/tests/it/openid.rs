@@ -147,3 +147,49 @@ async fn a_refused_id_token_stores_no_session() {
     let status = cliauth(&server, home.path(), &["auth", "status"]).await;
     assert_eq!(status.code, 4, "not logged in: {status:?}");
 }
+
+/// Against the mock minting ID tokens with a wrong nonce: the browser tab is told the login
+/// failed (not "Logged in") and why, the terminal says which check failed, and nothing is
+/// stored.
+#[tokio::test]
+async fn a_browser_login_with_a_wrong_nonce_fails_in_the_tab_too() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let f = crate::support::Fixture::new("[openid]\nid_token_fault = \"wrong_nonce\"\n").await;
+    let mut child = f
+        .cmd(&["auth", "login", "--no-browser", "--timeout", "60"])
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next_line().await.unwrap().expect("the URL line");
+        if let Some(u) = line.strip_prefix("Open this URL to log in: ") {
+            break u.to_owned();
+        }
+    };
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap();
+    let consent = browser.get(&url).send().await.unwrap();
+    let callback = consent.headers()["location"].to_str().unwrap().to_owned();
+    let page = browser.get(&callback).send().await.unwrap();
+    assert_eq!(page.status(), 400);
+    let text = page.text().await.unwrap();
+    assert!(
+        text.contains("the ID token was refused: its nonce check failed"),
+        "{text}"
+    );
+    let mut rest = String::new();
+    while let Some(l) = lines.next_line().await.unwrap() {
+        rest.push_str(&l);
+        rest.push('\n');
+    }
+    assert_eq!(child.wait().await.unwrap().code(), Some(11), "{rest}");
+    assert!(
+        rest.contains("error: the ID token was refused: its nonce check failed"),
+        "{rest}"
+    );
+    f.assert_no_leak(&rest, "stderr");
+    assert_eq!(f.run(&["auth", "status"]).await.code, 4);
+}

@@ -151,11 +151,13 @@ async fn login_online(
     client.scope = scope;
     let open_browser = !(args.no_browser || session.config().no_browser);
     let timeout = Duration::from_secs(args.timeout);
-    let (method, tokens, nonce) = if let Some((username, password)) = password_input {
+    // OIDC Core §3.1.3.7: an ID token is verified before anything of the login is stored (the
+    // browser flow does it before it answers the browser).
+    let (method, (tokens, subject)) = if let Some((username, password)) = password_input {
+        let tokens = flows::password::login(&client, &username, &password).await?;
         (
             LoginMethod::Password,
-            flows::password::login(&client, &username, &password).await?,
-            None,
+            flows::id_token::verify_response(&client, tokens, None).await?,
         )
     } else if args.device
         || (auth.meta.authorization_endpoint.is_none()
@@ -165,10 +167,10 @@ async fn login_online(
             open_browser,
             timeout,
         };
+        let tokens = flows::device::login(&client, opts, ctx.ui).await?;
         (
             LoginMethod::Device,
-            flows::device::login(&client, opts, ctx.ui).await?,
-            None,
+            flows::id_token::verify_response(&client, tokens, None).await?,
         )
     } else {
         let opts = BrowserOptions {
@@ -176,17 +178,10 @@ async fn login_online(
             open_browser,
             timeout,
         };
-        let (tokens, nonce) = flows::browser::login(&client, opts, ctx.ui).await?;
-        (LoginMethod::Browser, tokens, nonce)
-    };
-    // OIDC Core §3.1.3.7: an ID token is verified before anything of the login is stored.
-    let subject = match &tokens.id_token {
-        Some(id_token) => Some(
-            flows::id_token::verify(&client, id_token, nonce.as_ref())
-                .await?
-                .sub,
-        ),
-        None => None,
+        (
+            LoginMethod::Browser,
+            flows::browser::login(&client, opts, ctx.ui).await?,
+        )
     };
     finish_login(session, &client, (method, tokens, subject), server).await
 }
