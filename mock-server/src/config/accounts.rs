@@ -135,6 +135,15 @@ pub(crate) fn default_scopes() -> Vec<String> {
 /// The grant type identifier of the device grant (RFC 8628 §3.4).
 pub(crate) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
+/// Every grant the token endpoint implements, in the order discovery lists them.
+pub(crate) const GRANTS_IMPLEMENTED: [&str; 5] = [
+    "authorization_code",
+    "refresh_token",
+    DEVICE_GRANT,
+    "password",
+    "client_credentials",
+];
+
 fn all_grants() -> Vec<String> {
     [
         "authorization_code",

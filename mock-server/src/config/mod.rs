@@ -18,7 +18,7 @@ mod sections;
 use serde::{Deserialize, Serialize};
 
 pub use self::accounts::{AuthMethod, ClientConfig, ClientSecret, TeamConfig, UserConfig};
-pub(crate) use self::accounts::{DEVICE_GRANT, default_scopes};
+pub(crate) use self::accounts::{DEVICE_GRANT, GRANTS_IMPLEMENTED, default_scopes};
 pub use self::dialect::Dialect;
 pub use self::openid::{IdTokenFault, OpenIdConfig};
 pub use self::sections::{
@@ -39,6 +39,10 @@ pub struct Config {
     pub issuer: Option<String>,
     /// When true the hosted API needs no authentication and `/api/v1/meta` says so.
     pub zero_auth: bool,
+    /// The grants discovery advertises (RFC 8414 §2 `grant_types_supported`); a dynamic
+    /// registration asking for another is refused with `invalid_client_metadata` (RFC 7591
+    /// §3.2.2), as certified providers do. Default: every grant the mock implements.
+    pub grant_types_supported: Vec<String>,
     /// PKCE enforcement at the authorization and token endpoints (RFC 7636).
     pub pkce: PkceConfig,
     /// Token format, signing algorithm and lifetimes.
@@ -67,6 +71,7 @@ impl Default for Config {
             dialect: Dialect::Cliauth,
             issuer: None,
             zero_auth: false,
+            grant_types_supported: GRANTS_IMPLEMENTED.iter().map(|g| (*g).to_owned()).collect(),
             pkce: PkceConfig::default(),
             tokens: TokensConfig::default(),
             rotation: RotationConfig::default(),
@@ -129,6 +134,16 @@ impl Config {
                     "device.script: the last step must be approved, denied or expired".to_owned(),
                 );
             }
+        }
+        if let Some(g) = self
+            .grant_types_supported
+            .iter()
+            .find(|g| !GRANTS_IMPLEMENTED.contains(&g.as_str()))
+        {
+            return Err(format!(
+                "grant_types_supported: {g:?} is not a grant the mock implements ({})",
+                GRANTS_IMPLEMENTED.join(", ")
+            ));
         }
         let mut seen = BTreeSet::new();
         for c in &self.clients {

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::accounts::AuthMethod;
+
 /// PKCE settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -224,6 +226,10 @@ pub struct RegistrationConfig {
     pub enabled: bool,
     /// Answer every registration with 400 `invalid_client_metadata`.
     pub fail: bool,
+    /// Register every client as confidential with this method and a fresh `client_secret`,
+    /// whatever it asked for (RFC 7591 §3.2.1 lets a server replace requested metadata).
+    /// `None`: as requested.
+    pub auth_method: Option<AuthMethod>,
 }
 
 impl Default for RegistrationConfig {
@@ -231,6 +237,7 @@ impl Default for RegistrationConfig {
         Self {
             enabled: true,
             fail: false,
+            auth_method: None,
         }
     }
 }

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 
-use crate::config::{DEVICE_GRANT, SigningAlgorithm};
+use crate::config::SigningAlgorithm;
 use crate::model::{Shared, lock};
 use crate::oauth_error::OAuthError;
 
@@ -17,7 +17,7 @@ pub(crate) const SCOPES_SUPPORTED: [&str; 5] =
 
 /// The metadata document; `openid` adds what OIDC Discovery §3 requires of an OpenID provider.
 fn metadata(s: &Shared, openid: bool) -> serde_json::Value {
-    let (issuer, registration, alg, openid_enabled) = {
+    let (issuer, registration, alg, openid_enabled, grants) = {
         let st = lock(&s.state);
         let issuer = st
             .config
@@ -29,6 +29,7 @@ fn metadata(s: &Shared, openid: bool) -> serde_json::Value {
             st.config.registration.enabled,
             st.config.tokens.algorithm,
             st.config.openid.enabled,
+            st.config.grant_types_supported.clone(),
         )
     };
     let base = &s.base_url;
@@ -42,7 +43,7 @@ fn metadata(s: &Shared, openid: bool) -> serde_json::Value {
         "jwks_uri": format!("{base}/jwks.json"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", DEVICE_GRANT, "password", "client_credentials"],
+        "grant_types_supported": grants,
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],

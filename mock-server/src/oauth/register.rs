@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
-use crate::config::{AuthMethod, ClientSecret, DEVICE_GRANT};
+use crate::config::{AuthMethod, ClientSecret};
 use crate::model::state::RegisteredClient;
 use crate::model::{Shared, lock};
 use crate::oauth_error::OAuthError;
@@ -105,18 +105,22 @@ fn handle(s: &Shared, ctx: &RequestCtx) -> Result<serde_json::Value, OAuthError>
     }
     let grants = strings("grant_types")?
         .unwrap_or_else(|| vec!["authorization_code".to_owned(), "refresh_token".to_owned()]);
-    let known = [
-        "authorization_code",
-        "refresh_token",
-        "password",
-        DEVICE_GRANT,
-        "client_credentials",
-    ];
-    if let Some(g) = grants.iter().find(|g| !known.contains(&g.as_str())) {
+    let (advertised, forced_method) = {
+        let st = lock(&s.state);
+        (
+            st.config.grant_types_supported.clone(),
+            st.config.registration.auth_method,
+        )
+    };
+    if let Some(g) = grants.iter().find(|g| !advertised.contains(g)) {
+        // RFC 7591 §3.2.2: metadata the server does not support is refused, naming what it offers.
         return Err(OAuthError::new(
             400,
             "invalid_client_metadata",
-            &format!("grant type {g} is not supported"),
+            &format!(
+                "grant type {g} is not supported; grant_types can only contain {}",
+                advertised.join(", ")
+            ),
         ));
     }
     if grants.iter().any(|g| g == "authorization_code") && redirect_uris.is_empty() {
@@ -141,6 +145,8 @@ fn handle(s: &Shared, ctx: &RequestCtx) -> Result<serde_json::Value, OAuthError>
             ));
         }
     };
+    // A server may replace the requested method (RFC 7591 §3.2.1): `[registration] auth_method`.
+    let auth_method = forced_method.map_or(auth_method, |m| m.name().to_owned());
     let client_id = random_secret("client_");
     let secret = (auth_method != "none").then(|| random_secret("mcs_"));
     let now = s.clock.now_secs();

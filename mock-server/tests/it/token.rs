@@ -503,3 +503,70 @@ async fn the_journal_counts_grants_by_status_without_secrets() {
         assert!(!text.contains(&secret), "journal or lineage leaks a secret");
     }
 }
+
+#[tokio::test]
+async fn a_registration_asking_for_an_unadvertised_grant_is_refused_naming_what_is_offered() {
+    let server = server(
+        "grant_types_supported = [\"authorization_code\", \"refresh_token\", \"urn:ietf:params:oauth:grant-type:device_code\"]\n",
+    )
+    .await;
+    let (_, _, m) =
+        crate::support::get(&server, "/.well-known/oauth-authorization-server", None).await;
+    assert_eq!(
+        m["grant_types_supported"],
+        json!([
+            "authorization_code",
+            "refresh_token",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ])
+    );
+    let register = |grants: serde_json::Value| {
+        http()
+            .post(format!("{}/oauth/register", server.url()))
+            .json(&json!({"redirect_uris": ["http://127.0.0.1/cb"], "grant_types": grants}))
+            .send()
+    };
+    let refused = register(json!(["authorization_code", "password"]))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client_metadata");
+    assert!(
+        s(&body, "error_description").contains("password")
+            && s(&body, "error_description").contains("refresh_token"),
+        "{body}"
+    );
+    let accepted = register(json!(["authorization_code", "refresh_token"]))
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 201);
+}
+
+#[tokio::test]
+async fn registration_auth_method_makes_every_registered_client_confidential() {
+    let server = server("[registration]\nauth_method = \"client_secret_post\"\n").await;
+    let reg: serde_json::Value = http()
+        .post(format!("{}/oauth/register", server.url()))
+        .json(&json!({"redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reg["token_endpoint_auth_method"], "client_secret_post");
+    let secret = s(&reg, "client_secret");
+    assert!(server.issued_secrets().contains(&secret.to_owned()));
+}
+
+#[tokio::test]
+async fn grant_types_supported_names_only_implemented_grants() {
+    let err = cliauth_mock::Config::from_toml_str("grant_types_supported = [\"implicit\"]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("grant_types_supported") && err.contains("implicit"),
+        "{err}"
+    );
+}
