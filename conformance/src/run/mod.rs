@@ -227,6 +227,10 @@ impl<'a> Run<'a> {
                 Step::Release(r) => self.release(r).await,
                 Step::Fs(f) => self.fs(f),
                 Step::Check(c) => self.check(&c.expect, &[], journal_from),
+                Step::Sleep(s) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(s.ms)).await;
+                    Ok(())
+                }
             }
             .map_err(|(s, m)| (s.or(at), m))?;
         }
