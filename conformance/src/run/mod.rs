@@ -75,6 +75,7 @@ impl Suite {
     pub async fn run(&self, scenario: &Scenario) -> Result<(), Failure> {
         let plan = Plan::new(&self.profile, scenario).map_err(|(step, miss)| Failure {
             report: report::unplannable(scenario, step, &miss),
+            timed_out: false,
         })?;
         let mut run = match Run::start(self, scenario, plan).await {
             Ok(run) => run,
@@ -84,6 +85,7 @@ impl Suite {
                         "setup failed\n  expected: {}\n  observed: {}\n",
                         miss.expectation, miss.observed
                     ),
+                    timed_out: miss.timed_out,
                 });
             }
         };
@@ -100,14 +102,14 @@ impl Suite {
         let report = outcome
             .as_ref()
             .err()
-            .map(|(step, miss)| run.report(*step, miss));
+            .map(|(step, miss)| (run.report(*step, miss), miss.timed_out));
         if let Some(decoy) = run.decoy.take() {
             decoy.shutdown().await;
         }
         let Run { server, .. } = run;
         server.shutdown().await;
         match report {
-            Some(report) => Err(Failure { report }),
+            Some((report, timed_out)) => Err(Failure { report, timed_out }),
             None => Ok(()),
         }
     }

@@ -89,7 +89,7 @@ impl Run<'_> {
                     self.plan.timeout_secs
                 );
                 self.current.push(output);
-                return Err(Miss::new("the process exits", observed));
+                return Err(Miss::timeout("the process exits", observed));
             }
         };
         self.collect(proc, status.code(), false).await
@@ -111,7 +111,7 @@ impl Run<'_> {
         for reader in proc.readers.drain(..) {
             // A grandchild that inherited the pipes could keep them open: bounded by the deadline.
             let joined = tokio::time::timeout_at(until, reader).await.map_err(|elapsed| {
-                Miss::new(
+                Miss::timeout(
                     format!("{} closes its output when it exits", proc.label),
                     format!("still open at the scenario timeout ({elapsed}): a child process kept it"),
                 )
@@ -198,7 +198,7 @@ impl Run<'_> {
                 .await
                 .is_err()
             {
-                return Err(Miss::new(
+                return Err(Miss::timeout(
                     format!("{label} prints {what} (/{pattern}/)"),
                     format!(
                         "nothing matching by the scenario timeout; stderr so far:\n{}",
