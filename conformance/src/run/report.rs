@@ -96,9 +96,13 @@ impl Run<'_> {
         if miss.timed_out {
             lines.push(format!(
                 "TIMEOUT (not a finding): the scenario's time budget of {} s (its `timeout` x the \
-                 profile's `timeout_factor`) ran out before this could be decided; the machine or \
-                 the client was too slow. Rerun on a quieter machine or raise `timeout_factor`.",
-                self.plan.timeout_secs
+                 profile's `timeout_factor`) x {} for the machine's load (load average {:.1} on \
+                 {} cores at the start) ran out before this could be decided; the machine or the \
+                 client was too slow. Rerun on a quieter machine or raise `timeout_factor`.",
+                self.plan.timeout_secs,
+                self.load.factor(),
+                self.load.average,
+                self.load.cores
             ));
         }
         lines.push(step_line(self.scenario, step));
