@@ -178,6 +178,16 @@ pub fn main(config: &HarnessConfig) -> ExitCode {
         );
         print_table(&results, started.elapsed().as_secs_f64());
         print_not_applicable(&suite.profile.name, &not_applicable, filtered);
+        for (name, action) in &suite.profile.actions {
+            if action.secret_in_argv {
+                println!(
+                    "finding (declared by profile {}): action `{name}` takes a secret in its command \
+                     line, where every local user can read it (ps, /proc/<pid>/cmdline); prefer \
+                     stdin, a file or the environment",
+                    suite.profile.name
+                );
+            }
+        }
     }
     drop(bin_dir);
     conclusion.exit_code()

@@ -99,8 +99,6 @@ pub(crate) fn credential_modes(dir: &Path) -> Result<(), Miss> {
     Ok(())
 }
 
-/// Live processes whose process group is one the runner created (the clients and anything
-/// they started). Linux only: reads `/proc`; elsewhere it finds nothing.
 /// Every file anywhere under `home` that holds one of `secrets` in plain text must be 0600 in
 /// a 0700 folder (wherever the client chose to keep it: a config file, a cache, a log). One
 /// miss per offending file.
@@ -154,6 +152,8 @@ pub(crate) fn secret_files_private(home: &Path, secrets: &[String]) -> Vec<Miss>
     misses
 }
 
+/// Live processes whose process group is one the runner created (the clients and anything
+/// they started). Linux only: reads `/proc`; elsewhere it finds nothing.
 pub(crate) fn stray_processes(pgids: &[u32]) -> Vec<u32> {
     let entries = match std::fs::read_dir("/proc") {
         Ok(entries) => entries,
@@ -265,6 +265,7 @@ mod tests {
             stderr: String::new(),
             secret_stdout: true,
             json: false,
+            wall_ms: 0,
         };
         assert!(no_leaks(std::slice::from_ref(&out), &["s3cr3t-token".to_owned()]).is_ok());
         let leaked = Output {

@@ -60,6 +60,8 @@ pub(crate) struct Output {
     pub(crate) secret_stdout: bool,
     /// The step asked for JSON output.
     pub(crate) json: bool,
+    /// Milliseconds from its start to its exit.
+    pub(crate) wall_ms: u64,
 }
 
 /// Indents every line by four spaces (`<empty>` for no text), for reports.

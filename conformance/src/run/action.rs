@@ -260,6 +260,7 @@ impl Run<'_> {
         let pid = child.id();
         if let Some(pid) = pid {
             self.pgids.push(pid);
+            self.argv.started(pid, &argv, action.secret_in_argv);
         }
         let strip = self.profile().strip_ansi;
         let stdout = Arc::new(Capture::new(strip));
@@ -285,6 +286,7 @@ impl Run<'_> {
             readers,
             secret_stdout: action.prints_secret,
             json: r.json,
+            started: tokio::time::Instant::now(),
         })
     }
 }

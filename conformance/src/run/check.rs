@@ -30,6 +30,22 @@ impl Run<'_> {
         for out in outputs {
             crate::expect::check_output(profile, expect, out)?;
         }
+        if let Some(max) = expect.max_wall_ms {
+            let factor = profile
+                .timeout_factor
+                .saturating_mul(u64::from(self.load.factor()));
+            let allowed = max.saturating_mul(factor);
+            if let Some(slow) = outputs.iter().find(|o| o.wall_ms > allowed) {
+                return Err(Miss::new(
+                    format!(
+                        "{} ends within {allowed} ms (max_wall_ms {max} x {factor} for the profile's \
+                         timeout_factor and the machine's load)",
+                        slow.label
+                    ),
+                    format!("it took {} ms", slow.wall_ms),
+                ));
+            }
+        }
         if expect.identical
             && let Some(first) = outputs.first()
         {

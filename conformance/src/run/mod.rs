@@ -17,6 +17,7 @@
 //! Every failure inside is a `Miss` (the ground floor, `outcome.rs`) tagged with its step.
 
 mod action;
+mod argv;
 mod browser;
 mod check;
 mod control;
@@ -66,6 +67,10 @@ struct Run<'a> {
     current: Vec<Output>,
     pgids: Vec<u32>,
     user_codes: Vec<String>,
+    /// The command lines of the clients and their children, for the argv invariant.
+    argv: argv::ArgvSampler,
+    /// Every `state` an authorize request of this scenario carried (each login's must be new).
+    seen_states: Vec<String>,
     deadline: Instant,
     /// The machine's load when the scenario started (scales the deadline).
     load: Load,
@@ -193,6 +198,8 @@ impl<'a> Run<'a> {
             current: Vec::new(),
             pgids: Vec::new(),
             user_codes: Vec::new(),
+            argv: argv::ArgvSampler::start(),
+            seen_states: Vec::new(),
             deadline,
             load,
             _busy_port: busy,

@@ -65,6 +65,8 @@ pub(super) struct Proc {
     pub(super) readers: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
     pub(super) secret_stdout: bool,
     pub(super) json: bool,
+    /// When it was started (for `max_wall_ms`).
+    pub(super) started: Instant,
 }
 
 /// The processes a background `run` or `parallel` step started, with what its `wait` checks.
@@ -146,6 +148,7 @@ impl Run<'_> {
             stderr: proc.stderr.snapshot(),
             secret_stdout: proc.secret_stdout,
             json: proc.json,
+            wall_ms: u64::try_from(proc.started.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
         self.finished.push(output.clone());
         Ok(output)

@@ -29,6 +29,15 @@ impl Run<'_> {
         }
         let secrets = self.secrets();
         misses.extend(invariants::no_leaks(&self.finished, &secrets).err());
+        // Issued secrets only: a token the scenario hands over through a flag of the profile's
+        // command is the profile's declared way in (it shows in the report's argv, masked).
+        for line in self.argv.holding(&self.server.issued_secrets()) {
+            misses.push(Miss::new(
+                "invariant: no secret the mock issued is in the command line of a client's \
+                 process or of one it started (every local user can read it in ps)",
+                line,
+            ));
+        }
         let profile = self.profile();
         for home in self.homes.values() {
             if let Some(dir) = profile.paths.get("credentials_dir") {

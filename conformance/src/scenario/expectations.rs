@@ -54,6 +54,11 @@ pub struct Expect {
     /// File checks.
     #[serde(default)]
     pub files: Vec<FileCheck>,
+    /// Longest time each process of the step may take from start to exit, in milliseconds on
+    /// a quiet machine (scaled by the profile's `timeout_factor` and the machine's load): a
+    /// command that must not hang on an unresponsive server.
+    #[serde(default)]
+    pub max_wall_ms: Option<u64>,
 }
 
 /// A regular expression of an expectation, compiled once when the scenario is read (an
