@@ -70,3 +70,32 @@ fn a_scenario_that_runs_out_of_time_is_labelled_a_timeout_not_a_finding() {
         failure.report
     );
 }
+
+#[test]
+fn a_process_that_outlives_max_wall_ms_is_a_finding_reported_before_the_deadline() {
+    let scenario = Scenario::from_toml_str(
+        "description = \"d\"\n[[step]]\nkind = \"run\"\naction = \"use\"\n\
+         [step.expect]\nmax_wall_ms = 200\n",
+        Path::new("toy/hangs.toml"),
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let started = std::time::Instant::now();
+    let failure = runtime.block_on(toy().run(&scenario)).unwrap_err();
+    assert!(
+        !failure.timed_out,
+        "a hang under max_wall_ms is the finding: {}",
+        failure.report
+    );
+    assert!(
+        failure
+            .report
+            .contains("ends within its step's max_wall_ms"),
+        "{}",
+        failure.report
+    );
+    assert!(
+        started.elapsed().as_secs() < 25,
+        "not the 30 s scenario deadline"
+    );
+}

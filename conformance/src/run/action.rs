@@ -6,6 +6,7 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 
@@ -287,6 +288,10 @@ impl Run<'_> {
             secret_stdout: action.prints_secret,
             json: r.json,
             started: tokio::time::Instant::now(),
+            max_wall: r
+                .expect
+                .max_wall_ms
+                .map(|ms| Duration::from_millis(ms.saturating_mul(self.wall_factor()))),
         })
     }
 }

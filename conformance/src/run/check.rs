@@ -31,9 +31,7 @@ impl Run<'_> {
             crate::expect::check_output(profile, expect, out)?;
         }
         if let Some(max) = expect.max_wall_ms {
-            let factor = profile
-                .timeout_factor
-                .saturating_mul(u64::from(self.load.factor()));
+            let factor = self.wall_factor();
             let allowed = max.saturating_mul(factor);
             if let Some(slow) = outputs.iter().find(|o| o.wall_ms > allowed) {
                 return Err(Miss::new(
@@ -213,6 +211,16 @@ pub(crate) fn count_word(text: &str, word: &str) -> u64 {
         })
     };
     text.lines().filter(|line| holds(line)).count() as u64
+}
+
+impl Run<'_> {
+    /// What `max_wall_ms` is multiplied by: the profile's `timeout_factor` and the machine's
+    /// load factor.
+    pub(super) fn wall_factor(&self) -> u64 {
+        self.profile()
+            .timeout_factor
+            .saturating_mul(u64::from(self.load.factor()))
+    }
 }
 
 #[cfg(test)]

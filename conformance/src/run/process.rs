@@ -67,6 +67,8 @@ pub(super) struct Proc {
     pub(super) json: bool,
     /// When it was started (for `max_wall_ms`).
     pub(super) started: Instant,
+    /// Its step's `max_wall_ms`, scaled: running longer is the finding, not a timeout.
+    pub(super) max_wall: Option<Duration>,
 }
 
 /// The processes a background `run` or `parallel` step started, with what its `wait` checks.
@@ -80,10 +82,26 @@ pub(super) struct Group {
 impl Run<'_> {
     /// Waits for a process to exit (within the scenario deadline) and collects its output.
     pub(super) async fn finish(&mut self, mut proc: Proc) -> Result<Output, Miss> {
-        let status = match tokio::time::timeout_at(self.deadline, proc.child.wait()).await {
+        // A step that bounds its processes' wall time waits no longer than that bound (and a
+        // little grace), so a hang is reported as the finding it is, before the deadline.
+        let bound = proc
+            .max_wall
+            .map(|w| proc.started + w + Duration::from_millis(500));
+        let until = bound.map_or(self.deadline, |b| b.min(self.deadline));
+        let status = match tokio::time::timeout_at(until, proc.child.wait()).await {
             Ok(status) => status.map_err(|e| {
                 Miss::new(format!("{} can be waited for", proc.label), e.to_string())
             })?,
+            Err(_elapsed) if bound.is_some_and(|b| b <= self.deadline) => {
+                let waited = proc.started.elapsed().as_millis();
+                let label = proc.label.clone();
+                let output = self.kill_proc(proc).await?;
+                self.current.push(output);
+                return Err(Miss::new(
+                    format!("{label} ends within its step's max_wall_ms (scaled)"),
+                    format!("still running after {waited} ms; killed"),
+                ));
+            }
             Err(_elapsed) => {
                 let output = self.kill_proc(proc).await?;
                 let observed = format!(
