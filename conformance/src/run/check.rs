@@ -5,7 +5,7 @@ use cliauth_mock::JournalEntry;
 use super::{Run, StepResult};
 use crate::outcome::{Miss, Output, indent};
 use crate::profile::render;
-use crate::scenario::{Expect, JournalCount, Scope, count_ok, count_text};
+use crate::scenario::{Bearer, Expect, JournalCount, Scope, count_ok, count_text};
 
 impl Run<'_> {
     /// Checks a step's expectations against its outputs and the journal.
@@ -175,6 +175,11 @@ fn journal_matches(jc: &JournalCount, e: &JournalEntry) -> bool {
         && jc
             .min_poll_gap_ms
             .is_none_or(|m| e.poll_gap_ms.is_some_and(|g| g >= m))
+        && jc.bearer.is_none_or(|b| match b {
+            Bearer::Absent => e.bearer_fingerprint.is_none(),
+            Bearer::Present => e.bearer_fingerprint.is_some(),
+        })
+        && jc.tls_handshake.is_none_or(|t| t == e.tls_handshake)
 }
 
 fn describe_journal(jc: &JournalCount) -> String {
@@ -192,6 +197,8 @@ fn describe_journal(jc: &JournalCount) -> String {
     add("outcome", jc.outcome.clone());
     add("rule", jc.rule.clone());
     add("min_poll_gap_ms", jc.min_poll_gap_ms.map(|m| m.to_string()));
+    add("bearer", jc.bearer.map(|b| format!("{b:?}").to_lowercase()));
+    add("tls_handshake", jc.tls_handshake.map(|t| t.to_string()));
     if parts.is_empty() {
         "(any)".to_owned()
     } else {

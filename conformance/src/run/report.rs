@@ -44,12 +44,9 @@ impl Run<'_> {
                 misses.extend(invariants::credential_modes(&home.join(dir)).err());
             }
         }
-        // Every home and the clients' HOME/XDG folders. Issued secrets only: a PAT the scenario
-        // hands over may sit in a file the scenario wrote itself.
-        misses.extend(invariants::secret_files_private(
-            self.root.path(),
-            &self.server.issued_secrets(),
-        ));
+        // Every home and the clients' HOME/XDG folders; every secret, the PATs and passwords
+        // the scenario hands over included (a PAT written to a config file is the classic).
+        misses.extend(invariants::secret_files_private(self.root.path(), &secrets));
         if let Some(decoy) = &self.decoy {
             let journal = decoy.journal();
             if !journal.is_empty() {

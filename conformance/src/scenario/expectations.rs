@@ -117,6 +117,12 @@ pub struct JournalCount {
     /// Device-code polls that came at least this many milliseconds after the previous poll.
     #[serde(default)]
     pub min_poll_gap_ms: Option<u64>,
+    /// Whether the request carried an `Authorization: Bearer` header.
+    #[serde(default)]
+    pub bearer: Option<Bearer>,
+    /// Whether the request was a TLS handshake on the mock's plain-HTTP port.
+    #[serde(default)]
+    pub tls_handshake: Option<bool>,
     /// Which entries count: `step` (arrived during the step; for `wait`, since the process
     /// started) or `scenario` (all).
     #[serde(default)]
@@ -130,6 +136,16 @@ pub struct JournalCount {
     /// Upper bound.
     #[serde(default)]
     pub max: Option<u64>,
+}
+
+/// A journal filter on the request's bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bearer {
+    /// No `Authorization: Bearer` header (an anonymous call).
+    Absent,
+    /// Some bearer token.
+    Present,
 }
 
 /// Which journal entries a count looks at.

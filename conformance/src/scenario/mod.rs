@@ -20,7 +20,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub use applicable::applicability;
-pub use expectations::{Expect, FileCheck, JournalCount, LogCount, Pattern, Scope};
+pub use expectations::{Bearer, Expect, FileCheck, JournalCount, LogCount, Pattern, Scope};
 pub(crate) use expectations::{count_ok, count_text};
 pub use steps::{
     AdminAction, AdminStep, AwaitLogStep, AwaitPauseStep, BrowserFlow, BrowserStep, CheckStep, Cue,
