@@ -62,12 +62,13 @@ impl Run<'_> {
             n => Err((
                 None,
                 Miss::new(
-                    format!("{n} invariants hold (each failed one follows)"),
+                    format!("{n} invariants hold (each failed one follows, numbered)"),
                     misses
                         .iter()
-                        .map(|m| format!("\n    - {}: {}", m.expectation, m.observed))
+                        .enumerate()
+                        .map(|(i, m)| format!("({}) {}: {}", i + 1, m.expectation, m.observed))
                         .collect::<Vec<_>>()
-                        .concat(),
+                        .join("; "),
                 ),
             )),
         }
