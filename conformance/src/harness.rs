@@ -39,6 +39,8 @@ enum Outcome {
     Passed,
     Failed,
     NotApplicable,
+    /// Failed because its time budget ran out: reported apart from failures (not a finding).
+    TimedOut,
 }
 
 /// Runs the suite with libtest's command-line arguments; returns the process exit code.
@@ -104,10 +106,18 @@ pub fn main(config: &HarnessConfig) -> ExitCode {
         bin_dir: bin_dir.as_ref().map(|d| d.path().to_path_buf()),
     });
     let results: Arc<Mutex<Vec<(String, Outcome)>>> = Arc::default();
+    // Not-applicable scenarios are counted here, while planning, because libtest runs an
+    // ignored trial only with `--include-ignored`: the table must show them either way.
+    let mut not_applicable: Vec<(String, String)> = Vec::new();
     let mut trials = Vec::new();
     for (name, path) in files {
         let loaded = applicability(&suite.profile, &path);
         let ignored = matches!(&loaded, Ok((_, missing)) if !missing.is_empty());
+        if let Ok((_, missing)) = &loaded
+            && !missing.is_empty()
+        {
+            not_applicable.push((name.clone(), format!("lacks {}", missing.join(", "))));
+        }
         let suite = Arc::clone(&suite);
         let runtime = Arc::clone(&runtime);
         let results = Arc::clone(&results);
@@ -127,7 +137,7 @@ pub fn main(config: &HarnessConfig) -> ExitCode {
                 }
             };
             if !missing.is_empty() {
-                record(Outcome::NotApplicable);
+                // Counted while planning (see `not_applicable`).
                 return Ok(Completion::ignored_with(format!(
                     "not applicable: profile {} lacks {}",
                     suite.profile.name,
@@ -140,7 +150,11 @@ pub fn main(config: &HarnessConfig) -> ExitCode {
                     Ok(Completion::Completed)
                 }
                 Err(failure) => {
-                    record(Outcome::Failed);
+                    record(if failure.timed_out {
+                        Outcome::TimedOut
+                    } else {
+                        Outcome::Failed
+                    });
                     Err(Failed::from(format!(
                         "{}\n{}",
                         scenario.description, failure.report
@@ -154,8 +168,26 @@ pub fn main(config: &HarnessConfig) -> ExitCode {
     let list_only = args.list;
     let conclusion = libtest_mimic::run(&args, trials);
     if !list_only {
-        let results = results.lock().expect("results lock poisoned");
+        let mut results = results.lock().expect("results lock poisoned");
+        let filtered = |name: &str| trial_selected(&args, name);
+        results.extend(
+            not_applicable
+                .iter()
+                .filter(|(name, _)| filtered(name))
+                .map(|(name, _)| (name.clone(), Outcome::NotApplicable)),
+        );
         print_table(&results, started.elapsed().as_secs_f64());
+        print_not_applicable(&suite.profile.name, &not_applicable, filtered);
+        for (name, action) in &suite.profile.actions {
+            if action.secret_in_argv {
+                println!(
+                    "finding (declared by profile {}): action `{name}` takes a secret in its command \
+                     line, where every local user can read it (ps, /proc/<pid>/cmdline); prefer \
+                     stdin, a file or the environment",
+                    suite.profile.name
+                );
+            }
+        }
     }
     drop(bin_dir);
     conclusion.exit_code()
@@ -165,31 +197,73 @@ fn print_table(results: &[(String, Outcome)], seconds: f64) {
     if results.is_empty() {
         return;
     }
-    let mut groups: BTreeMap<&str, [u32; 3]> = BTreeMap::new();
+    let mut groups: BTreeMap<&str, [u32; 4]> = BTreeMap::new();
     for (name, outcome) in results {
         let group = name.split('/').next().unwrap_or(name);
         let row = groups.entry(group).or_default();
         row[*outcome as usize] += 1;
     }
-    let mut total = [0_u32; 3];
+    let mut total = [0_u32; 4];
     println!(
-        "\n{:<14} {:>6} {:>6} {:>6}",
-        "group", "passed", "failed", "n/a"
+        "\n{:<14} {:>6} {:>6} {:>6} {:>7}",
+        "group", "passed", "failed", "n/a", "timeout"
     );
     for (group, row) in &groups {
-        println!("{group:<14} {:>6} {:>6} {:>6}", row[0], row[1], row[2]);
-        for i in 0..3 {
+        println!(
+            "{group:<14} {:>6} {:>6} {:>6} {:>7}",
+            row[0], row[1], row[2], row[3]
+        );
+        for i in 0..4 {
             total[i] += row[i];
         }
     }
     println!(
-        "{:<14} {:>6} {:>6} {:>6}",
-        "total", total[0], total[1], total[2]
+        "{:<14} {:>6} {:>6} {:>6} {:>7}",
+        "total", total[0], total[1], total[2], total[3]
     );
+    if total[3] > 0 {
+        println!(
+            "timeout: the scenario's time budget ran out (a slow machine or client, not a finding); \
+             rerun on a quieter machine or raise the profile's timeout_factor"
+        );
+    }
     println!("conformance wall time: {seconds:.1} s\n");
 }
 
 /// Every `*.toml` below `dir`, named by its path without the extension (`refresh/manual`).
+/// Whether libtest's name filters select this trial (the same rule libtest-mimic applies:
+/// a substring, or the exact name with `--exact`; `--skip` removes).
+fn trial_selected(args: &Arguments, name: &str) -> bool {
+    let matches = |f: &str| {
+        if args.exact {
+            name == f
+        } else {
+            name.contains(f)
+        }
+    };
+    args.filter.as_deref().is_none_or(matches) && !args.skip.iter().any(|s| matches(s))
+}
+
+/// The not-applicable scenarios by reason, so a reader sees what the profile lacks without
+/// `--include-ignored`.
+fn print_not_applicable(
+    profile: &str,
+    not_applicable: &[(String, String)],
+    selected: impl Fn(&str) -> bool,
+) {
+    let mut by_reason: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, reason) in not_applicable.iter().filter(|(n, _)| selected(n)) {
+        by_reason.entry(reason).or_default().push(name);
+    }
+    if by_reason.is_empty() {
+        return;
+    }
+    println!("not applicable (profile {profile}):");
+    for (reason, names) in by_reason {
+        println!("  {reason} ({}): {}", names.len(), names.join(", "));
+    }
+}
+
 fn scenario_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];

@@ -99,6 +99,59 @@ pub(crate) fn credential_modes(dir: &Path) -> Result<(), Miss> {
     Ok(())
 }
 
+/// Every file anywhere under `home` that holds one of `secrets` in plain text must be 0600 in
+/// a 0700 folder (wherever the client chose to keep it: a config file, a cache, a log). One
+/// miss per offending file.
+pub(crate) fn secret_files_private(home: &Path, secrets: &[String]) -> Vec<Miss> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let secrets: Vec<&String> = secrets.iter().filter(|s| s.len() >= 6).collect();
+    let mut misses = Vec::new();
+    if secrets.is_empty() {
+        return misses;
+    }
+    let mut stack = vec![home.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        // allow(broad-suppress): a folder the scenario made unreadable on purpose (or removed) holds nothing to check
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            // allow(broad-suppress): a file a client process removed meanwhile holds no secret
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if !meta.is_file() || meta.len() > 4 << 20 {
+                continue;
+            }
+            // allow(broad-suppress): an unreadable or vanished file cannot show a secret to check
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(&bytes);
+            if !secrets.iter().any(|s| text.contains(s.as_str())) {
+                continue;
+            }
+            let mode = meta.permissions().mode() & 0o7777;
+            let folder = std::fs::metadata(&dir).map_or(0, |m| m.permissions().mode() & 0o7777);
+            if mode != 0o600 || folder != 0o700 {
+                misses.push(Miss::new(
+                    format!(
+                        "invariant: {} holds an issued secret, so it is 0600 in a 0700 folder",
+                        path.display()
+                    ),
+                    format!("file {mode:04o} in folder {folder:04o}"),
+                ));
+            }
+        }
+    }
+    misses
+}
+
 /// Live processes whose process group is one the runner created (the clients and anything
 /// they started). Linux only: reads `/proc`; elsewhere it finds nothing.
 pub(crate) fn stray_processes(pgids: &[u32]) -> Vec<u32> {
@@ -212,6 +265,7 @@ mod tests {
             stderr: String::new(),
             secret_stdout: true,
             json: false,
+            wall_ms: 0,
         };
         assert!(no_leaks(std::slice::from_ref(&out), &["s3cr3t-token".to_owned()]).is_ok());
         let leaked = Output {
@@ -235,6 +289,35 @@ mod tests {
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(credential_modes(&creds).is_err());
         assert!(credential_modes(&dir.path().join("absent")).is_ok());
+    }
+
+    #[test]
+    fn a_file_anywhere_in_the_home_that_holds_a_secret_must_be_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let home = tempfile::tempdir().unwrap();
+        let conf = home.path().join(".config/tool");
+        std::fs::create_dir_all(&conf).unwrap();
+        std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let f = conf.join("enterprise.toml");
+        std::fs::write(&f, b"token = \"pat-secret-value\"\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::write(conf.join("other.toml"), b"nothing secret\n").unwrap();
+        let secrets = vec!["pat-secret-value".to_owned()];
+        let misses = secret_files_private(home.path(), &secrets);
+        assert_eq!(misses.len(), 1, "only the file with the secret");
+        assert!(
+            misses[0].observed.contains("file 0644 in folder 0755"),
+            "{}",
+            misses[0].observed
+        );
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(
+            secret_files_private(home.path(), &secrets).len(),
+            1,
+            "folder still 0755"
+        );
+        std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(secret_files_private(home.path(), &secrets).is_empty());
     }
 
     #[test]

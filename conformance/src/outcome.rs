@@ -7,6 +7,8 @@
 pub struct Failure {
     /// Human-readable report (secrets already masked).
     pub report: String,
+    /// The scenario ran out of its time budget: a slow machine or client, not a finding.
+    pub timed_out: bool,
 }
 
 impl std::fmt::Display for Failure {
@@ -22,6 +24,8 @@ impl std::error::Error for Failure {}
 pub(crate) struct Miss {
     pub(crate) expectation: String,
     pub(crate) observed: String,
+    /// The scenario's deadline passed before the expectation could be decided.
+    pub(crate) timed_out: bool,
 }
 
 impl Miss {
@@ -29,6 +33,16 @@ impl Miss {
         Self {
             expectation: expectation.into(),
             observed: observed.into(),
+            timed_out: false,
+        }
+    }
+
+    /// An expectation that the scenario's time budget ended before it could be decided: the
+    /// report calls it a timeout, never a finding about the client.
+    pub(crate) fn timeout(expectation: impl Into<String>, observed: impl Into<String>) -> Self {
+        Self {
+            timed_out: true,
+            ..Self::new(expectation, observed)
         }
     }
 }
@@ -46,6 +60,8 @@ pub(crate) struct Output {
     pub(crate) secret_stdout: bool,
     /// The step asked for JSON output.
     pub(crate) json: bool,
+    /// Milliseconds from its start to its exit.
+    pub(crate) wall_ms: u64,
 }
 
 /// Indents every line by four spaces (`<empty>` for no text), for reports.

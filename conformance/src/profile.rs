@@ -93,6 +93,11 @@ pub struct Action {
     /// the leak scan.
     #[serde(default)]
     pub prints_secret: bool,
+    /// The command itself carries a secret (a token flag): its own command line is exempt
+    /// from the argv invariant (processes it starts are not), and the run lists the action
+    /// as a finding, since every local user can read a command line.
+    #[serde(default)]
+    pub secret_in_argv: bool,
 }
 
 /// JSON output conventions.

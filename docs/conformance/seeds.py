@@ -18,6 +18,14 @@ CLIENTS = [
 ]
 
 
+def loadavg() -> str:
+    """The 1-minute load average (the matrix records it: timeouts on a busy machine are not findings)."""
+    try:
+        return pathlib.Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
 LINE = re.compile(r"^test\s+(\S+)\s+\.\.\.\s+(ok|FAILED|ignored)(?: \((.*)\))?$")
 
 
@@ -31,6 +39,7 @@ def run(column: str, profile: str, extra: list[str]) -> dict:
     cmd = ["cargo", "test", "-q", "-p", "cliauth-conformance", "--test", "scenarios", "--",
            "--test-threads", threads, "--include-ignored", *extra]
     started = time.monotonic()
+    load_before = loadavg()
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     log = proc.stdout
     (RUNS / column / "run.log").write_text(log)
@@ -49,8 +58,10 @@ def run(column: str, profile: str, extra: list[str]) -> dict:
         step = re.search(r"^(step \d+.*|after the last step)$", body, flags=re.M)
         if name in results and results[name][0] == "fail":
             cause = "; ".join(x for x in [step and step.group(1), exp and "expected " + exp.group(1), obs and "observed " + obs.group(1)] if x)
-            results[name] = ("fail", cause)
-    return {"results": results, "seconds": time.monotonic() - started, "exit": proc.returncode}
+            # The runner labels a scenario that ran out of its time budget: not a finding.
+            results[name] = ("timeout" if "TIMEOUT (not a finding)" in body else "fail", cause)
+    return {"results": results, "seconds": time.monotonic() - started, "exit": proc.returncode,
+            "load": f"{load_before} → {loadavg()}"}
 
 
 def main() -> int:
@@ -65,7 +76,7 @@ def main() -> int:
             return 1
     names = sorted(set().union(*(r["results"] for r in runs.values())))
     cols = [c for c, *_ in CLIENTS]
-    totals = {c: {"pass": 0, "fail": 0, "n.a.": 0} for c in cols}
+    totals = {c: {"pass": 0, "fail": 0, "n.a.": 0, "timeout": 0} for c in cols}
     rows = []
     for n in names:
         cells = []
@@ -74,24 +85,30 @@ def main() -> int:
             if outcome in totals[c]:
                 totals[c][outcome] += 1
             # Every step passed; only an invariant checked after the last step failed.
-            cells.append("fail†" if outcome == "fail" and why.startswith("after the last step; expected invariant") else outcome)
+            only_invariants = re.match(r"after the last step; expected (invariant|\d+ invariants hold)", why)
+            cells.append("fail†" if outcome == "fail" and only_invariants else outcome)
         rows.append((n + (" *" if "/portable_" in n else ""), cells))
     md = ["# Conformance matrix: scenario × client", "",
           "Written by `just conformance-seeds` (do not edit by hand). Every row is a file of",
           "`scenarios/`; `*` marks the portable scenarios written for clients other than cliauth",
           "(`portable_*`: behaviour on the wire and in files only). Failures are explained in",
           "[`findings.md`](findings.md). `fail†`: every step passed and only an invariant checked after",
-          "the last step failed (file modes, leaks, stray processes); it is still a failure.", "",
-          "| client | version | passed | failed | not applicable | wall time |", "|---|---|---|---|---|---|"]
+          "the last step failed (file modes, leaks, stray processes); it is still a failure.",
+          "`timeout`: the scenario ran out of its time budget (scaled by the profile's timeout_factor",
+          "and the machine's load): a slow machine or client, not a finding; the load average",
+          "(1 minute, at the start and the end of the client's run) is in the first table.", "",
+          "| client | version | passed | failed | not applicable | timeout | wall time | load average |",
+          "|---|---|---|---|---|---|---|---|"]
     for c, _, version in CLIENTS:
         t = totals[c]
-        md.append(f"| {c} | {version} | {t['pass']} | {t['fail']} | {t['n.a.']} | {runs[c]['seconds']:.0f} s |")
+        md.append(f"| {c} | {version} | {t['pass']} | {t['fail']} | {t['n.a.']} | {t['timeout']} | {runs[c]['seconds']:.0f} s | {runs[c]['load']} |")
     md += ["", "| scenario | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
     for n, cells in rows:
         md.append(f"| `{n}` | " + " | ".join(f"**{x}**" if x.startswith("fail") else x for x in cells) + " |")
-    md += ["", "## Failures (first failed expectation)", ""]
+    md += ["", "## Failures and timeouts (first failed expectation)", ""]
     for c in cols:
-        fails = [(n, why) for n, (o, why) in sorted(runs[c]["results"].items()) if o == "fail"]
+        fails = [(n, why if o == "fail" else "TIMEOUT (not a finding): " + why)
+                 for n, (o, why) in sorted(runs[c]["results"].items()) if o in ("fail", "timeout")]
         if fails:
             md.append(f"### {c}")
             md.append("")
@@ -118,7 +135,7 @@ def main() -> int:
     print()
     for c in cols:
         t = totals[c]
-        print(f"{c:>10}: {t['pass']} passed, {t['fail']} failed, {t['n.a.']} not applicable ({runs[c]['seconds']:.0f} s)")
+        print(f"{c:>10}: {t['pass']} passed, {t['fail']} failed, {t['n.a.']} not applicable, {t['timeout']} timed out ({runs[c]['seconds']:.0f} s, load {runs[c]['load']})")
     print(f"matrix: {OUT.relative_to(ROOT) if not extra else '(not written: filtered run)'}; logs: build/seed-runs/<client>/run.log")
     return 0
 

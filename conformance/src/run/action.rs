@@ -6,6 +6,7 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 
@@ -260,6 +261,7 @@ impl Run<'_> {
         let pid = child.id();
         if let Some(pid) = pid {
             self.pgids.push(pid);
+            self.argv.started(pid, &argv, action.secret_in_argv);
         }
         let strip = self.profile().strip_ansi;
         let stdout = Arc::new(Capture::new(strip));
@@ -285,6 +287,11 @@ impl Run<'_> {
             readers,
             secret_stdout: action.prints_secret,
             json: r.json,
+            started: tokio::time::Instant::now(),
+            max_wall: r
+                .expect
+                .max_wall_ms
+                .map(|ms| Duration::from_millis(ms.saturating_mul(self.wall_factor()))),
         })
     }
 }

@@ -50,6 +50,10 @@ impl Run<'_> {
                     .build()
                     .map_err(|e| Miss::new("an HTTP client can be built", e.to_string()))?;
                 let authorize = loopback_url(&url)?;
+                authorize_request_ok(&authorize, &self.seen_states)?;
+                if let Some(state) = query(&authorize, "state") {
+                    self.seen_states.push(state);
+                }
                 let resp = http
                     .get(authorize)
                     .send()
@@ -106,6 +110,68 @@ impl Run<'_> {
 }
 
 /// Parses a URL and refuses anything but loopback (nothing leaves 127.0.0.1).
+/// One query parameter of `url`.
+fn query(url: &url::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// What every authorize request a login prints must show (RFC 6749 §10.12, RFC 9700 §4.7.1,
+/// RFC 7636 §4): a `state` of at least 128 bits, never one an earlier login of the scenario
+/// used, and unrelated to the PKCE verifier (whoever sees the callback URL must not learn
+/// the verifier: a `state` that hashes to the `code_challenge`, or equals it, is the verifier).
+fn authorize_request_ok(url: &url::Url, seen: &[String]) -> Result<(), Miss> {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let Some(state) = query(url, "state") else {
+        return Err(Miss::new(
+            "the authorize request carries a state (RFC 6749 §10.12)",
+            "no state parameter",
+        ));
+    };
+    let bits = state_bits(&state);
+    if bits < 128 {
+        return Err(Miss::new(
+            "the authorize request's state has at least 128 bits of entropy",
+            format!("{} characters, at most {bits} bits", state.chars().count()),
+        ));
+    }
+    if seen.contains(&state) {
+        return Err(Miss::new(
+            "every login sends a fresh state",
+            "the same state as an earlier login of this scenario",
+        ));
+    }
+    if let Some(challenge) = query(url, "code_challenge") {
+        let hashed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(state.as_bytes()));
+        if hashed == challenge || state == challenge {
+            return Err(Miss::new(
+                "the state is unrelated to the PKCE verifier",
+                "the state is the verifier (its S256 hash, or itself, is the code_challenge)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An upper bound of a random string's entropy from its alphabet: 4 bits a character for
+/// hex, 6 for base64url, 8 otherwise.
+fn state_bits(state: &str) -> usize {
+    let per_char = if state.chars().all(|c| c.is_ascii_hexdigit()) {
+        4
+    } else if state
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        6
+    } else {
+        8
+    };
+    state.chars().count() * per_char
+}
+
 fn loopback_url(text: &str) -> Result<url::Url, Miss> {
     let url = url::Url::parse(text)
         .map_err(|e| Miss::new(format!("{text:?} is a URL"), e.to_string()))?;
@@ -121,6 +187,31 @@ fn loopback_url(text: &str) -> Result<url::Url, Miss> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn authorize_requests_need_a_fresh_strong_state_unrelated_to_the_verifier() {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        let at = |state: &str, challenge: &str| {
+            url::Url::parse(&format!(
+                "http://127.0.0.1:1/authorize?state={state}&code_challenge={challenge}"
+            ))
+            .unwrap()
+        };
+        let good = "Qx3v_0aZ-9k2LmNpRsTuVw";
+        assert!(authorize_request_ok(&at(good, "abc"), &[]).is_ok());
+        let err = authorize_request_ok(&at(good, "abc"), &[good.to_owned()]).unwrap_err();
+        assert!(err.expectation.contains("fresh"), "{}", err.expectation);
+        let err = authorize_request_ok(&at("0123456789abcdef", "abc"), &[]).unwrap_err();
+        assert!(err.observed.contains("64 bits"), "{}", err.observed);
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(verifier.as_bytes()));
+        let err = authorize_request_ok(&at(verifier, &challenge), &[]).unwrap_err();
+        assert!(err.expectation.contains("PKCE"), "{}", err.expectation);
+        let no_state = url::Url::parse("http://127.0.0.1:1/authorize?code_challenge=x").unwrap();
+        assert!(authorize_request_ok(&no_state, &[]).is_err());
+    }
 
     #[test]
     fn only_loopback_urls_are_followed() {

@@ -5,7 +5,7 @@ use cliauth_mock::JournalEntry;
 use super::{Run, StepResult};
 use crate::outcome::{Miss, Output, indent};
 use crate::profile::render;
-use crate::scenario::{Expect, JournalCount, Scope, count_ok, count_text};
+use crate::scenario::{Bearer, Expect, JournalCount, Scope, count_ok, count_text};
 
 impl Run<'_> {
     /// Checks a step's expectations against its outputs and the journal.
@@ -29,6 +29,20 @@ impl Run<'_> {
         let expect = &self.render_expect(expect)?;
         for out in outputs {
             crate::expect::check_output(profile, expect, out)?;
+        }
+        if let Some(max) = expect.max_wall_ms {
+            let factor = self.wall_factor();
+            let allowed = max.saturating_mul(factor);
+            if let Some(slow) = outputs.iter().find(|o| o.wall_ms > allowed) {
+                return Err(Miss::new(
+                    format!(
+                        "{} ends within {allowed} ms (max_wall_ms {max} x {factor} for the profile's \
+                         timeout_factor and the machine's load)",
+                        slow.label
+                    ),
+                    format!("it took {} ms", slow.wall_ms),
+                ));
+            }
         }
         if expect.identical
             && let Some(first) = outputs.first()
@@ -161,6 +175,11 @@ fn journal_matches(jc: &JournalCount, e: &JournalEntry) -> bool {
         && jc
             .min_poll_gap_ms
             .is_none_or(|m| e.poll_gap_ms.is_some_and(|g| g >= m))
+        && jc.bearer.is_none_or(|b| match b {
+            Bearer::Absent => e.bearer_fingerprint.is_none(),
+            Bearer::Present => e.bearer_fingerprint.is_some(),
+        })
+        && jc.tls_handshake.is_none_or(|t| t == e.tls_handshake)
 }
 
 fn describe_journal(jc: &JournalCount) -> String {
@@ -178,6 +197,8 @@ fn describe_journal(jc: &JournalCount) -> String {
     add("outcome", jc.outcome.clone());
     add("rule", jc.rule.clone());
     add("min_poll_gap_ms", jc.min_poll_gap_ms.map(|m| m.to_string()));
+    add("bearer", jc.bearer.map(|b| format!("{b:?}").to_lowercase()));
+    add("tls_handshake", jc.tls_handshake.map(|t| t.to_string()));
     if parts.is_empty() {
         "(any)".to_owned()
     } else {
@@ -197,6 +218,16 @@ pub(crate) fn count_word(text: &str, word: &str) -> u64 {
         })
     };
     text.lines().filter(|line| holds(line)).count() as u64
+}
+
+impl Run<'_> {
+    /// What `max_wall_ms` is multiplied by: the profile's `timeout_factor` and the machine's
+    /// load factor.
+    pub(super) fn wall_factor(&self) -> u64 {
+        self.profile()
+            .timeout_factor
+            .saturating_mul(u64::from(self.load.factor()))
+    }
 }
 
 #[cfg(test)]

@@ -95,7 +95,7 @@ impl Run<'_> {
                 // so its count is polled until the scenario deadline.
                 while s.held(name) == 0 {
                     if Instant::now() >= self.deadline {
-                        return Err(Miss::new(
+                        return Err(Miss::timeout(
                             format!("rule {name:?} holds a request before the scenario timeout"),
                             "it held none",
                         ));

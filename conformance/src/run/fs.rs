@@ -58,12 +58,19 @@ impl Run<'_> {
                 FsAction::Write { content } => {
                     std::fs::write(path, content).map_err(fail)?;
                 }
-                FsAction::ReplaceWithFolder => {
+                FsAction::ReplaceWithFolder | FsAction::ReplaceWithNonemptyFolder => {
                     use std::os::unix::fs::PermissionsExt as _;
                     std::fs::remove_file(path).map_err(fail)?;
                     std::fs::create_dir(path).map_err(fail)?;
                     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
                         .map_err(fail)?;
+                    if f.action == FsAction::ReplaceWithNonemptyFolder {
+                        // Holds nothing secret: it only keeps rmdir and rename from succeeding.
+                        let keep = path.join("keep");
+                        std::fs::write(&keep, b"conformance\n").map_err(fail)?;
+                        std::fs::set_permissions(&keep, std::fs::Permissions::from_mode(0o600))
+                            .map_err(fail)?;
+                    }
                 }
                 FsAction::Delete => {
                     if path.is_dir() {

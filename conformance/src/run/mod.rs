@@ -17,6 +17,7 @@
 //! Every failure inside is a `Miss` (the ground floor, `outcome.rs`) tagged with its step.
 
 mod action;
+mod argv;
 mod browser;
 mod check;
 mod control;
@@ -66,7 +67,13 @@ struct Run<'a> {
     current: Vec<Output>,
     pgids: Vec<u32>,
     user_codes: Vec<String>,
+    /// The command lines of the clients and their children, for the argv invariant.
+    argv: argv::ArgvSampler,
+    /// Every `state` an authorize request of this scenario carried (each login's must be new).
+    seen_states: Vec<String>,
     deadline: Instant,
+    /// The machine's load when the scenario started (scales the deadline).
+    load: Load,
     _busy_port: std::net::TcpListener,
 }
 
@@ -75,6 +82,7 @@ impl Suite {
     pub async fn run(&self, scenario: &Scenario) -> Result<(), Failure> {
         let plan = Plan::new(&self.profile, scenario).map_err(|(step, miss)| Failure {
             report: report::unplannable(scenario, step, &miss),
+            timed_out: false,
         })?;
         let mut run = match Run::start(self, scenario, plan).await {
             Ok(run) => run,
@@ -84,6 +92,7 @@ impl Suite {
                         "setup failed\n  expected: {}\n  observed: {}\n",
                         miss.expectation, miss.observed
                     ),
+                    timed_out: miss.timed_out,
                 });
             }
         };
@@ -100,14 +109,14 @@ impl Suite {
         let report = outcome
             .as_ref()
             .err()
-            .map(|(step, miss)| run.report(*step, miss));
+            .map(|(step, miss)| (run.report(*step, miss), miss.timed_out));
         if let Some(decoy) = run.decoy.take() {
             decoy.shutdown().await;
         }
         let Run { server, .. } = run;
         server.shutdown().await;
         match report {
-            Some(report) => Err(Failure { report }),
+            Some((report, timed_out)) => Err(Failure { report, timed_out }),
             None => Ok(()),
         }
     }
@@ -170,7 +179,10 @@ impl<'a> Run<'a> {
         for (name, var) in &suite.profile.env_names {
             vars.insert(format!("env_{name}"), var.clone());
         }
-        let deadline = Instant::now() + plan.timeout();
+        // The budget grows with the machine's load, so a busy machine is never taken for a
+        // slow client (the report names the factor and the load it came from).
+        let load = Load::now();
+        let deadline = Instant::now() + plan.timeout() * load.factor();
         Ok(Run {
             suite,
             scenario,
@@ -186,7 +198,10 @@ impl<'a> Run<'a> {
             current: Vec::new(),
             pgids: Vec::new(),
             user_codes: Vec::new(),
+            argv: argv::ArgvSampler::start(),
+            seen_states: Vec::new(),
             deadline,
+            load,
             _busy_port: busy,
         })
     }
@@ -227,6 +242,10 @@ impl<'a> Run<'a> {
                 Step::Release(r) => self.release(r).await,
                 Step::Fs(f) => self.fs(f),
                 Step::Check(c) => self.check(&c.expect, &[], journal_from),
+                Step::Sleep(s) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(s.ms)).await;
+                    Ok(())
+                }
             }
             .map_err(|(s, m)| (s.or(at), m))?;
         }
@@ -242,5 +261,57 @@ impl<'a> Run<'a> {
             .map_err(|e| Miss::new(format!("home {name:?} can be created"), e.to_string()))?;
         self.homes.insert(name.to_owned(), path.clone());
         Ok(path)
+    }
+}
+
+/// The machine's load when a scenario starts: the 1-minute load average and the cores.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Load {
+    /// `/proc/loadavg`'s first field (0 where it cannot be read).
+    pub(crate) average: f64,
+    /// Cores available to this process.
+    pub(crate) cores: usize,
+}
+
+impl Load {
+    /// The load now.
+    pub(crate) fn now() -> Load {
+        let average = std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|s| s.split_whitespace().next().and_then(|f| f.parse().ok()))
+            .unwrap_or(0.0);
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        Load { average, cores }
+    }
+
+    /// How much longer than on a quiet machine a scenario may take: the runnable processes
+    /// per core (rounded up), at least 1 and at most 8.
+    pub(crate) fn factor(self) -> u32 {
+        // A core count fits u32 on any machine this runs on; u32 → f64 is exact.
+        let cores = u32::try_from(self.cores.max(1)).unwrap_or(u32::MAX);
+        let per_core = self.average / f64::from(cores);
+        // Bounded to 1..=8 just above, so the cast cannot truncate.
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "clamped to 1..=8"
+        )]
+        let factor = per_core.ceil().clamp(1.0, 8.0) as u32;
+        factor
+    }
+}
+
+#[cfg(test)]
+mod load_tests {
+    use super::Load;
+
+    #[test]
+    fn the_budget_grows_with_the_load_per_core_within_bounds() {
+        let at = |average, cores| Load { average, cores }.factor();
+        assert_eq!(at(0.0, 2), 1);
+        assert_eq!(at(1.9, 2), 1);
+        assert_eq!(at(2.1, 2), 2);
+        assert_eq!(at(17.0, 2), 8, "load 17 on 2 cores: 9, capped at 8");
+        assert_eq!(at(5.0, 0), 5, "no core count: taken as 1");
     }
 }

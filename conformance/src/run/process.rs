@@ -65,6 +65,10 @@ pub(super) struct Proc {
     pub(super) readers: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
     pub(super) secret_stdout: bool,
     pub(super) json: bool,
+    /// When it was started (for `max_wall_ms`).
+    pub(super) started: Instant,
+    /// Its step's `max_wall_ms`, scaled: running longer is the finding, not a timeout.
+    pub(super) max_wall: Option<Duration>,
 }
 
 /// The processes a background `run` or `parallel` step started, with what its `wait` checks.
@@ -78,10 +82,26 @@ pub(super) struct Group {
 impl Run<'_> {
     /// Waits for a process to exit (within the scenario deadline) and collects its output.
     pub(super) async fn finish(&mut self, mut proc: Proc) -> Result<Output, Miss> {
-        let status = match tokio::time::timeout_at(self.deadline, proc.child.wait()).await {
+        // A step that bounds its processes' wall time waits no longer than that bound (and a
+        // little grace), so a hang is reported as the finding it is, before the deadline.
+        let bound = proc
+            .max_wall
+            .map(|w| proc.started + w + Duration::from_millis(500));
+        let until = bound.map_or(self.deadline, |b| b.min(self.deadline));
+        let status = match tokio::time::timeout_at(until, proc.child.wait()).await {
             Ok(status) => status.map_err(|e| {
                 Miss::new(format!("{} can be waited for", proc.label), e.to_string())
             })?,
+            Err(_elapsed) if bound.is_some_and(|b| b <= self.deadline) => {
+                let waited = proc.started.elapsed().as_millis();
+                let label = proc.label.clone();
+                let output = self.kill_proc(proc).await?;
+                self.current.push(output);
+                return Err(Miss::new(
+                    format!("{label} ends within its step's max_wall_ms (scaled)"),
+                    format!("still running after {waited} ms; killed"),
+                ));
+            }
             Err(_elapsed) => {
                 let output = self.kill_proc(proc).await?;
                 let observed = format!(
@@ -89,7 +109,7 @@ impl Run<'_> {
                     self.plan.timeout_secs
                 );
                 self.current.push(output);
-                return Err(Miss::new("the process exits", observed));
+                return Err(Miss::timeout("the process exits", observed));
             }
         };
         self.collect(proc, status.code(), false).await
@@ -111,7 +131,7 @@ impl Run<'_> {
         for reader in proc.readers.drain(..) {
             // A grandchild that inherited the pipes could keep them open: bounded by the deadline.
             let joined = tokio::time::timeout_at(until, reader).await.map_err(|elapsed| {
-                Miss::new(
+                Miss::timeout(
                     format!("{} closes its output when it exits", proc.label),
                     format!("still open at the scenario timeout ({elapsed}): a child process kept it"),
                 )
@@ -146,6 +166,7 @@ impl Run<'_> {
             stderr: proc.stderr.snapshot(),
             secret_stdout: proc.secret_stdout,
             json: proc.json,
+            wall_ms: u64::try_from(proc.started.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
         self.finished.push(output.clone());
         Ok(output)
@@ -198,7 +219,7 @@ impl Run<'_> {
                 .await
                 .is_err()
             {
-                return Err(Miss::new(
+                return Err(Miss::timeout(
                     format!("{label} prints {what} (/{pattern}/)"),
                     format!(
                         "nothing matching by the scenario timeout; stderr so far:\n{}",

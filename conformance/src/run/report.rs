@@ -5,47 +5,73 @@ use cliauth_mock::JournalEntry;
 
 use super::{Run, StepResult, plan};
 use crate::invariants;
-use crate::outcome::{Miss, indent_by};
+use crate::outcome::{Miss, Output, indent_by};
 use crate::profile::render;
 use crate::scenario::Scenario;
 
 impl Run<'_> {
+    /// Checks every invariant and reports all that failed, not only the first.
     pub(super) fn invariants(&mut self, leftovers: &[String]) -> StepResult {
-        let inner = || -> Result<(), Miss> {
-            if !leftovers.is_empty() {
-                return Err(Miss::new(
-                    "invariant: every background process was waited for or killed by the scenario",
-                    leftovers.join(", "),
-                ));
-            }
-            let strays = invariants::stray_processes(&self.pgids);
-            if !strays.is_empty() {
-                invariants::kill_strays(&strays);
-                return Err(Miss::new(
-                    "invariant: no process is left running",
-                    format!("still running: {strays:?}"),
-                ));
-            }
-            let secrets = self.secrets();
-            invariants::no_leaks(&self.finished, &secrets)?;
-            let profile = self.profile();
+        let mut misses = Vec::new();
+        if !leftovers.is_empty() {
+            misses.push(Miss::new(
+                "invariant: every background process was waited for or killed by the scenario",
+                leftovers.join(", "),
+            ));
+        }
+        let strays = invariants::stray_processes(&self.pgids);
+        if !strays.is_empty() {
+            invariants::kill_strays(&strays);
+            misses.push(Miss::new(
+                "invariant: no process is left running",
+                format!("still running: {strays:?}"),
+            ));
+        }
+        let secrets = self.secrets();
+        misses.extend(invariants::no_leaks(&self.finished, &secrets).err());
+        // Issued secrets only: a token the scenario hands over through a flag of the profile's
+        // command is the profile's declared way in (it shows in the report's argv, masked).
+        for line in self.argv.holding(&self.server.issued_secrets()) {
+            misses.push(Miss::new(
+                "invariant: no secret the mock issued is in the command line of a client's \
+                 process or of one it started (every local user can read it in ps)",
+                line,
+            ));
+        }
+        let profile = self.profile();
+        for home in self.homes.values() {
             if let Some(dir) = profile.paths.get("credentials_dir") {
-                for home in self.homes.values() {
-                    invariants::credential_modes(&home.join(dir))?;
-                }
+                misses.extend(invariants::credential_modes(&home.join(dir)).err());
             }
-            if let Some(decoy) = &self.decoy {
-                let journal = decoy.journal();
-                if !journal.is_empty() {
-                    return Err(Miss::new(
-                        "invariant: the decoy server the caller's variables point at is never contacted",
-                        format!("{} request(s): {}", journal.len(), journal_text(&journal)),
-                    ));
-                }
+        }
+        // Every home and the clients' HOME/XDG folders; every secret, the PATs and passwords
+        // the scenario hands over included (a PAT written to a config file is the classic).
+        misses.extend(invariants::secret_files_private(self.root.path(), &secrets));
+        if let Some(decoy) = &self.decoy {
+            let journal = decoy.journal();
+            if !journal.is_empty() {
+                misses.push(Miss::new(
+                    "invariant: the decoy server the caller's variables point at is never contacted",
+                    format!("{} request(s): {}", journal.len(), journal_text(&journal)),
+                ));
             }
-            Ok(())
-        };
-        inner().map_err(|m| (None, m))
+        }
+        match misses.len() {
+            0 => Ok(()),
+            1 => Err((None, misses.remove(0))),
+            n => Err((
+                None,
+                Miss::new(
+                    format!("{n} invariants hold (each failed one follows, numbered)"),
+                    misses
+                        .iter()
+                        .enumerate()
+                        .map(|(i, m)| format!("({}) {}: {}", i + 1, m.expectation, m.observed))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+            )),
+        }
     }
 
     /// Every secret that must not appear in output.
@@ -73,27 +99,38 @@ impl Run<'_> {
     pub(super) fn report(&self, step: Option<usize>, miss: &Miss) -> String {
         let secrets = self.secrets();
         let mask = |text: &str| invariants::mask(text, &secrets);
-        let mut lines = vec![step_line(self.scenario, step)];
+        let mut lines = Vec::new();
+        if miss.timed_out {
+            lines.push(format!(
+                "TIMEOUT (not a finding): the scenario's time budget of {} s (its `timeout` x the \
+                 profile's `timeout_factor`) x {} for the machine's load (load average {:.1} on \
+                 {} cores at the start) ran out before this could be decided; the machine or the \
+                 client was too slow. Rerun on a quieter machine or raise `timeout_factor`.",
+                self.plan.timeout_secs,
+                self.load.factor(),
+                self.load.average,
+                self.load.cores
+            ));
+        }
+        lines.push(step_line(self.scenario, step));
         lines.push(format!("  expected: {}", mask(&miss.expectation)));
         lines.push(format!("  observed: {}", mask(&miss.observed)));
-        let outputs = if self.current.is_empty() {
-            &self.finished
-        } else {
-            &self.current
-        };
-        let shown = outputs.len().saturating_sub(4);
-        if shown > 0 {
-            lines.push(format!(
-                "client output ({shown} earlier process(es) not shown):"
-            ));
-        } else {
-            lines.push("client output:".to_owned());
-        }
-        for o in &outputs[shown..] {
+        // Every process of every step, in the order they ended: an earlier step's output often
+        // explains a later failure. The failing step's own processes are marked.
+        lines.push(
+            "client output (every process of the scenario, in the order it ended; * = this step):"
+                .to_owned(),
+        );
+        for o in &self.finished {
             let exit = o
                 .exit
                 .map_or_else(|| "killed by a signal".to_owned(), |c| c.to_string());
-            lines.push(format!("  [{}] exit {exit}", o.label));
+            let marker = if self.current.iter().any(|c| same_output(c, o)) {
+                "*"
+            } else {
+                " "
+            };
+            lines.push(format!(" {marker}[{}] exit {exit}", o.label));
             lines.push(format!("    stdout:\n{}", indent_by(&mask(&o.stdout), 6)));
             lines.push(format!("    stderr:\n{}", indent_by(&mask(&o.stderr), 6)));
         }
@@ -130,6 +167,11 @@ fn step_line(scenario: &Scenario, step: Option<usize>) -> String {
         }
         None => "after the last step".to_owned(),
     }
+}
+
+/// Whether two recorded outputs are the same process's (outputs are cloned, not shared).
+fn same_output(a: &Output, b: &Output) -> bool {
+    a.label == b.label && a.exit == b.exit && a.stdout == b.stdout && a.stderr == b.stderr
 }
 
 fn journal_text(journal: &[JournalEntry]) -> String {

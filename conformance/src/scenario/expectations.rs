@@ -54,6 +54,11 @@ pub struct Expect {
     /// File checks.
     #[serde(default)]
     pub files: Vec<FileCheck>,
+    /// Longest time each process of the step may take from start to exit, in milliseconds on
+    /// a quiet machine (scaled by the profile's `timeout_factor` and the machine's load): a
+    /// command that must not hang on an unresponsive server.
+    #[serde(default)]
+    pub max_wall_ms: Option<u64>,
 }
 
 /// A regular expression of an expectation, compiled once when the scenario is read (an
@@ -112,6 +117,12 @@ pub struct JournalCount {
     /// Device-code polls that came at least this many milliseconds after the previous poll.
     #[serde(default)]
     pub min_poll_gap_ms: Option<u64>,
+    /// Whether the request carried an `Authorization: Bearer` header.
+    #[serde(default)]
+    pub bearer: Option<Bearer>,
+    /// Whether the request was a TLS handshake on the mock's plain-HTTP port.
+    #[serde(default)]
+    pub tls_handshake: Option<bool>,
     /// Which entries count: `step` (arrived during the step; for `wait`, since the process
     /// started) or `scenario` (all).
     #[serde(default)]
@@ -125,6 +136,16 @@ pub struct JournalCount {
     /// Upper bound.
     #[serde(default)]
     pub max: Option<u64>,
+}
+
+/// A journal filter on the request's bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bearer {
+    /// No `Authorization: Bearer` header (an anonymous call).
+    Absent,
+    /// Some bearer token.
+    Present,
 }
 
 /// Which journal entries a count looks at.

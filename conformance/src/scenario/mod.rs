@@ -20,11 +20,12 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub use applicable::applicability;
-pub use expectations::{Expect, FileCheck, JournalCount, LogCount, Pattern, Scope};
+pub use expectations::{Bearer, Expect, FileCheck, JournalCount, LogCount, Pattern, Scope};
 pub(crate) use expectations::{count_ok, count_text};
 pub use steps::{
     AdminAction, AdminStep, AwaitLogStep, AwaitPauseStep, BrowserFlow, BrowserStep, CheckStep, Cue,
-    Decision, FsAction, FsStep, KillStep, ParallelStep, ReleaseStep, RunStep, StepKind, WaitStep,
+    Decision, FsAction, FsStep, KillStep, ParallelStep, ReleaseStep, RunStep, SleepStep, StepKind,
+    WaitStep,
 };
 pub use values::Mode;
 
@@ -95,6 +96,8 @@ pub enum Step {
     Fs(FsStep),
     /// Only check expectations (journal, files) without running anything.
     Check(CheckStep),
+    /// Wait a fixed real time (never decides a verdict; see [`SleepStep`]).
+    Sleep(SleepStep),
 }
 
 impl Step {
@@ -112,6 +115,7 @@ impl Step {
             Step::Release(s) => s,
             Step::Fs(s) => s,
             Step::Check(s) => s,
+            Step::Sleep(s) => s,
         }
     }
 

@@ -48,10 +48,10 @@ fn unknown_expect_field_is_rejected() {
 
 #[test]
 fn unknown_kind_is_rejected() {
-    let err = parse("description = \"d\"\n[[step]]\nkind = \"sleep\"\n")
+    let err = parse("description = \"d\"\n[[step]]\nkind = \"nap\"\n")
         .unwrap_err()
         .to_string();
-    assert!(err.contains("sleep"), "{err}");
+    assert!(err.contains("nap"), "{err}");
 }
 
 #[test]
@@ -144,4 +144,30 @@ fn a_field_the_op_does_not_use_is_rejected() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("does not use `name`"), "{err}");
+}
+
+#[test]
+fn sleep_is_bounded_and_longer_waits_are_sent_to_the_mock_clock() {
+    let s = parse("description = \"d\"\n[[step]]\nkind = \"sleep\"\nms = 250\n").unwrap();
+    assert!(matches!(&s.steps[0], Step::Sleep(SleepStep { ms: 250 })));
+    for ms in ["0", "5001"] {
+        let err = parse(&format!(
+            "description = \"d\"\n[[step]]\nkind = \"sleep\"\nms = {ms}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("advance_clock"), "{err}");
+    }
+}
+
+#[test]
+fn nonempty_folder_op_parses() {
+    let s = parse(
+        "description = \"d\"\n[[step]]\nkind = \"fs\"\nop = \"replace_with_nonempty_folder\"\npath = \"{store}\"\n",
+    )
+    .unwrap();
+    let Step::Fs(fs) = &s.steps[0] else {
+        panic!("an fs step: {:?}", s.steps[0]);
+    };
+    assert_eq!(fs.action, FsAction::ReplaceWithNonemptyFolder);
 }

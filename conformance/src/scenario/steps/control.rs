@@ -295,3 +295,46 @@ impl StepKind for CheckStep {
         String::new()
     }
 }
+
+/// Waits a fixed real time. Only for giving a broken client the time to show its fault (a
+/// logout that should block on the lock, say): a correct client must pass however long or
+/// short the wait really was, so the wait never decides a verdict on a slow machine.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SleepStep {
+    /// Milliseconds to wait.
+    pub ms: u64,
+}
+
+/// The longest `sleep` a scenario may ask for: longer waits belong to the mock's clock.
+const MAX_SLEEP_MS: u64 = 5_000;
+
+impl StepKind for SleepStep {
+    fn kind(&self) -> &'static str {
+        "sleep"
+    }
+    fn expect(&self) -> Option<&Expect> {
+        None
+    }
+    fn action(&self) -> Option<&RunStep> {
+        None
+    }
+    fn process(&self) -> Option<&str> {
+        None
+    }
+    fn validate(&self) -> Result<(), String> {
+        if self.ms == 0 || self.ms > MAX_SLEEP_MS {
+            return Err(format!(
+                "sleep `ms` must be 1..={MAX_SLEEP_MS}; drive longer waits with the mock's clock (admin op advance_clock)"
+            ));
+        }
+        Ok(())
+    }
+    fn needs(&self, _profile: &Profile, _need: &mut dyn FnMut(bool, String)) {}
+    fn cues(&self) -> Vec<Cue<'_>> {
+        Vec::new()
+    }
+    fn detail(&self) -> String {
+        format!(" ms={}", self.ms)
+    }
+}

@@ -45,6 +45,10 @@ pub enum FsAction {
     /// Replace a file by an empty folder (mode 0700) of the same name: a path that exists
     /// but cannot be read as a file.
     ReplaceWithFolder,
+    /// Replace a file by a folder (mode 0700) of the same name that holds one file: neither
+    /// unlink, rename onto it, nor rmdir can remove or replace it, even as root, so the
+    /// client's next delete or atomic replace of that path fails.
+    ReplaceWithNonemptyFolder,
 }
 
 /// The `op` word of an fs step.
@@ -57,6 +61,7 @@ enum FsOp {
     Write,
     Delete,
     ReplaceWithFolder,
+    ReplaceWithNonemptyFolder,
 }
 
 /// An fs step as written: `op` beside every op's optional arguments.
@@ -84,7 +89,10 @@ impl TryFrom<RawFsStep> for FsStep {
             FsOp::Chmod => &["mode"],
             FsOp::FlipByte => &["offset"],
             FsOp::Write => &["content"],
-            FsOp::Truncate | FsOp::Delete | FsOp::ReplaceWithFolder => &[],
+            FsOp::Truncate
+            | FsOp::Delete
+            | FsOp::ReplaceWithFolder
+            | FsOp::ReplaceWithNonemptyFolder => &[],
         };
         let given = [
             ("mode", raw.mode.is_some()),
@@ -106,6 +114,7 @@ impl TryFrom<RawFsStep> for FsStep {
             },
             FsOp::Delete => FsAction::Delete,
             FsOp::ReplaceWithFolder => FsAction::ReplaceWithFolder,
+            FsOp::ReplaceWithNonemptyFolder => FsAction::ReplaceWithNonemptyFolder,
         };
         Ok(FsStep {
             action,
@@ -125,6 +134,7 @@ impl FsAction {
             FsAction::Write { .. } => "write",
             FsAction::Delete => "delete",
             FsAction::ReplaceWithFolder => "replace_with_folder",
+            FsAction::ReplaceWithNonemptyFolder => "replace_with_nonempty_folder",
         }
     }
 }

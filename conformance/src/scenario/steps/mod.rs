@@ -14,7 +14,7 @@ mod run;
 pub use admin::{AdminAction, AdminStep};
 pub use control::{
     AwaitLogStep, AwaitPauseStep, BrowserFlow, BrowserStep, CheckStep, Decision, KillStep,
-    ReleaseStep,
+    ReleaseStep, SleepStep,
 };
 pub use fs::{FsAction, FsStep};
 pub use run::{ParallelStep, RunStep, WaitStep};
