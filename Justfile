@@ -14,7 +14,7 @@ conformance *ARGS:
 test:
     cargo test --workspace
 
-# Run every test with nextest (the ci profile writes JUnit XML to target/nextest/ci/junit.xml).
+# Run every test with nextest (needs cargo-nextest: `cargo install cargo-nextest --locked`; the ci profile writes JUnit XML to target/nextest/ci/junit.xml).
 nextest *ARGS:
     cargo nextest run --workspace {{ARGS}}
 
