@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::StatusCode;
 
+use crate::clock::MAX_SECONDS;
 use crate::config::Config;
 use crate::dialects;
 use crate::model::state::{DeviceDecision, State as ModelState};
@@ -226,22 +227,32 @@ async fn expire(State(a): State<AdminState>) -> Response {
 
 async fn advance(State(a): State<AdminState>, ctx: Ctx) -> Result<Response, OAuthError> {
     let body = json_body(&ctx)?;
-    let ms = body
-        .get("ms")
-        .and_then(serde_json::Value::as_u64)
-        .or_else(|| {
-            body.get("seconds")
-                .and_then(serde_json::Value::as_u64)
-                .map(|s| s * 1000)
-        });
-    let Some(ms) = ms else {
+    let (field, step, max, per_unit) = match (body.get("ms"), body.get("seconds")) {
+        (Some(v), _) => ("ms", v.as_u64(), MAX_SECONDS * 1000, 1),
+        (None, Some(v)) => ("seconds", v.as_u64(), MAX_SECONDS, 1000),
+        (None, None) => ("seconds", None, MAX_SECONDS, 1000),
+    };
+    let Some(step) = step else {
         return Err(OAuthError::invalid_request(
-            "send {\"seconds\": N} or {\"ms\": N}",
+            "send {\"seconds\": N} or {\"ms\": N} with N a whole number",
         ));
     };
-    a.shared.clock.advance(Duration::from_millis(ms));
+    if step > max {
+        return Err(OAuthError::invalid_request(&format!(
+            "{field}: {step} is out of range, at most {max} (the clock runs at most {MAX_SECONDS} seconds, 100 years, ahead of real time)"
+        )));
+    }
+    let offset_ms = a
+        .shared
+        .clock
+        .try_advance(Duration::from_millis(step * per_unit))
+        .map_err(|e| {
+            OAuthError::invalid_request(&format!(
+                "{field}: {step} is out of range, at most the rest of the range: {e}; POST /__admin/reset puts the clock back"
+            ))
+        })?;
     Ok(ok(
-        serde_json::json!({ "ok": true, "offset_ms": a.shared.clock.offset_ms(), "now_ms": a.shared.clock.now_ms() }),
+        serde_json::json!({ "ok": true, "offset_ms": offset_ms, "now_ms": a.shared.clock.now_ms() }),
     ))
 }
 

@@ -107,6 +107,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use crate::clock::MAX_SECONDS;
 pub use crate::config::{
     AuthMethod, ClientConfig, ClientSecret, Config, ConfigError, ConsentAction, ConsentConfig,
     DeviceConfig, DeviceStep, Dialect, IdTokenFault, OpenIdConfig, PkceConfig, PkceMode,
@@ -317,7 +318,7 @@ impl MockServer {
 
     /// Moves the server clock forward.
     pub fn advance_clock(&self, by: Duration) {
-        self.shared.clock.advance(by);
+        self.shared.clock.advance_saturating(by);
     }
 
     /// Approves a device authorization as `[device] user`; `None` = the most recent pending one.

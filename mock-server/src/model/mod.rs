@@ -148,10 +148,10 @@ impl Shared {
     pub(crate) fn access(&self, token: &str) -> Option<AccessRecord> {
         let now = self.clock.now_ms();
         let st = lock(&self.state);
-        let leeway_ms = st.config.tokens.leeway * 1000;
+        let leeway_ms = st.config.tokens.leeway.saturating_mul(1000);
         st.access
             .get(token)
-            .filter(|a| !a.revoked && now < a.exp_ms + leeway_ms)
+            .filter(|a| !a.revoked && now < a.exp_ms.saturating_add(leeway_ms))
             .cloned()
     }
 
