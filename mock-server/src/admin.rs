@@ -53,10 +53,7 @@ pub(crate) fn reset(s: &Shared, runtime: &tokio::runtime::Handle) {
     let config = st.config.clone();
     *st = ModelState::new(config);
     drop(st);
-    let mut j = lock(&s.journal);
-    j.entries.clear();
-    j.lineage.clear();
-    drop(j);
+    lock(&s.journal).clear();
     s.clock.reset();
 }
 
@@ -256,9 +253,29 @@ async fn advance(State(a): State<AdminState>, ctx: Ctx) -> Result<Response, OAut
     ))
 }
 
-async fn journal(State(a): State<AdminState>) -> Response {
-    let j = lock(&a.shared.journal);
-    ok(serde_json::json!({ "entries": j.entries, "counters": j.counters(), "lineage": j.lineage }))
+async fn journal(State(a): State<AdminState>, ctx: Ctx) -> Result<Response, OAuthError> {
+    let query = ctx
+        .query
+        .as_ref()
+        .map_err(|e| OAuthError::invalid_request(e))?;
+    let number = |name: &str| -> Result<Option<u64>, OAuthError> {
+        query
+            .get(name)
+            .map(|v| {
+                v.parse::<u64>().map_err(|e| {
+                    OAuthError::invalid_request(&format!(
+                        "{name}: {v:?} is not a whole number ({e}); send ?since=SEQ&limit=N"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let since = number("since")?.unwrap_or(0);
+    let limit = number("limit")?.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    // Pointer copies under the lock; the JSON is built after it is released, so requests
+    // journaling meanwhile do not wait for the serializer.
+    let snapshot = lock(&a.shared.journal).snapshot(since, limit);
+    Ok(ok(serde_json::json!(snapshot)))
 }
 
 async fn secrets(State(a): State<AdminState>) -> Response {

@@ -115,7 +115,7 @@ pub use crate::config::{
     TokensConfig, UserConfig,
 };
 pub use crate::error::Error;
-pub use crate::journal::{JournalEntry, LineageEntry};
+pub use crate::journal::{DEFAULT_JOURNAL_CAPACITY, JournalEntry, LineageEntry};
 pub use crate::rules::{Action, CatalogName, HoldOrder, Rule, RuleMatch};
 
 use crate::model::state::DeviceDecision;
@@ -138,6 +138,7 @@ pub struct MockServerBuilder {
     config: Option<Config>,
     port: u16,
     dialect: Option<Dialect>,
+    journal_capacity: Option<usize>,
 }
 
 impl MockServerBuilder {
@@ -162,6 +163,14 @@ impl MockServerBuilder {
         self
     }
 
+    /// Keeps at most this many journal entries (default [`DEFAULT_JOURNAL_CAPACITY`]); older
+    /// ones are dropped and counted (`dropped` in `GET /__admin/journal`).
+    #[must_use]
+    pub fn journal_capacity(mut self, capacity: usize) -> Self {
+        self.journal_capacity = Some(capacity);
+        self
+    }
+
     /// Binds 127.0.0.1 and starts serving on the current Tokio runtime.
     pub async fn start(self) -> Result<MockServer, Error> {
         let mut config = self.config.unwrap_or_default();
@@ -183,11 +192,10 @@ impl MockServerBuilder {
             source,
         })?;
         let rsa = config.tokens.algorithm == SigningAlgorithm::Rs256;
-        let shared = Arc::new(Shared::new(
-            config,
-            tokens::Signer::new(),
-            format!("http://{addr}"),
-        ));
+        let shared = Arc::new(
+            Shared::new(config, tokens::Signer::new(), format!("http://{addr}"))
+                .with_journal_capacity(self.journal_capacity.unwrap_or(DEFAULT_JOURNAL_CAPACITY)),
+        );
         // Key generation seeds AWS-LC's RNG (about 25 ms of CPU); do it beside serving so
         // that the server answers discovery at once. A token request that comes sooner
         // blocks on the same `OnceLock` until the keys exist.
@@ -300,14 +308,15 @@ impl MockServer {
         server::routes::router(Arc::clone(&self.shared), self.runtime.clone())
     }
 
-    /// A snapshot of the journal, in arrival order.
+    /// A snapshot of the journal, in arrival order: the newest entries up to the journal's
+    /// capacity ([`MockServerBuilder::journal_capacity`]).
     pub fn journal(&self) -> Vec<JournalEntry> {
-        lock(&self.shared.journal).entries.clone()
+        lock(&self.shared.journal).entries()
     }
 
     /// The refresh-token lineage: issued, rotated, reused and revoked tokens by fingerprint.
     pub fn lineage(&self) -> Vec<LineageEntry> {
-        lock(&self.shared.journal).lineage.clone()
+        lock(&self.shared.journal).lineage()
     }
 
     /// Every secret the server minted: access and refresh tokens, authorization codes, device
@@ -319,6 +328,11 @@ impl MockServer {
     /// Moves the server clock forward.
     pub fn advance_clock(&self, by: Duration) {
         self.shared.clock.advance_saturating(by);
+    }
+
+    /// How many journal entries were dropped because the journal was full.
+    pub fn journal_dropped(&self) -> u64 {
+        lock(&self.shared.journal).dropped()
     }
 
     /// Approves a device authorization as `[device] user`; `None` = the most recent pending one.

@@ -46,6 +46,9 @@ enum Command {
         /// (overrides `dialect` in the config file).
         #[arg(long, value_name = "NAME", env = "CLIAUTH_MOCK_DIALECT")]
         dialect: Option<Dialect>,
+        /// Keep at most this many journal entries; older ones are dropped and counted.
+        #[arg(long, value_name = "N", env = "CLIAUTH_MOCK_JOURNAL_CAPACITY", default_value_t = cliauth_mock::DEFAULT_JOURNAL_CAPACITY)]
+        journal_capacity: usize,
     },
 }
 
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         port,
         config,
         dialect,
+        journal_capacity,
     } = cli.command;
     let mut config = match config.map(Config::from_file).transpose() {
         Ok(c) => c.unwrap_or_default(),
@@ -93,7 +97,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
         .init();
-    match run(port, config) {
+    match run(port, config, journal_capacity) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -102,7 +106,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(port: u16, config: Config) -> anyhow::Result<()> {
+fn run(port: u16, config: Config, journal_capacity: usize) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -111,6 +115,7 @@ fn run(port: u16, config: Config) -> anyhow::Result<()> {
         let server = MockServer::builder()
             .port(port)
             .config(config)
+            .journal_capacity(journal_capacity)
             .start()
             .await
             .context("failed to start")?;

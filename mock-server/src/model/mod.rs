@@ -63,6 +63,12 @@ impl Shared {
         }
     }
 
+    /// The same, with a journal keeping at most `capacity` entries.
+    pub(crate) fn with_journal_capacity(mut self, capacity: usize) -> Self {
+        self.journal = Mutex::new(Journal::with_capacity(capacity));
+        self
+    }
+
     /// The issuer identifier.
     pub(crate) fn issuer(&self) -> String {
         lock(&self.state)
@@ -88,7 +94,7 @@ impl Shared {
             reason: reason.map(str::to_owned),
             at_ms: self.clock.now_ms(),
         };
-        lock(&self.journal).lineage.push(entry);
+        lock(&self.journal).push_lineage(entry);
     }
 
     /// Revokes a token (RFC 7009): a refresh token takes its family with it.

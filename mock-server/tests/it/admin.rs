@@ -268,6 +268,57 @@ async fn tokens_never_expire_before_they_are_issued_at_the_largest_lifetimes() {
 }
 
 #[tokio::test]
+async fn a_full_journal_drops_the_oldest_and_pages_by_sequence_number() {
+    let server = MockServer::builder()
+        .journal_capacity(3)
+        .start()
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        get(&server, "/api/v1/meta", None).await;
+    }
+    assert_eq!(server.journal().len(), 3);
+    assert_eq!(server.journal_dropped(), 2);
+    let (status, page) = admin(
+        &server,
+        reqwest::Method::GET,
+        "/journal?since=3&limit=1",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let seqs: Vec<u64> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, [4]);
+    assert_eq!(
+        (page["dropped"].as_u64(), page["next_seq"].as_u64()),
+        (Some(2), Some(6))
+    );
+    assert_eq!(
+        page["counters"]["GET /api/v1/meta 200"], 5,
+        "counters count dropped entries too"
+    );
+    let (_, all) = admin(&server, reqwest::Method::GET, "/journal", None).await;
+    assert_eq!(all["entries"].as_array().unwrap().len(), 3);
+    let (status, bad) = admin(&server, reqwest::Method::GET, "/journal?since=-1", None).await;
+    assert_eq!(status, 400);
+    assert!(
+        bad["error_description"].as_str().unwrap().contains("since"),
+        "{bad}"
+    );
+    admin(&server, reqwest::Method::POST, "/reset", None).await;
+    let (_, after) = admin(&server, reqwest::Method::GET, "/journal", None).await;
+    assert_eq!(
+        (after["dropped"].as_u64(), after["next_seq"].as_u64()),
+        (Some(0), Some(1))
+    );
+}
+
+#[tokio::test]
 async fn journal_counters_lineage_and_secrets_are_served_and_redacted() {
     let server = MockServer::start().await;
     let pair = password_login(&server, "alice").await;
