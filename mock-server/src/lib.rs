@@ -120,6 +120,8 @@ pub use crate::rules::{Action, CatalogName, HoldOrder, Rule, RuleMatch};
 
 use crate::model::state::DeviceDecision;
 use crate::model::{Shared, lock};
+use crate::server::connections::Limits;
+pub use crate::server::connections::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 use crate::server::listener::App;
 
 /// A running mock server. Dropping it stops the server.
@@ -139,6 +141,7 @@ pub struct MockServerBuilder {
     port: u16,
     dialect: Option<Dialect>,
     journal_capacity: Option<usize>,
+    limits: Limits,
 }
 
 impl MockServerBuilder {
@@ -168,6 +171,23 @@ impl MockServerBuilder {
     #[must_use]
     pub fn journal_capacity(mut self, capacity: usize) -> Self {
         self.journal_capacity = Some(capacity);
+        self
+    }
+
+    /// Keeps at most this many connections open (default [`DEFAULT_MAX_CONNECTIONS`]); at the
+    /// cap the oldest idle connection is closed to serve a new one.
+    #[must_use]
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.limits.max_connections = max.max(1);
+        self
+    }
+
+    /// Closes a connection that sends no complete request head for this long: before its
+    /// first request, while sending headers, or between keep-alive requests (default
+    /// [`DEFAULT_IDLE_TIMEOUT`]).
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.idle_timeout = timeout;
         self
     }
 
@@ -214,6 +234,8 @@ impl MockServerBuilder {
         let app = App {
             router: server::routes::router(Arc::clone(&shared), runtime.clone()),
             shared: Arc::clone(&shared),
+            limits: self.limits,
+            registry: Arc::default(),
         };
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(app.serve(listener, stopped));

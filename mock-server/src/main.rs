@@ -49,7 +49,22 @@ enum Command {
         /// Keep at most this many journal entries; older ones are dropped and counted.
         #[arg(long, value_name = "N", env = "CLIAUTH_MOCK_JOURNAL_CAPACITY", default_value_t = cliauth_mock::DEFAULT_JOURNAL_CAPACITY)]
         journal_capacity: usize,
+        /// Keep at most this many connections open; at the cap the oldest idle one is closed.
+        #[arg(long, value_name = "N", env = "CLIAUTH_MOCK_MAX_CONNECTIONS", default_value_t = cliauth_mock::DEFAULT_MAX_CONNECTIONS)]
+        max_connections: usize,
+        /// Close a connection that sends no complete request head for this many seconds.
+        #[arg(long, value_name = "SECS", env = "CLIAUTH_MOCK_IDLE_TIMEOUT", default_value_t = cliauth_mock::DEFAULT_IDLE_TIMEOUT.as_secs())]
+        idle_timeout: u64,
     },
+}
+
+/// What `serve` starts with besides the config.
+#[derive(Debug)]
+struct Options {
+    port: u16,
+    journal_capacity: usize,
+    max_connections: usize,
+    idle_timeout: u64,
 }
 
 fn main() -> ExitCode {
@@ -59,7 +74,15 @@ fn main() -> ExitCode {
         config,
         dialect,
         journal_capacity,
+        max_connections,
+        idle_timeout,
     } = cli.command;
+    let options = Options {
+        port,
+        journal_capacity,
+        max_connections,
+        idle_timeout,
+    };
     let mut config = match config.map(Config::from_file).transpose() {
         Ok(c) => c.unwrap_or_default(),
         Err(ConfigError::Read { path, source, .. }) => {
@@ -97,7 +120,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
         .init();
-    match run(port, config, journal_capacity) {
+    match run(&options, config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -106,16 +129,18 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(port: u16, config: Config, journal_capacity: usize) -> anyhow::Result<()> {
+fn run(options: &Options, config: Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("failed to start the Tokio runtime")?;
     runtime.block_on(async {
         let server = MockServer::builder()
-            .port(port)
+            .port(options.port)
             .config(config)
-            .journal_capacity(journal_capacity)
+            .journal_capacity(options.journal_capacity)
+            .max_connections(options.max_connections)
+            .idle_timeout(std::time::Duration::from_secs(options.idle_timeout))
             .start()
             .await
             .context("failed to start")?;

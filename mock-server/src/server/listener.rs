@@ -17,6 +17,7 @@ use tower::ServiceExt as _;
 
 use crate::journal;
 use crate::model::{Shared, lock};
+use crate::server::connections::{Limits, Registered, Registry};
 use crate::server::faults::{Cut, CutSender};
 
 /// The per-server application: state plus router.
@@ -24,6 +25,10 @@ use crate::server::faults::{Cut, CutSender};
 pub(crate) struct App {
     pub(crate) shared: Arc<Shared>,
     pub(crate) router: Router,
+    /// The connection cap and timeouts.
+    pub(crate) limits: Limits,
+    /// The open connections.
+    pub(crate) registry: Arc<Registry>,
 }
 
 impl App {
@@ -36,13 +41,25 @@ impl App {
             };
             match accepted {
                 Ok((stream, peer)) => {
+                    let Some(registered) = self.registry.admit(self.limits.max_connections) else {
+                        tracing::warn!(
+                            max_connections = self.limits.max_connections,
+                            "connection cap reached and every connection has a request in flight; closing the new one"
+                        );
+                        drop(stream);
+                        continue;
+                    };
                     let app = self.clone();
                     let stop = shutdown.clone();
                     // Each connection task ends with its connection or at shutdown.
-                    drop(tokio::spawn(app.connection(stream, peer, stop)));
+                    drop(tokio::spawn(app.connection(stream, peer, stop, registered)));
                 }
                 Err(e) => {
-                    // Accept errors (EMFILE, ECONNABORTED) are transient; log and go on.
+                    // Accept errors (EMFILE, ECONNABORTED) are transient; log and go on. Out
+                    // of file descriptors, an idle connection makes room for the next one.
+                    if matches!(e.raw_os_error(), Some(23 | 24)) {
+                        self.registry.evict_one();
+                    }
                     tracing::warn!(error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
@@ -55,12 +72,26 @@ impl App {
         stream: TcpStream,
         peer: SocketAddr,
         mut shutdown: watch::Receiver<bool>,
+        registered: Registered,
     ) {
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "set TCP_NODELAY failed");
         }
+        let slot = Arc::clone(&registered.slot);
         let mut first = [0u8; 1];
-        match stream.peek(&mut first).await {
+        let peeked = tokio::select! {
+            p = tokio::time::timeout(self.limits.idle_timeout, stream.peek(&mut first)) => p,
+            () = slot.evict.notified() => return,
+            _ = shutdown.changed() => return,
+        };
+        let peeked = match peeked {
+            Ok(p) => p,
+            Err(elapsed) => {
+                tracing::debug!(%peer, %elapsed, "closing a connection that sent nothing within the idle timeout");
+                return;
+            }
+        };
+        match peeked {
             Ok(0) => return,
             Ok(_) if first[0] == 0x16 => {
                 // A TLS handshake record: a client speaking HTTPS to the plain port.
@@ -97,29 +128,47 @@ impl App {
         };
         let (cut_tx, mut cut_rx) = mpsc::channel::<Cut>(1);
         let router = self.router.clone();
+        let in_flight = Arc::clone(&slot);
         let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
             let router = router.clone();
+            // An eviction passes over a connection while this is alive.
+            let busy = in_flight.busy();
             // The fault layer finds the peer and the way to cut this connection here.
             req.extensions_mut().insert(ConnectInfo(peer));
             req.extensions_mut().insert(CutSender(cut_tx.clone()));
             async move {
-                match router.oneshot(req.map(axum::body::Body::new)).await {
+                let resp = match router.oneshot(req.map(axum::body::Body::new)).await {
                     Ok(resp) => Ok::<_, Infallible>(resp),
                     Err(never) => match never {},
-                }
+                };
+                drop(busy);
+                resp
             }
         });
+        // hyper arms the header-read timer whenever it waits for a request head, so it is the
+        // idle timeout between keep-alive requests too.
         let conn = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(self.limits.idle_timeout)
             .serve_connection(TokioIo::new(stream), service);
         tokio::pin!(conn);
-        tokio::select! {
-            r = conn.as_mut() => {
-                if let Err(e) = r {
-                    tracing::debug!(error = %e, "connection ended with an error");
+        let mut evicted = false;
+        let mut twin = Some(twin);
+        loop {
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    return;
                 }
-            }
+                () = slot.evict.notified(), if !evicted => {
+                    // Closes at once when idle; a request that started meanwhile is finished.
+                    conn.as_mut().graceful_shutdown();
+                    evicted = true;
+                }
             cut = cut_rx.recv() => {
-                if cut == Some(Cut::Reset) {
+                if let (Some(Cut::Reset), Some(twin)) = (cut, twin.take()) {
                     match TcpStream::from_std(twin) {
                         Ok(t) => {
                             if let Err(e) = t.set_zero_linger() {
@@ -129,8 +178,10 @@ impl App {
                         Err(e) => tracing::warn!(error = %e, "could not register the socket twin"),
                     }
                 }
+                return;
             }
-            _ = shutdown.changed() => {}
+            _ = shutdown.changed() => return,
+            }
         }
     }
 }
