@@ -8,6 +8,8 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use cliauth_mock::{Config, ConfigError, Dialect, MockServer};
 
+mod lifecycle;
+
 const AFTER_HELP: &str = "\
 Default users (when the config has no [[users]]):
   alice / alice-password   has a Private Teamspace (and is a member of team \"acme\")
@@ -55,6 +57,10 @@ enum Command {
         /// Close a connection that sends no complete request head for this many seconds.
         #[arg(long, value_name = "SECS", env = "CLIAUTH_MOCK_IDLE_TIMEOUT", default_value_t = cliauth_mock::DEFAULT_IDLE_TIMEOUT.as_secs())]
         idle_timeout: u64,
+        /// Exit (status 0) when stdin closes or the parent process exits, so that a killed
+        /// test run leaves no server behind. The Python and Node helpers turn it on.
+        #[arg(long, env = "CLIAUTH_MOCK_EXIT_WITH_PARENT")]
+        exit_with_parent: bool,
     },
 }
 
@@ -65,9 +71,13 @@ struct Options {
     journal_capacity: usize,
     max_connections: usize,
     idle_timeout: u64,
+    exit_with_parent: bool,
+    parent: u32,
 }
 
 fn main() -> ExitCode {
+    // Read before anything else: `--exit-with-parent` exits once this changes.
+    let parent = std::os::unix::process::parent_id();
     let cli = Cli::parse();
     let Command::Serve {
         port,
@@ -76,12 +86,15 @@ fn main() -> ExitCode {
         journal_capacity,
         max_connections,
         idle_timeout,
+        exit_with_parent,
     } = cli.command;
     let options = Options {
         port,
         journal_capacity,
         max_connections,
         idle_timeout,
+        exit_with_parent,
+        parent,
     };
     let mut config = match config.map(Config::from_file).transpose() {
         Ok(c) => c.unwrap_or_default(),
@@ -116,7 +129,12 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::new("warn")
         }
     };
+    // Colour only for a person at a terminal: not into files or pipes, nor with NO_COLOR set
+    // (https://no-color.org: any non-empty value).
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
         .init();
@@ -156,17 +174,26 @@ fn run(options: &Options, config: Config) -> anyhow::Result<()> {
         writeln!(out, "{ready}").context("failed to write the readiness line")?;
         out.flush().context("failed to flush the readiness line")?;
         drop(out);
-        wait_for_signal().await?;
+        wait_for_signal(options.exit_with_parent.then_some(options.parent)).await?;
         server.shutdown().await;
         Ok(())
     })
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+async fn wait_for_signal(exit_with_parent: Option<u32>) -> anyhow::Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("failed to install the SIGTERM handler")?;
+    let parent = async {
+        if let Some(parent) = exit_with_parent {
+            let why = lifecycle::parent_gone(parent).await;
+            tracing::info!("{why}; exiting (--exit-with-parent)");
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
     tokio::select! {
         r = tokio::signal::ctrl_c() => r.context("failed to wait for Ctrl-C"),
         _ = term.recv() => Ok(()),
+        () = parent => Ok(()),
     }
 }

@@ -144,3 +144,99 @@ async fn serve_dialect_names_the_dialect_and_serves_its_paths() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("klingon"));
 }
+
+/// Reads the readiness line of a spawned `serve`.
+async fn ready_line(stdout: tokio::process::ChildStdout) -> serde_json::Value {
+    let mut lines = BufReader::new(stdout).lines();
+    let line = lines.next_line().await.unwrap().expect("a readiness line");
+    serde_json::from_str(&line).unwrap()
+}
+
+/// Whether process `pid` has ended (gone, or a zombie waiting for its new parent).
+async fn ended_within(pid: u64, within: std::time::Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    while tokio::time::Instant::now() < deadline {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => return true,
+            Ok(stat)
+                if stat
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|s| s.trim_start().starts_with('Z')) =>
+            {
+                return true;
+            }
+            Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    false
+}
+
+#[tokio::test]
+async fn exit_with_parent_exits_when_stdin_closes() {
+    let mut child = bin()
+        .args(["serve", "--port", "0", "--exit-with-parent"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    ready_line(child.stdout.take().unwrap()).await;
+    drop(child.stdin.take());
+    let exit = tokio::time::timeout(std::time::Duration::from_secs(5), child.wait())
+        .await
+        .expect("exits once stdin closes")
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
+
+#[tokio::test]
+async fn exit_with_parent_exits_when_its_parent_is_killed() {
+    // sh is the parent; `sleep` keeps the mock's stdin open so that only the parent's death
+    // can end it (and ends by itself soon after).
+    let mut parent = Command::new("sh")
+        .args([
+            "-c",
+            "sleep 15 | \"$0\" serve --port 0 --exit-with-parent & wait",
+            env!("CARGO_BIN_EXE_cliauth-mock"),
+        ])
+        .env_remove("CLIAUTH_MOCK_PORT")
+        .env_remove("CLIAUTH_MOCK_CONFIG")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let ready = ready_line(parent.stdout.take().unwrap()).await;
+    let pid = ready["pid"].as_u64().unwrap();
+    parent.kill().await.unwrap();
+    assert!(
+        ended_within(pid, std::time::Duration::from_secs(5)).await,
+        "the mock outlived its parent"
+    );
+}
+
+#[tokio::test]
+async fn logs_carry_no_colour_when_stderr_is_not_a_terminal() {
+    let mut child = bin()
+        .args(["serve", "--port", "0", "--exit-with-parent"])
+        .env("CLIAUTH_MOCK_LOG", "debug")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ready = ready_line(child.stdout.take().unwrap()).await;
+    let url = ready["url"].as_str().unwrap();
+    crate::support::http()
+        .get(format!("{url}/api/v1/meta"))
+        .send()
+        .await
+        .unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().await.unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("request"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "ANSI escapes in a piped log: {log:?}"
+    );
+}
