@@ -1,6 +1,7 @@
 //! The admin API under `/__admin/` (loopback only) and the operations it shares with the Rust
 //! API.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::StatusCode;
 
+use crate::admin_token::AdminToken;
 use crate::clock::MAX_SECONDS;
 use crate::config::Config;
 use crate::dialects;
@@ -79,28 +81,52 @@ pub(crate) fn router(state: AdminState) -> Router {
         .route("/secrets", get(secrets))
         .route("/holds/{name}/release", post(release_named))
         .route("/reset", post(reset_all))
-        .route_layer(axum::middleware::from_fn(loopback_only))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.shared.admin_token.clone(),
+            loopback_only,
+        ))
         .with_state(state)
 }
 
 /// Refuses a peer that is not on loopback before any admin handler runs, so no route can
-/// forget the check. A request without its context (which the fault layer always attaches) or
+/// forget the check; with an admin token configured, another peer that presents it as its
+/// bearer is let in. A request without its context (which the fault layer always attaches) or
 /// without a known peer (a mounted router served without connect info) is refused too.
-async fn loopback_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let loopback = req
-        .extensions()
-        .get::<Arc<RequestCtx>>()
-        .and_then(|ctx| ctx.peer)
-        .is_some_and(|peer| peer.ip().is_loopback());
-    if loopback {
-        next.run(req).await
-    } else {
-        OAuthError::new(
-            403,
-            "access_denied",
-            "the admin API answers loopback peers only",
-        )
-        .into_response()
+async fn loopback_only(
+    State(token): State<Option<AdminToken>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let ctx = req.extensions().get::<Arc<RequestCtx>>();
+    let peer = ctx.and_then(|ctx| ctx.peer);
+    let bearer = ctx.and_then(|ctx| ctx.bearer.as_deref());
+    match admin_allowed(peer, bearer, token.as_ref()) {
+        Ok(()) => next.run(req).await,
+        Err(why) => OAuthError::new(403, "access_denied", why).into_response(),
+    }
+}
+
+/// The admin API's access rule: loopback peers always; another peer only with the configured
+/// admin token as its bearer.
+pub(crate) fn admin_allowed(
+    peer: Option<SocketAddr>,
+    bearer: Option<&str>,
+    token: Option<&AdminToken>,
+) -> Result<(), &'static str> {
+    let Some(peer) = peer else {
+        return Err("the admin API answers loopback peers only (the peer is unknown)");
+    };
+    // An IPv4 peer on a dual-stack socket arrives as ::ffff:a.b.c.d.
+    if peer.ip().to_canonical().is_loopback() {
+        return Ok(());
+    }
+    match (token, bearer) {
+        (None, _) => Err(
+            "the admin API answers loopback peers only; start the server with --admin-token to open it to other hosts",
+        ),
+        (Some(_), None) => Err("the admin API needs the admin token as a bearer from this peer"),
+        (Some(t), Some(b)) if t.matches(b) => Ok(()),
+        (Some(_), Some(_)) => Err("the bearer is not the admin token"),
     }
 }
 
@@ -296,7 +322,6 @@ async fn reset_all(State(a): State<AdminState>) -> Response {
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
-    use std::net::SocketAddr;
 
     use axum::body::Body;
     use tower::ServiceExt;
@@ -320,7 +345,7 @@ mod tests {
     async fn status_for(ctx: Option<Arc<RequestCtx>>) -> StatusCode {
         let app: Router = Router::new()
             .route("/health", get(|| async { "ok" }))
-            .route_layer(axum::middleware::from_fn(loopback_only));
+            .route_layer(axum::middleware::from_fn_with_state(None, loopback_only));
         let mut req = http::Request::get("/health")
             .body(Body::empty())
             .expect("a valid request");
@@ -328,6 +353,37 @@ mod tests {
             req.extensions_mut().insert(ctx);
         }
         app.oneshot(req).await.expect("infallible").status()
+    }
+
+    #[test]
+    fn a_non_loopback_peer_needs_the_admin_token_as_its_bearer() {
+        let peer = |s: &str| Some(s.parse::<SocketAddr>().expect("a literal socket address"));
+        let token = AdminToken::new("s3cret-admin");
+        let lan = peer("192.0.2.7:5000");
+        assert!(admin_allowed(lan, None, None).is_err());
+        assert!(
+            admin_allowed(lan, Some("s3cret-admin"), None).is_err(),
+            "no token configured"
+        );
+        assert!(admin_allowed(lan, None, token.as_ref()).is_err());
+        assert!(admin_allowed(lan, Some("s3cret-admiN"), token.as_ref()).is_err());
+        assert!(admin_allowed(lan, Some("s3cret"), token.as_ref()).is_err());
+        assert_eq!(
+            admin_allowed(lan, Some("s3cret-admin"), token.as_ref()),
+            Ok(())
+        );
+        for local in ["127.0.0.1:1", "[::1]:1", "[::ffff:127.0.0.1]:1"] {
+            assert_eq!(
+                admin_allowed(peer(local), None, token.as_ref()),
+                Ok(()),
+                "{local}"
+            );
+            assert_eq!(admin_allowed(peer(local), None, None), Ok(()), "{local}");
+        }
+        assert!(admin_allowed(peer("[::ffff:192.0.2.7]:1"), None, None).is_err());
+        assert!(admin_allowed(None, Some("s3cret-admin"), token.as_ref()).is_err());
+        assert!(AdminToken::new("").is_none());
+        assert!(!format!("{token:?}").contains("s3cret"));
     }
 
     #[tokio::test]

@@ -85,6 +85,7 @@
 //! [`MockServer::router`].
 
 mod admin;
+mod admin_token;
 mod clock;
 mod config;
 mod dialect;
@@ -100,13 +101,14 @@ mod rules;
 mod server;
 mod tokens;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use crate::admin_token::AdminToken;
 pub use crate::clock::MAX_SECONDS;
 pub use crate::config::{
     AuthMethod, ClientConfig, ClientSecret, Config, ConfigError, ConsentAction, ConsentConfig,
@@ -142,6 +144,8 @@ pub struct MockServerBuilder {
     dialect: Option<Dialect>,
     journal_capacity: Option<usize>,
     limits: Limits,
+    host: Option<IpAddr>,
+    admin_token: Option<AdminToken>,
 }
 
 impl MockServerBuilder {
@@ -191,7 +195,24 @@ impl MockServerBuilder {
         self
     }
 
-    /// Binds 127.0.0.1 and starts serving on the current Tokio runtime.
+    /// Listens on this address instead of 127.0.0.1 (`0.0.0.0` or `::` for every interface,
+    /// e.g. in a container). The URLs the server prints and issues use loopback when the
+    /// address is unspecified. The admin API still answers loopback peers only, unless
+    /// [`admin_token`](Self::admin_token) is set.
+    #[must_use]
+    pub fn host(mut self, host: IpAddr) -> Self {
+        self.host = Some(host);
+        self
+    }
+
+    /// Lets a non-loopback peer use the admin API when it sends this token as its bearer.
+    #[must_use]
+    pub fn admin_token(mut self, token: AdminToken) -> Self {
+        self.admin_token = Some(token);
+        self
+    }
+
+    /// Binds 127.0.0.1 (or [`host`](Self::host)) and starts serving on the current Tokio runtime.
     pub async fn start(self) -> Result<MockServer, Error> {
         let mut config = self.config.unwrap_or_default();
         if let Some(dialect) = self.dialect {
@@ -201,20 +222,31 @@ impl MockServerBuilder {
         config
             .validate()
             .map_err(|message| ConfigError::invalid("<config>", message))?;
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))
-            .await
-            .map_err(|source| Error::Bind {
-                port: self.port,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| Error::Bind {
+        let host = self.host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let bind_error = |source| Error::Bind {
+            host,
             port: self.port,
             source,
-        })?;
+        };
+        let listener = tokio::net::TcpListener::bind((host, self.port))
+            .await
+            .map_err(bind_error)?;
+        let bound = listener.local_addr().map_err(bind_error)?;
+        // An unspecified address is not one a client can reach; loopback of its family is.
+        let addr = match bound.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => {
+                SocketAddr::from((Ipv4Addr::LOCALHOST, bound.port()))
+            }
+            IpAddr::V6(ip) if ip.is_unspecified() => {
+                SocketAddr::from((Ipv6Addr::LOCALHOST, bound.port()))
+            }
+            _ => bound,
+        };
         let rsa = config.tokens.algorithm == SigningAlgorithm::Rs256;
         let shared = Arc::new(
             Shared::new(config, tokens::Signer::new(), format!("http://{addr}"))
-                .with_journal_capacity(self.journal_capacity.unwrap_or(DEFAULT_JOURNAL_CAPACITY)),
+                .with_journal_capacity(self.journal_capacity.unwrap_or(DEFAULT_JOURNAL_CAPACITY))
+                .with_admin_token(self.admin_token),
         );
         // Key generation seeds AWS-LC's RNG (about 25 ms of CPU); do it beside serving so
         // that the server answers discovery at once. A token request that comes sooner
@@ -226,10 +258,7 @@ impl MockServerBuilder {
             }
         });
         // The thread ends by itself; its only product is the keys in `shared`.
-        drop(warmer.map_err(|source| Error::Bind {
-            port: self.port,
-            source,
-        })?);
+        drop(warmer.map_err(Error::Spawn)?);
         let runtime = tokio::runtime::Handle::current();
         let app = App {
             router: server::routes::router(Arc::clone(&shared), runtime.clone()),

@@ -25,7 +25,7 @@ Dialects (--dialect or `dialect = \"...\"` in the config): cliauth (default), sp
 Exit status: 0 after SIGTERM or Ctrl-C, 2 for a bad command line or config, 1 otherwise.
 Logs go to stderr, secrets as fingerprints only; CLIAUTH_MOCK_LOG=debug logs every request.";
 
-/// A scriptable mock OAuth 2.0 authorization server and hosted API, on 127.0.0.1 only.
+/// A scriptable mock OAuth 2.0 authorization server and hosted API, on 127.0.0.1 by default.
 #[derive(Debug, Parser)]
 #[command(name = "cliauth-mock", version, after_help = AFTER_HELP)]
 struct Cli {
@@ -61,6 +61,25 @@ enum Command {
         /// test run leaves no server behind. The Python and Node helpers turn it on.
         #[arg(long, env = "CLIAUTH_MOCK_EXIT_WITH_PARENT")]
         exit_with_parent: bool,
+        /// Address to listen on: 127.0.0.1 (default), ::1, or 0.0.0.0 / :: for every interface
+        /// (a container). The admin API still answers loopback peers only unless
+        /// --admin-token is set.
+        #[arg(
+            long,
+            value_name = "ADDR",
+            env = "CLIAUTH_MOCK_HOST",
+            default_value = "127.0.0.1"
+        )]
+        host: std::net::IpAddr,
+        /// Let non-loopback peers use the admin API with this bearer token (prefer the
+        /// environment variable: a command line is visible to every local user).
+        #[arg(
+            long,
+            value_name = "TOKEN",
+            env = "CLIAUTH_MOCK_ADMIN_TOKEN",
+            hide_env_values = true
+        )]
+        admin_token: Option<String>,
     },
 }
 
@@ -73,6 +92,8 @@ struct Options {
     idle_timeout: u64,
     exit_with_parent: bool,
     parent: u32,
+    host: std::net::IpAddr,
+    admin_token: Option<cliauth_mock::AdminToken>,
 }
 
 fn main() -> ExitCode {
@@ -87,7 +108,18 @@ fn main() -> ExitCode {
         max_connections,
         idle_timeout,
         exit_with_parent,
+        host,
+        admin_token,
     } = cli.command;
+    let admin_token = match admin_token.as_deref().map(cliauth_mock::AdminToken::new) {
+        None => None,
+        Some(Some(token)) => Some(token),
+        Some(None) => {
+            eprintln!("error: --admin-token is empty");
+            eprintln!("hint: give it a value, or leave it out to keep the admin API loopback-only");
+            return ExitCode::from(2);
+        }
+    };
     let options = Options {
         port,
         journal_capacity,
@@ -95,6 +127,8 @@ fn main() -> ExitCode {
         idle_timeout,
         exit_with_parent,
         parent,
+        host,
+        admin_token,
     };
     let mut config = match config.map(Config::from_file).transpose() {
         Ok(c) => c.unwrap_or_default(),
@@ -153,15 +187,17 @@ fn run(options: &Options, config: Config) -> anyhow::Result<()> {
         .build()
         .context("failed to start the Tokio runtime")?;
     runtime.block_on(async {
-        let server = MockServer::builder()
+        let mut builder = MockServer::builder()
+            .host(options.host)
             .port(options.port)
             .config(config)
             .journal_capacity(options.journal_capacity)
             .max_connections(options.max_connections)
-            .idle_timeout(std::time::Duration::from_secs(options.idle_timeout))
-            .start()
-            .await
-            .context("failed to start")?;
+            .idle_timeout(std::time::Duration::from_secs(options.idle_timeout));
+        if let Some(token) = options.admin_token.clone() {
+            builder = builder.admin_token(token);
+        }
+        let server = builder.start().await.context("failed to start")?;
         let ready = serde_json::json!({
             "url": server.url(),
             "issuer": server.issuer(),

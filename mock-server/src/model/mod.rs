@@ -14,6 +14,7 @@ pub(crate) mod state;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crate::admin_token::AdminToken;
 use crate::clock::Clock;
 use crate::config::{Config, Dialect};
 use crate::error::Error;
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     pub(crate) base_url: String,
     /// The dialect, fixed at start (read on every request without taking the state lock).
     pub(crate) dialect: Dialect,
+    /// Opens the admin API to non-loopback peers that present it as their bearer.
+    pub(crate) admin_token: Option<AdminToken>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -60,7 +63,14 @@ impl Shared {
             signer,
             holds: Holds::default(),
             base_url,
+            admin_token: None,
         }
+    }
+
+    /// The same, with an admin token that opens the admin API to non-loopback peers.
+    pub(crate) fn with_admin_token(mut self, token: Option<AdminToken>) -> Self {
+        self.admin_token = token;
+        self
     }
 
     /// The same, with a journal keeping at most `capacity` entries.

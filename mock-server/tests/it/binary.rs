@@ -240,3 +240,42 @@ async fn logs_carry_no_colour_when_stderr_is_not_a_terminal() {
         "ANSI escapes in a piped log: {log:?}"
     );
 }
+
+#[tokio::test]
+async fn serve_host_binds_the_given_loopback_address() {
+    let mut child = bin()
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--host",
+            "::1",
+            "--exit-with-parent",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ready = ready_line(child.stdout.take().unwrap()).await;
+    let url = ready["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("http://[::1]:"), "{url}");
+    let health = crate::support::http()
+        .get(format!("{url}/__admin/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200, "the admin API answers ::1");
+    drop(child.stdin.take());
+    assert!(child.wait().await.unwrap().success());
+}
+
+#[tokio::test]
+async fn an_empty_admin_token_or_a_bad_host_exits_2() {
+    for args in [
+        &["serve", "--admin-token", ""][..],
+        &["serve", "--host", "localhost"][..],
+    ] {
+        let out = bin().args(args).output().await.unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
