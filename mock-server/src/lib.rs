@@ -99,6 +99,7 @@ mod oauth_error;
 mod request;
 mod rules;
 mod server;
+pub mod tls;
 mod tokens;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
