@@ -147,6 +147,7 @@ pub struct MockServerBuilder {
     limits: Limits,
     host: Option<IpAddr>,
     admin_token: Option<AdminToken>,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl MockServerBuilder {
@@ -213,6 +214,14 @@ impl MockServerBuilder {
         self
     }
 
+    /// Serves HTTPS with this rustls configuration (see [`tls`](crate::tls) for a per-run CA);
+    /// the URLs become `https://`.
+    #[must_use]
+    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
     /// Binds 127.0.0.1 (or [`host`](Self::host)) and starts serving on the current Tokio runtime.
     pub async fn start(self) -> Result<MockServer, Error> {
         let mut config = self.config.unwrap_or_default();
@@ -244,8 +253,9 @@ impl MockServerBuilder {
             _ => bound,
         };
         let rsa = config.tokens.algorithm == SigningAlgorithm::Rs256;
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
         let shared = Arc::new(
-            Shared::new(config, tokens::Signer::new(), format!("http://{addr}"))
+            Shared::new(config, tokens::Signer::new(), format!("{scheme}://{addr}"))
                 .with_journal_capacity(self.journal_capacity.unwrap_or(DEFAULT_JOURNAL_CAPACITY))
                 .with_admin_token(self.admin_token),
         );
@@ -266,6 +276,7 @@ impl MockServerBuilder {
             shared: Arc::clone(&shared),
             limits: self.limits,
             registry: Arc::default(),
+            tls: self.tls.map(tokio_rustls::TlsAcceptor::from),
         };
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(app.serve(listener, stopped));

@@ -3,6 +3,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -80,6 +81,16 @@ enum Command {
             hide_env_values = true
         )]
         admin_token: Option<String>,
+        /// Serve HTTPS with a certificate from a CA made for this run; the readiness line's
+        /// `ca_pem` is the path of the CA certificate to trust (`curl --cacert`).
+        #[arg(long, env = "CLIAUTH_MOCK_TLS")]
+        tls: bool,
+        /// Serve HTTPS with this PEM certificate chain (needs --tls-key; implies --tls).
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
 }
 
@@ -94,6 +105,8 @@ struct Options {
     parent: u32,
     host: std::net::IpAddr,
     admin_token: Option<cliauth_mock::AdminToken>,
+    tls: bool,
+    tls_files: Option<(PathBuf, PathBuf)>,
 }
 
 fn main() -> ExitCode {
@@ -110,6 +123,9 @@ fn main() -> ExitCode {
         exit_with_parent,
         host,
         admin_token,
+        tls,
+        tls_cert,
+        tls_key,
     } = cli.command;
     let admin_token = match admin_token.as_deref().map(cliauth_mock::AdminToken::new) {
         None => None,
@@ -129,6 +145,8 @@ fn main() -> ExitCode {
         parent,
         host,
         admin_token,
+        tls,
+        tls_files: tls_cert.zip(tls_key),
     };
     let mut config = match config.map(Config::from_file).transpose() {
         Ok(c) => c.unwrap_or_default(),
@@ -197,6 +215,11 @@ fn run(options: &Options, config: Config) -> anyhow::Result<()> {
         if let Some(token) = options.admin_token.clone() {
             builder = builder.admin_token(token);
         }
+        let tls = tls_setup(options)?;
+        if let Some((config, _)) = &tls {
+            builder = builder.tls(Arc::clone(config));
+        }
+        let ca_pem = tls.and_then(|(_, ca)| ca);
         let server = builder.start().await.context("failed to start")?;
         let ready = serde_json::json!({
             "url": server.url(),
@@ -206,6 +229,10 @@ fn run(options: &Options, config: Config) -> anyhow::Result<()> {
             "dialect": server.dialect().name(),
             "pid": std::process::id(),
         });
+        let mut ready = ready;
+        if let Some(ca) = &ca_pem {
+            ready["ca_pem"] = ca.path.display().to_string().into();
+        }
         let mut out = std::io::stdout().lock();
         writeln!(out, "{ready}").context("failed to write the readiness line")?;
         out.flush().context("failed to flush the readiness line")?;
@@ -214,6 +241,48 @@ fn run(options: &Options, config: Config) -> anyhow::Result<()> {
         server.shutdown().await;
         Ok(())
     })
+}
+
+/// The CA certificate file of `--tls`, removed when the server exits.
+struct CaFile {
+    path: PathBuf,
+}
+
+impl Drop for CaFile {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_file(&self.path) {
+            tracing::debug!(error = %e, path = %self.path.display(), "could not remove the CA file");
+        }
+    }
+}
+
+/// The rustls configuration for `--tls` / `--tls-cert`, and the CA file a generated CA was
+/// written to.
+fn tls_setup(
+    options: &Options,
+) -> anyhow::Result<Option<(Arc<rustls::ServerConfig>, Option<CaFile>)>> {
+    use cliauth_mock::tls;
+    if let Some((cert, key)) = &options.tls_files {
+        let leaf = tls::load_pem_files(cert, key).context("--tls-cert/--tls-key")?;
+        return Ok(Some((tls::server_config(leaf)?, None)));
+    }
+    if !options.tls {
+        return Ok(None);
+    }
+    let ca = tls::CertificateAuthority::generate()?;
+    let mut names = vec![
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+        "localhost".to_owned(),
+    ];
+    if !options.host.is_loopback() && !options.host.is_unspecified() {
+        names.push(options.host.to_string());
+    }
+    let config = tls::server_config(ca.issue(&names)?)?;
+    let path = std::env::temp_dir().join(format!("cliauth-mock-{}-ca.pem", std::process::id()));
+    std::fs::write(&path, ca.pem())
+        .with_context(|| format!("failed to write the CA certificate to {}", path.display()))?;
+    Ok(Some((config, Some(CaFile { path }))))
 }
 
 async fn wait_for_signal(exit_with_parent: Option<u32>) -> anyhow::Result<()> {

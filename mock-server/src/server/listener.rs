@@ -17,7 +17,7 @@ use tower::ServiceExt as _;
 
 use crate::journal;
 use crate::model::{Shared, lock};
-use crate::server::connections::{Limits, Registered, Registry};
+use crate::server::connections::{Limits, Registered, Registry, Slot};
 use crate::server::faults::{Cut, CutSender};
 
 /// The per-server application: state plus router.
@@ -29,6 +29,8 @@ pub(crate) struct App {
     pub(crate) limits: Limits,
     /// The open connections.
     pub(crate) registry: Arc<Registry>,
+    /// HTTPS (`serve --tls`): every connection starts with a TLS handshake.
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl App {
@@ -93,7 +95,7 @@ impl App {
         };
         match peeked {
             Ok(0) => return,
-            Ok(_) if first[0] == 0x16 => {
+            Ok(_) if first[0] == 0x16 && self.tls.is_none() => {
                 // A TLS handshake record: a client speaking HTTPS to the plain port.
                 let mut entry = journal::blank("", "", self.shared.clock.now_ms());
                 entry.tls_handshake = true;
@@ -126,6 +128,42 @@ impl App {
                 return;
             }
         };
+        match self.tls.clone() {
+            None => {
+                self.serve_http(TokioIo::new(stream), peer, twin, shutdown, slot)
+                    .await;
+            }
+            Some(acceptor) => {
+                let handshake = tokio::select! {
+                    h = tokio::time::timeout(self.limits.idle_timeout, acceptor.accept(stream)) => h,
+                    _ = shutdown.changed() => return,
+                };
+                match handshake {
+                    Ok(Ok(tls)) => {
+                        self.serve_http(TokioIo::new(tls), peer, twin, shutdown, slot)
+                            .await;
+                    }
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                    Err(elapsed) => {
+                        tracing::debug!(%peer, %elapsed, "TLS handshake not done within the idle timeout");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Serves HTTP/1.1 on an accepted (plain or TLS) connection until it ends, is cut, is
+    /// evicted or the server shuts down.
+    async fn serve_http<I>(
+        self,
+        io: I,
+        peer: SocketAddr,
+        twin: std::net::TcpStream,
+        mut shutdown: watch::Receiver<bool>,
+        slot: Arc<Slot>,
+    ) where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
         let (cut_tx, mut cut_rx) = mpsc::channel::<Cut>(1);
         let router = self.router.clone();
         let in_flight = Arc::clone(&slot);
@@ -150,7 +188,7 @@ impl App {
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(hyper_util::rt::TokioTimer::new())
             .header_read_timeout(self.limits.idle_timeout)
-            .serve_connection(TokioIo::new(stream), service);
+            .serve_connection(io, service);
         tokio::pin!(conn);
         let mut evicted = false;
         let mut twin = Some(twin);

@@ -279,3 +279,122 @@ async fn an_empty_admin_token_or_a_bad_host_exits_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
 }
+
+/// `curl --cacert CA URL` (curl is how the README tells people to check `--tls`).
+async fn curl_with_ca(ca: &str, url: &str) -> std::process::Output {
+    Command::new("curl")
+        .args([
+            "-sS",
+            "--noproxy",
+            "*",
+            "--max-time",
+            "10",
+            "--cacert",
+            ca,
+            url,
+        ])
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn serve_tls_answers_https_trusted_through_the_printed_ca() {
+    let mut child = bin()
+        .args(["serve", "--port", "0", "--tls", "--exit-with-parent"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ready = ready_line(child.stdout.take().unwrap()).await;
+    let url = ready["url"].as_str().unwrap().to_owned();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let ca = ready["ca_pem"].as_str().unwrap().to_owned();
+    let out = curl_with_ca(
+        &ca,
+        &format!("{url}/.well-known/oauth-authorization-server"),
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let discovery: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(discovery["token_endpoint"], format!("{url}/oauth/token"));
+    // Without the CA the certificate is not trusted.
+    let untrusted = Command::new("curl")
+        .args([
+            "-sS",
+            "--noproxy",
+            "*",
+            "--max-time",
+            "10",
+            &format!("{url}/api/v1/meta"),
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(!untrusted.status.success());
+    drop(child.stdin.take());
+    assert!(child.wait().await.unwrap().success());
+    assert!(
+        !std::path::Path::new(&ca).exists(),
+        "the CA file is removed at exit"
+    );
+}
+
+#[tokio::test]
+async fn serve_tls_cert_and_key_bring_your_own_certificate() {
+    let dir = std::env::temp_dir().join(format!("cliauth-mock-byo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let mut child = bin()
+        .args(["serve", "--port", "0", "--exit-with-parent", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ready = ready_line(child.stdout.take().unwrap()).await;
+    let url = ready["url"].as_str().unwrap().to_owned();
+    assert!(ready.get("ca_pem").is_none(), "{ready}");
+    let out = curl_with_ca(cert.to_str().unwrap(), &format!("{url}/api/v1/meta")).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(child.stdin.take());
+    assert!(child.wait().await.unwrap().success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
