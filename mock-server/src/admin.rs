@@ -1,6 +1,7 @@
 //! The admin API under `/__admin/` (loopback only) and the operations it shares with the Rust
 //! API.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +11,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::StatusCode;
 
+use crate::admin_token::AdminToken;
+use crate::clock::MAX_SECONDS;
 use crate::config::Config;
 use crate::dialects;
 use crate::model::state::{DeviceDecision, State as ModelState};
@@ -52,10 +55,7 @@ pub(crate) fn reset(s: &Shared, runtime: &tokio::runtime::Handle) {
     let config = st.config.clone();
     *st = ModelState::new(config);
     drop(st);
-    let mut j = lock(&s.journal);
-    j.entries.clear();
-    j.lineage.clear();
-    drop(j);
+    lock(&s.journal).clear();
     s.clock.reset();
 }
 
@@ -81,28 +81,52 @@ pub(crate) fn router(state: AdminState) -> Router {
         .route("/secrets", get(secrets))
         .route("/holds/{name}/release", post(release_named))
         .route("/reset", post(reset_all))
-        .route_layer(axum::middleware::from_fn(loopback_only))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.shared.admin_token.clone(),
+            loopback_only,
+        ))
         .with_state(state)
 }
 
 /// Refuses a peer that is not on loopback before any admin handler runs, so no route can
-/// forget the check. A request without its context (which the fault layer always attaches) or
+/// forget the check; with an admin token configured, another peer that presents it as its
+/// bearer is let in. A request without its context (which the fault layer always attaches) or
 /// without a known peer (a mounted router served without connect info) is refused too.
-async fn loopback_only(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let loopback = req
-        .extensions()
-        .get::<Arc<RequestCtx>>()
-        .and_then(|ctx| ctx.peer)
-        .is_some_and(|peer| peer.ip().is_loopback());
-    if loopback {
-        next.run(req).await
-    } else {
-        OAuthError::new(
-            403,
-            "access_denied",
-            "the admin API answers loopback peers only",
-        )
-        .into_response()
+async fn loopback_only(
+    State(token): State<Option<AdminToken>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let ctx = req.extensions().get::<Arc<RequestCtx>>();
+    let peer = ctx.and_then(|ctx| ctx.peer);
+    let bearer = ctx.and_then(|ctx| ctx.bearer.as_deref());
+    match admin_allowed(peer, bearer, token.as_ref()) {
+        Ok(()) => next.run(req).await,
+        Err(why) => OAuthError::new(403, "access_denied", why).into_response(),
+    }
+}
+
+/// The admin API's access rule: loopback peers always; another peer only with the configured
+/// admin token as its bearer.
+pub(crate) fn admin_allowed(
+    peer: Option<SocketAddr>,
+    bearer: Option<&str>,
+    token: Option<&AdminToken>,
+) -> Result<(), &'static str> {
+    let Some(peer) = peer else {
+        return Err("the admin API answers loopback peers only (the peer is unknown)");
+    };
+    // An IPv4 peer on a dual-stack socket arrives as ::ffff:a.b.c.d.
+    if peer.ip().to_canonical().is_loopback() {
+        return Ok(());
+    }
+    match (token, bearer) {
+        (None, _) => Err(
+            "the admin API answers loopback peers only; start the server with --admin-token to open it to other hosts",
+        ),
+        (Some(_), None) => Err("the admin API needs the admin token as a bearer from this peer"),
+        (Some(t), Some(b)) if t.matches(b) => Ok(()),
+        (Some(_), Some(_)) => Err("the bearer is not the admin token"),
     }
 }
 
@@ -226,28 +250,58 @@ async fn expire(State(a): State<AdminState>) -> Response {
 
 async fn advance(State(a): State<AdminState>, ctx: Ctx) -> Result<Response, OAuthError> {
     let body = json_body(&ctx)?;
-    let ms = body
-        .get("ms")
-        .and_then(serde_json::Value::as_u64)
-        .or_else(|| {
-            body.get("seconds")
-                .and_then(serde_json::Value::as_u64)
-                .map(|s| s * 1000)
-        });
-    let Some(ms) = ms else {
+    let (field, step, max, per_unit) = match (body.get("ms"), body.get("seconds")) {
+        (Some(v), _) => ("ms", v.as_u64(), MAX_SECONDS * 1000, 1),
+        (None, Some(v)) => ("seconds", v.as_u64(), MAX_SECONDS, 1000),
+        (None, None) => ("seconds", None, MAX_SECONDS, 1000),
+    };
+    let Some(step) = step else {
         return Err(OAuthError::invalid_request(
-            "send {\"seconds\": N} or {\"ms\": N}",
+            "send {\"seconds\": N} or {\"ms\": N} with N a whole number",
         ));
     };
-    a.shared.clock.advance(Duration::from_millis(ms));
+    if step > max {
+        return Err(OAuthError::invalid_request(&format!(
+            "{field}: {step} is out of range, at most {max} (the clock runs at most {MAX_SECONDS} seconds, 100 years, ahead of real time)"
+        )));
+    }
+    let offset_ms = a
+        .shared
+        .clock
+        .try_advance(Duration::from_millis(step * per_unit))
+        .map_err(|e| {
+            OAuthError::invalid_request(&format!(
+                "{field}: {step} is out of range, at most the rest of the range: {e}; POST /__admin/reset puts the clock back"
+            ))
+        })?;
     Ok(ok(
-        serde_json::json!({ "ok": true, "offset_ms": a.shared.clock.offset_ms(), "now_ms": a.shared.clock.now_ms() }),
+        serde_json::json!({ "ok": true, "offset_ms": offset_ms, "now_ms": a.shared.clock.now_ms() }),
     ))
 }
 
-async fn journal(State(a): State<AdminState>) -> Response {
-    let j = lock(&a.shared.journal);
-    ok(serde_json::json!({ "entries": j.entries, "counters": j.counters(), "lineage": j.lineage }))
+async fn journal(State(a): State<AdminState>, ctx: Ctx) -> Result<Response, OAuthError> {
+    let query = ctx
+        .query
+        .as_ref()
+        .map_err(|e| OAuthError::invalid_request(e))?;
+    let number = |name: &str| -> Result<Option<u64>, OAuthError> {
+        query
+            .get(name)
+            .map(|v| {
+                v.parse::<u64>().map_err(|e| {
+                    OAuthError::invalid_request(&format!(
+                        "{name}: {v:?} is not a whole number ({e}); send ?since=SEQ&limit=N"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let since = number("since")?.unwrap_or(0);
+    let limit = number("limit")?.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    // Pointer copies under the lock; the JSON is built after it is released, so requests
+    // journaling meanwhile do not wait for the serializer.
+    let snapshot = lock(&a.shared.journal).snapshot(since, limit);
+    Ok(ok(serde_json::json!(snapshot)))
 }
 
 async fn secrets(State(a): State<AdminState>) -> Response {
@@ -268,7 +322,6 @@ async fn reset_all(State(a): State<AdminState>) -> Response {
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
-    use std::net::SocketAddr;
 
     use axum::body::Body;
     use tower::ServiceExt;
@@ -292,7 +345,7 @@ mod tests {
     async fn status_for(ctx: Option<Arc<RequestCtx>>) -> StatusCode {
         let app: Router = Router::new()
             .route("/health", get(|| async { "ok" }))
-            .route_layer(axum::middleware::from_fn(loopback_only));
+            .route_layer(axum::middleware::from_fn_with_state(None, loopback_only));
         let mut req = http::Request::get("/health")
             .body(Body::empty())
             .expect("a valid request");
@@ -300,6 +353,37 @@ mod tests {
             req.extensions_mut().insert(ctx);
         }
         app.oneshot(req).await.expect("infallible").status()
+    }
+
+    #[test]
+    fn a_non_loopback_peer_needs_the_admin_token_as_its_bearer() {
+        let peer = |s: &str| Some(s.parse::<SocketAddr>().expect("a literal socket address"));
+        let token = AdminToken::new("s3cret-admin");
+        let lan = peer("192.0.2.7:5000");
+        assert!(admin_allowed(lan, None, None).is_err());
+        assert!(
+            admin_allowed(lan, Some("s3cret-admin"), None).is_err(),
+            "no token configured"
+        );
+        assert!(admin_allowed(lan, None, token.as_ref()).is_err());
+        assert!(admin_allowed(lan, Some("s3cret-admiN"), token.as_ref()).is_err());
+        assert!(admin_allowed(lan, Some("s3cret"), token.as_ref()).is_err());
+        assert_eq!(
+            admin_allowed(lan, Some("s3cret-admin"), token.as_ref()),
+            Ok(())
+        );
+        for local in ["127.0.0.1:1", "[::1]:1", "[::ffff:127.0.0.1]:1"] {
+            assert_eq!(
+                admin_allowed(peer(local), None, token.as_ref()),
+                Ok(()),
+                "{local}"
+            );
+            assert_eq!(admin_allowed(peer(local), None, None), Ok(()), "{local}");
+        }
+        assert!(admin_allowed(peer("[::ffff:192.0.2.7]:1"), None, None).is_err());
+        assert!(admin_allowed(None, Some("s3cret-admin"), token.as_ref()).is_err());
+        assert!(AdminToken::new("").is_none());
+        assert!(!format!("{token:?}").contains("s3cret"));
     }
 
     #[tokio::test]

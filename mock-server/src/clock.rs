@@ -3,6 +3,31 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The largest lifetime, interval or clock step the mock accepts, in seconds: 100 years
+/// (365.25 days each). Anything larger is a configuration error or a 400 naming the field, so
+/// that every expiry (`now + lifetime`) fits a `u64` of milliseconds with room to spare and a
+/// token's `exp` is never before its `iat`.
+pub const MAX_SECONDS: u64 = 3_155_760_000;
+
+/// The largest offset the clock may be advanced to in total, in milliseconds (`MAX_SECONDS`).
+const MAX_OFFSET_MS: u64 = MAX_SECONDS * 1000;
+
+/// A clock step that would take the server clock past [`MAX_SECONDS`] ahead of real time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the clock may run at most {MAX_SECONDS} seconds (100 years) ahead of real time; it is {offset_ms} ms ahead and the step is {step_ms} ms"
+)]
+pub(crate) struct ClockRange {
+    offset_ms: u64,
+    step_ms: u64,
+}
+
+/// Milliseconds `secs` seconds after `now_ms`, saturating instead of wrapping (the inputs are
+/// bounded by [`MAX_SECONDS`] and [`MAX_OFFSET_MS`], so saturation never happens in practice).
+pub(crate) fn ms_after(now_ms: u64, secs: u64) -> u64 {
+    now_ms.saturating_add(secs.saturating_mul(1000))
+}
+
 /// Server clock. Every expiry (codes, tokens, device codes, poll gaps) is measured with it.
 #[derive(Debug, Default)]
 pub(crate) struct Clock {
@@ -24,10 +49,37 @@ impl Clock {
         self.now_ms() / 1000
     }
 
-    /// Moves the clock forward.
-    pub(crate) fn advance(&self, by: Duration) {
-        let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
-        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
+    /// Moves the clock forward, or leaves it alone and says why when the total offset would
+    /// pass [`MAX_SECONDS`]. Returns the new offset in milliseconds.
+    pub(crate) fn try_advance(&self, by: Duration) -> Result<u64, ClockRange> {
+        let step_ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        let next = |offset: u64| {
+            offset
+                .checked_add(step_ms)
+                .filter(|total| *total <= MAX_OFFSET_MS)
+        };
+        self.offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, next)
+            .map(|before| before.saturating_add(step_ms))
+            .map_err(|offset_ms| ClockRange { offset_ms, step_ms })
+    }
+
+    /// Moves the clock forward, stopping at [`MAX_SECONDS`] ahead of real time.
+    pub(crate) fn advance_saturating(&self, by: Duration) {
+        let step_ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        let mut current = self.offset_ms.load(Ordering::Relaxed);
+        loop {
+            let next = current.saturating_add(step_ms).min(MAX_OFFSET_MS);
+            match self.offset_ms.compare_exchange_weak(
+                current,
+                next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(actual) => current = actual,
+            }
+        }
     }
 
     /// Puts the clock back to real time.
@@ -85,8 +137,12 @@ mod tests {
     fn advancing_moves_server_time_forward() {
         let clock = Clock::default();
         let before = clock.now_ms();
-        clock.advance(Duration::from_secs(3600));
+        assert_eq!(clock.try_advance(Duration::from_secs(3600)), Ok(3_600_000));
         assert!(clock.now_ms() >= before + 3_600_000);
+        assert!(clock.try_advance(Duration::from_secs(MAX_SECONDS)).is_err());
+        assert_eq!(clock.offset_ms(), 3_600_000, "a refused step moves nothing");
+        clock.advance_saturating(Duration::MAX);
+        assert_eq!(clock.offset_ms(), MAX_OFFSET_MS);
         clock.reset();
         assert_eq!(clock.offset_ms(), 0);
     }

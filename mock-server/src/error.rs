@@ -10,8 +10,10 @@ pub enum Error {
     #[error("load the mock configuration")]
     Config(#[from] ConfigError),
     /// The listening socket could not be bound.
-    #[error("bind 127.0.0.1:{port}")]
+    #[error("bind {}", std::net::SocketAddr::from((*.host, *.port)))]
     Bind {
+        /// The address asked for.
+        host: std::net::IpAddr,
         /// The requested port (0 = any).
         port: u16,
         /// The cause.

@@ -1,6 +1,7 @@
 //! The request journal: one redacted entry per request, plus token lineage and counters.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -66,17 +67,68 @@ pub struct LineageEntry {
     pub at_ms: u64,
 }
 
-/// The journal itself.
-#[derive(Debug, Default)]
+/// How many entries (and lineage events) the journal keeps by default; older ones are
+/// dropped and counted in [`Journal::dropped`]. About 300 bytes each, so a few MB at most.
+pub const DEFAULT_JOURNAL_CAPACITY: usize = 10_000;
+
+/// The journal itself: the newest `capacity` entries and lineage events, plus counters over
+/// every request ever journaled (dropped ones included).
+///
+/// Entries are shared (`Arc`) so that a reader copies pointers under the lock and builds its
+/// answer after releasing it; the request path never waits for a serializer.
+#[derive(Debug)]
 pub(crate) struct Journal {
-    pub(crate) entries: Vec<JournalEntry>,
+    entries: VecDeque<Arc<JournalEntry>>,
+    lineage: VecDeque<LineageEntry>,
+    counters: BTreeMap<String, u64>,
+    capacity: usize,
+    next_seq: u64,
+    dropped: u64,
+    lineage_dropped: u64,
+}
+
+impl Default for Journal {
+    fn default() -> Self {
+        Self::with_capacity(DEFAULT_JOURNAL_CAPACITY)
+    }
+}
+
+/// A consistent copy of part of the journal, taken under the lock in time proportional to the
+/// number of entries (pointer copies), serialized after the lock is released.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Snapshot {
+    #[serde(serialize_with = "shared_entries")]
+    pub(crate) entries: Vec<Arc<JournalEntry>>,
+    pub(crate) counters: BTreeMap<String, u64>,
     pub(crate) lineage: Vec<LineageEntry>,
+    /// Entries dropped because the journal was full (oldest first).
+    pub(crate) dropped: u64,
+    /// Lineage events dropped because the journal was full.
+    pub(crate) lineage_dropped: u64,
+    /// The sequence number the next entry will get: pass it as `since` to page on.
+    pub(crate) next_seq: u64,
+    /// How many entries the journal keeps.
+    pub(crate) capacity: usize,
 }
 
 impl Journal {
-    /// Appends an entry, assigning its sequence number.
+    /// An empty journal keeping at most `capacity` entries (at least one).
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self {
+            entries: VecDeque::new(),
+            lineage: VecDeque::new(),
+            counters: BTreeMap::new(),
+            capacity: capacity.max(1),
+            next_seq: 1,
+            dropped: 0,
+            lineage_dropped: 0,
+        }
+    }
+
+    /// Appends an entry, assigning its sequence number; drops the oldest when full.
     pub(crate) fn push(&mut self, mut entry: JournalEntry) {
-        entry.seq = self.entries.len() as u64 + 1;
+        entry.seq = self.next_seq;
+        self.next_seq += 1;
         tracing::debug!(
             seq = entry.seq,
             method = %entry.method,
@@ -88,24 +140,87 @@ impl Journal {
             bearer = entry.bearer_fingerprint.as_deref().unwrap_or("-"),
             "request"
         );
-        self.entries.push(entry);
+        *self.counters.entry(counter_key(&entry)).or_insert(0) += 1;
+        if self.entries.len() >= self.capacity {
+            self.entries.pop_front();
+            self.dropped += 1;
+        }
+        self.entries.push_back(Arc::new(entry));
     }
 
-    /// Counters keyed `"METHOD path[ grant] status"`.
-    pub(crate) fn counters(&self) -> BTreeMap<String, u64> {
-        let mut out = BTreeMap::new();
-        for e in &self.entries {
-            let key = if e.tls_handshake {
-                "tls_handshake".to_owned()
-            } else {
-                match &e.grant_type {
-                    Some(g) => format!("{} {} {} {}", e.method, e.path, g, e.status),
-                    None => format!("{} {} {}", e.method, e.path, e.status),
-                }
-            };
-            *out.entry(key).or_insert(0) += 1;
+    /// Appends a lineage event; drops the oldest when full.
+    pub(crate) fn push_lineage(&mut self, entry: LineageEntry) {
+        if self.lineage.len() >= self.capacity {
+            self.lineage.pop_front();
+            self.lineage_dropped += 1;
         }
-        out
+        self.lineage.push_back(entry);
+    }
+
+    /// Forgets everything (the capacity stays); sequence numbers start at 1 again.
+    pub(crate) fn clear(&mut self) {
+        *self = Self::with_capacity(self.capacity);
+    }
+
+    /// Every kept entry, oldest first.
+    pub(crate) fn entries(&self) -> Vec<JournalEntry> {
+        self.entries
+            .iter()
+            .map(|e| JournalEntry::clone(e))
+            .collect()
+    }
+
+    /// Every kept lineage event, oldest first.
+    pub(crate) fn lineage(&self) -> Vec<LineageEntry> {
+        self.lineage.iter().cloned().collect()
+    }
+
+    /// Entries dropped because the journal was full.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Up to `limit` entries with `seq > since`, oldest first, with counters and lineage.
+    pub(crate) fn snapshot(&self, since: u64, limit: usize) -> Snapshot {
+        // Kept entries have consecutive sequence numbers, so the first wanted one is found by
+        // arithmetic rather than a scan.
+        let first_kept = self.entries.front().map_or(self.next_seq, |e| e.seq);
+        let skip = usize::try_from(since.saturating_add(1).saturating_sub(first_kept))
+            .unwrap_or(usize::MAX);
+        Snapshot {
+            entries: self
+                .entries
+                .iter()
+                .skip(skip)
+                .take(limit)
+                .cloned()
+                .collect(),
+            counters: self.counters.clone(),
+            lineage: self.lineage.iter().cloned().collect(),
+            dropped: self.dropped,
+            lineage_dropped: self.lineage_dropped,
+            next_seq: self.next_seq,
+            capacity: self.capacity,
+        }
+    }
+}
+
+/// Serializes shared entries as plain ones (serde's `rc` feature is not enabled).
+fn shared_entries<S: serde::Serializer>(
+    entries: &[Arc<JournalEntry>],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(entries.iter().map(|e| &**e))
+}
+
+fn counter_key(e: &JournalEntry) -> String {
+    if e.tls_handshake {
+        "tls_handshake".to_owned()
+    } else {
+        match &e.grant_type {
+            Some(g) => format!("{} {} {} {}", e.method, e.path, g, e.status),
+            None => format!("{} {} {}", e.method, e.path, e.status),
+        }
     }
 }
 
@@ -144,12 +259,70 @@ mod tests {
         let mut tls = blank("", "", 0);
         tls.tls_handshake = true;
         j.push(tls);
-        let c = j.counters();
+        let c = j.snapshot(0, usize::MAX).counters;
         assert_eq!(c["POST /oauth/token refresh_token 200"], 2);
         assert_eq!(c["tls_handshake"], 1);
         assert_eq!(
-            j.entries.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            j.entries().iter().map(|e| e.seq).collect::<Vec<_>>(),
             [1, 2, 3]
         );
+    }
+
+    #[test]
+    fn a_full_journal_drops_the_oldest_and_counts_them() {
+        let mut j = Journal::with_capacity(3);
+        for _ in 0..5 {
+            j.push(blank("GET", "/x", 0));
+        }
+        assert_eq!(
+            j.entries().iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [3, 4, 5]
+        );
+        assert_eq!(j.dropped(), 2);
+        assert_eq!(
+            j.snapshot(0, 0).counters["GET /x 0"],
+            5,
+            "counters cover dropped entries too"
+        );
+        for at_ms in 0..4 {
+            j.push_lineage(LineageEntry {
+                token: String::new(),
+                parent: None,
+                family: 1,
+                event: "issued".to_owned(),
+                reason: None,
+                at_ms,
+            });
+        }
+        let snap = j.snapshot(0, usize::MAX);
+        assert_eq!((snap.lineage.len(), snap.lineage_dropped), (3, 1));
+        assert_eq!((snap.dropped, snap.next_seq, snap.capacity), (2, 6, 3));
+    }
+
+    #[test]
+    fn snapshots_page_by_sequence_number() {
+        let mut j = Journal::with_capacity(4);
+        for _ in 0..6 {
+            j.push(blank("GET", "/x", 0));
+        }
+        let seqs = |j: &Journal, since, limit| {
+            j.snapshot(since, limit)
+                .entries
+                .iter()
+                .map(|e| e.seq)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            seqs(&j, 0, usize::MAX),
+            [3, 4, 5, 6],
+            "since before the kept ones: all kept"
+        );
+        assert_eq!(seqs(&j, 3, usize::MAX), [4, 5, 6]);
+        assert_eq!(seqs(&j, 3, 2), [4, 5]);
+        assert_eq!(seqs(&j, 6, 10), Vec::<u64>::new());
+        assert_eq!(seqs(&j, u64::MAX, 10), Vec::<u64>::new());
+        j.clear();
+        j.push(blank("GET", "/x", 0));
+        assert_eq!(seqs(&j, 0, 10), [1]);
     }
 }

@@ -85,6 +85,7 @@
 //! [`MockServer::router`].
 
 mod admin;
+mod admin_token;
 mod clock;
 mod config;
 mod dialect;
@@ -98,15 +99,18 @@ mod oauth_error;
 mod request;
 mod rules;
 mod server;
+pub mod tls;
 mod tokens;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use crate::admin_token::AdminToken;
+pub use crate::clock::MAX_SECONDS;
 pub use crate::config::{
     AuthMethod, ClientConfig, ClientSecret, Config, ConfigError, ConsentAction, ConsentConfig,
     DeviceConfig, DeviceStep, Dialect, IdTokenFault, OpenIdConfig, PkceConfig, PkceMode,
@@ -114,11 +118,13 @@ pub use crate::config::{
     TokensConfig, UserConfig,
 };
 pub use crate::error::Error;
-pub use crate::journal::{JournalEntry, LineageEntry};
+pub use crate::journal::{DEFAULT_JOURNAL_CAPACITY, JournalEntry, LineageEntry};
 pub use crate::rules::{Action, CatalogName, HoldOrder, Rule, RuleMatch};
 
 use crate::model::state::DeviceDecision;
 use crate::model::{Shared, lock};
+use crate::server::connections::Limits;
+pub use crate::server::connections::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 use crate::server::listener::App;
 
 /// A running mock server. Dropping it stops the server.
@@ -137,6 +143,11 @@ pub struct MockServerBuilder {
     config: Option<Config>,
     port: u16,
     dialect: Option<Dialect>,
+    journal_capacity: Option<usize>,
+    limits: Limits,
+    host: Option<IpAddr>,
+    admin_token: Option<AdminToken>,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl MockServerBuilder {
@@ -161,7 +172,57 @@ impl MockServerBuilder {
         self
     }
 
-    /// Binds 127.0.0.1 and starts serving on the current Tokio runtime.
+    /// Keeps at most this many journal entries (default [`DEFAULT_JOURNAL_CAPACITY`]); older
+    /// ones are dropped and counted (`dropped` in `GET /__admin/journal`).
+    #[must_use]
+    pub fn journal_capacity(mut self, capacity: usize) -> Self {
+        self.journal_capacity = Some(capacity);
+        self
+    }
+
+    /// Keeps at most this many connections open (default [`DEFAULT_MAX_CONNECTIONS`]); at the
+    /// cap the oldest idle connection is closed to serve a new one.
+    #[must_use]
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.limits.max_connections = max.max(1);
+        self
+    }
+
+    /// Closes a connection that sends no complete request head for this long: before its
+    /// first request, while sending headers, or between keep-alive requests (default
+    /// [`DEFAULT_IDLE_TIMEOUT`]).
+    #[must_use]
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.idle_timeout = timeout;
+        self
+    }
+
+    /// Listens on this address instead of 127.0.0.1 (`0.0.0.0` or `::` for every interface,
+    /// e.g. in a container). The URLs the server prints and issues use loopback when the
+    /// address is unspecified. The admin API still answers loopback peers only, unless
+    /// [`admin_token`](Self::admin_token) is set.
+    #[must_use]
+    pub fn host(mut self, host: IpAddr) -> Self {
+        self.host = Some(host);
+        self
+    }
+
+    /// Lets a non-loopback peer use the admin API when it sends this token as its bearer.
+    #[must_use]
+    pub fn admin_token(mut self, token: AdminToken) -> Self {
+        self.admin_token = Some(token);
+        self
+    }
+
+    /// Serves HTTPS with this rustls configuration (see [`tls`](crate::tls) for a per-run CA);
+    /// the URLs become `https://`.
+    #[must_use]
+    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Binds 127.0.0.1 (or [`host`](Self::host)) and starts serving on the current Tokio runtime.
     pub async fn start(self) -> Result<MockServer, Error> {
         let mut config = self.config.unwrap_or_default();
         if let Some(dialect) = self.dialect {
@@ -171,22 +232,33 @@ impl MockServerBuilder {
         config
             .validate()
             .map_err(|message| ConfigError::invalid("<config>", message))?;
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))
-            .await
-            .map_err(|source| Error::Bind {
-                port: self.port,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| Error::Bind {
+        let host = self.host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let bind_error = |source| Error::Bind {
+            host,
             port: self.port,
             source,
-        })?;
+        };
+        let listener = tokio::net::TcpListener::bind((host, self.port))
+            .await
+            .map_err(bind_error)?;
+        let bound = listener.local_addr().map_err(bind_error)?;
+        // An unspecified address is not one a client can reach; loopback of its family is.
+        let addr = match bound.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => {
+                SocketAddr::from((Ipv4Addr::LOCALHOST, bound.port()))
+            }
+            IpAddr::V6(ip) if ip.is_unspecified() => {
+                SocketAddr::from((Ipv6Addr::LOCALHOST, bound.port()))
+            }
+            _ => bound,
+        };
         let rsa = config.tokens.algorithm == SigningAlgorithm::Rs256;
-        let shared = Arc::new(Shared::new(
-            config,
-            tokens::Signer::new(),
-            format!("http://{addr}"),
-        ));
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let shared = Arc::new(
+            Shared::new(config, tokens::Signer::new(), format!("{scheme}://{addr}"))
+                .with_journal_capacity(self.journal_capacity.unwrap_or(DEFAULT_JOURNAL_CAPACITY))
+                .with_admin_token(self.admin_token),
+        );
         // Key generation seeds AWS-LC's RNG (about 25 ms of CPU); do it beside serving so
         // that the server answers discovery at once. A token request that comes sooner
         // blocks on the same `OnceLock` until the keys exist.
@@ -197,14 +269,14 @@ impl MockServerBuilder {
             }
         });
         // The thread ends by itself; its only product is the keys in `shared`.
-        drop(warmer.map_err(|source| Error::Bind {
-            port: self.port,
-            source,
-        })?);
+        drop(warmer.map_err(Error::Spawn)?);
         let runtime = tokio::runtime::Handle::current();
         let app = App {
             router: server::routes::router(Arc::clone(&shared), runtime.clone()),
             shared: Arc::clone(&shared),
+            limits: self.limits,
+            registry: Arc::default(),
+            tls: self.tls.map(tokio_rustls::TlsAcceptor::from),
         };
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(app.serve(listener, stopped));
@@ -299,14 +371,15 @@ impl MockServer {
         server::routes::router(Arc::clone(&self.shared), self.runtime.clone())
     }
 
-    /// A snapshot of the journal, in arrival order.
+    /// A snapshot of the journal, in arrival order: the newest entries up to the journal's
+    /// capacity ([`MockServerBuilder::journal_capacity`]).
     pub fn journal(&self) -> Vec<JournalEntry> {
-        lock(&self.shared.journal).entries.clone()
+        lock(&self.shared.journal).entries()
     }
 
     /// The refresh-token lineage: issued, rotated, reused and revoked tokens by fingerprint.
     pub fn lineage(&self) -> Vec<LineageEntry> {
-        lock(&self.shared.journal).lineage.clone()
+        lock(&self.shared.journal).lineage()
     }
 
     /// Every secret the server minted: access and refresh tokens, authorization codes, device
@@ -317,7 +390,12 @@ impl MockServer {
 
     /// Moves the server clock forward.
     pub fn advance_clock(&self, by: Duration) {
-        self.shared.clock.advance(by);
+        self.shared.clock.advance_saturating(by);
+    }
+
+    /// How many journal entries were dropped because the journal was full.
+    pub fn journal_dropped(&self) -> u64 {
+        lock(&self.shared.journal).dropped()
     }
 
     /// Approves a device authorization as `[device] user`; `None` = the most recent pending one.

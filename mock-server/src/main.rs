@@ -3,10 +3,13 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use cliauth_mock::{Config, ConfigError, Dialect, MockServer};
+
+mod lifecycle;
 
 const AFTER_HELP: &str = "\
 Default users (when the config has no [[users]]):
@@ -23,7 +26,7 @@ Dialects (--dialect or `dialect = \"...\"` in the config): cliauth (default), sp
 Exit status: 0 after SIGTERM or Ctrl-C, 2 for a bad command line or config, 1 otherwise.
 Logs go to stderr, secrets as fingerprints only; CLIAUTH_MOCK_LOG=debug logs every request.";
 
-/// A scriptable mock OAuth 2.0 authorization server and hosted API, on 127.0.0.1 only.
+/// A scriptable mock OAuth 2.0 authorization server and hosted API, on 127.0.0.1 by default.
 #[derive(Debug, Parser)]
 #[command(name = "cliauth-mock", version, after_help = AFTER_HELP)]
 struct Cli {
@@ -46,16 +49,105 @@ enum Command {
         /// (overrides `dialect` in the config file).
         #[arg(long, value_name = "NAME", env = "CLIAUTH_MOCK_DIALECT")]
         dialect: Option<Dialect>,
+        /// Keep at most this many journal entries; older ones are dropped and counted.
+        #[arg(long, value_name = "N", env = "CLIAUTH_MOCK_JOURNAL_CAPACITY", default_value_t = cliauth_mock::DEFAULT_JOURNAL_CAPACITY)]
+        journal_capacity: usize,
+        /// Keep at most this many connections open; at the cap the oldest idle one is closed.
+        #[arg(long, value_name = "N", env = "CLIAUTH_MOCK_MAX_CONNECTIONS", default_value_t = cliauth_mock::DEFAULT_MAX_CONNECTIONS)]
+        max_connections: usize,
+        /// Close a connection that sends no complete request head for this many seconds.
+        #[arg(long, value_name = "SECS", env = "CLIAUTH_MOCK_IDLE_TIMEOUT", default_value_t = cliauth_mock::DEFAULT_IDLE_TIMEOUT.as_secs())]
+        idle_timeout: u64,
+        /// Exit (status 0) when stdin closes or the parent process exits, so that a killed
+        /// test run leaves no server behind. The Python and Node helpers turn it on.
+        #[arg(long, env = "CLIAUTH_MOCK_EXIT_WITH_PARENT")]
+        exit_with_parent: bool,
+        /// Address to listen on: 127.0.0.1 (default), ::1, or 0.0.0.0 / :: for every interface
+        /// (a container). The admin API still answers loopback peers only unless
+        /// --admin-token is set.
+        #[arg(
+            long,
+            value_name = "ADDR",
+            env = "CLIAUTH_MOCK_HOST",
+            default_value = "127.0.0.1"
+        )]
+        host: std::net::IpAddr,
+        /// Let non-loopback peers use the admin API with this bearer token (prefer the
+        /// environment variable: a command line is visible to every local user).
+        #[arg(
+            long,
+            value_name = "TOKEN",
+            env = "CLIAUTH_MOCK_ADMIN_TOKEN",
+            hide_env_values = true
+        )]
+        admin_token: Option<String>,
+        /// Serve HTTPS with a certificate from a CA made for this run; the readiness line's
+        /// `ca_pem` is the path of the CA certificate to trust (`curl --cacert`).
+        #[arg(long, env = "CLIAUTH_MOCK_TLS")]
+        tls: bool,
+        /// Serve HTTPS with this PEM certificate chain (needs --tls-key; implies --tls).
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
 }
 
+/// What `serve` starts with besides the config.
+#[derive(Debug)]
+struct Options {
+    port: u16,
+    journal_capacity: usize,
+    max_connections: usize,
+    idle_timeout: u64,
+    exit_with_parent: bool,
+    parent: u32,
+    host: std::net::IpAddr,
+    admin_token: Option<cliauth_mock::AdminToken>,
+    tls: bool,
+    tls_files: Option<(PathBuf, PathBuf)>,
+}
+
 fn main() -> ExitCode {
+    // Read before anything else: `--exit-with-parent` exits once this changes.
+    let parent = std::os::unix::process::parent_id();
     let cli = Cli::parse();
     let Command::Serve {
         port,
         config,
         dialect,
+        journal_capacity,
+        max_connections,
+        idle_timeout,
+        exit_with_parent,
+        host,
+        admin_token,
+        tls,
+        tls_cert,
+        tls_key,
     } = cli.command;
+    let admin_token = match admin_token.as_deref().map(cliauth_mock::AdminToken::new) {
+        None => None,
+        Some(Some(token)) => Some(token),
+        Some(None) => {
+            eprintln!("error: --admin-token is empty");
+            eprintln!("hint: give it a value, or leave it out to keep the admin API loopback-only");
+            return ExitCode::from(2);
+        }
+    };
+    let options = Options {
+        port,
+        journal_capacity,
+        max_connections,
+        idle_timeout,
+        exit_with_parent,
+        parent,
+        host,
+        admin_token,
+        tls,
+        tls_files: tls_cert.zip(tls_key),
+    };
     let mut config = match config.map(Config::from_file).transpose() {
         Ok(c) => c.unwrap_or_default(),
         Err(ConfigError::Read { path, source, .. }) => {
@@ -89,11 +181,16 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::new("warn")
         }
     };
+    // Colour only for a person at a terminal: not into files or pipes, nor with NO_COLOR set
+    // (https://no-color.org: any non-empty value).
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
         .init();
-    match run(port, config) {
+    match run(&options, config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -102,18 +199,28 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(port: u16, config: Config) -> anyhow::Result<()> {
+fn run(options: &Options, config: Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("failed to start the Tokio runtime")?;
     runtime.block_on(async {
-        let server = MockServer::builder()
-            .port(port)
+        let mut builder = MockServer::builder()
+            .host(options.host)
+            .port(options.port)
             .config(config)
-            .start()
-            .await
-            .context("failed to start")?;
+            .journal_capacity(options.journal_capacity)
+            .max_connections(options.max_connections)
+            .idle_timeout(std::time::Duration::from_secs(options.idle_timeout));
+        if let Some(token) = options.admin_token.clone() {
+            builder = builder.admin_token(token);
+        }
+        let tls = tls_setup(options)?;
+        if let Some((config, _)) = &tls {
+            builder = builder.tls(Arc::clone(config));
+        }
+        let ca_pem = tls.and_then(|(_, ca)| ca);
+        let server = builder.start().await.context("failed to start")?;
         let ready = serde_json::json!({
             "url": server.url(),
             "issuer": server.issuer(),
@@ -122,21 +229,76 @@ fn run(port: u16, config: Config) -> anyhow::Result<()> {
             "dialect": server.dialect().name(),
             "pid": std::process::id(),
         });
+        let mut ready = ready;
+        if let Some(ca) = &ca_pem {
+            ready["ca_pem"] = ca.path.display().to_string().into();
+        }
         let mut out = std::io::stdout().lock();
         writeln!(out, "{ready}").context("failed to write the readiness line")?;
         out.flush().context("failed to flush the readiness line")?;
         drop(out);
-        wait_for_signal().await?;
+        wait_for_signal(options.exit_with_parent.then_some(options.parent)).await?;
         server.shutdown().await;
         Ok(())
     })
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// The CA certificate file of `--tls`, removed when the server exits.
+struct CaFile {
+    path: PathBuf,
+}
+
+impl Drop for CaFile {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_file(&self.path) {
+            tracing::debug!(error = %e, path = %self.path.display(), "could not remove the CA file");
+        }
+    }
+}
+
+/// The rustls configuration for `--tls` / `--tls-cert`, and the CA file a generated CA was
+/// written to.
+fn tls_setup(
+    options: &Options,
+) -> anyhow::Result<Option<(Arc<rustls::ServerConfig>, Option<CaFile>)>> {
+    use cliauth_mock::tls;
+    if let Some((cert, key)) = &options.tls_files {
+        let leaf = tls::load_pem_files(cert, key).context("--tls-cert/--tls-key")?;
+        return Ok(Some((tls::server_config(leaf)?, None)));
+    }
+    if !options.tls {
+        return Ok(None);
+    }
+    let ca = tls::CertificateAuthority::generate()?;
+    let mut names = vec![
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+        "localhost".to_owned(),
+    ];
+    if !options.host.is_loopback() && !options.host.is_unspecified() {
+        names.push(options.host.to_string());
+    }
+    let config = tls::server_config(ca.issue(&names)?)?;
+    let path = std::env::temp_dir().join(format!("cliauth-mock-{}-ca.pem", std::process::id()));
+    std::fs::write(&path, ca.pem())
+        .with_context(|| format!("failed to write the CA certificate to {}", path.display()))?;
+    Ok(Some((config, Some(CaFile { path }))))
+}
+
+async fn wait_for_signal(exit_with_parent: Option<u32>) -> anyhow::Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("failed to install the SIGTERM handler")?;
+    let parent = async {
+        if let Some(parent) = exit_with_parent {
+            let why = lifecycle::parent_gone(parent).await;
+            tracing::info!("{why}; exiting (--exit-with-parent)");
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
     tokio::select! {
         r = tokio::signal::ctrl_c() => r.context("failed to wait for Ctrl-C"),
         _ = term.recv() => Ok(()),
+        () = parent => Ok(()),
     }
 }

@@ -26,6 +26,7 @@ pub use self::sections::{
     RegistrationConfig, RotationConfig, RotationPolicy, SigningAlgorithm, TokenFormat,
     TokensConfig,
 };
+use crate::clock::MAX_SECONDS;
 use crate::rules::Rule;
 
 /// The whole configuration of a mock server. All fields are optional in TOML; the defaults
@@ -114,6 +115,7 @@ impl Config {
 
     /// Checks cross-field consistency; the message names the offending field.
     pub(crate) fn validate(&self) -> Result<(), String> {
+        self.validate_lifetimes()?;
         if self.clients.is_empty() {
             return Err("clients: at least one client is required".to_owned());
         }
@@ -181,6 +183,35 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Every lifetime, interval and window is at most [`MAX_SECONDS`], so that no expiry
+    /// computed from it wraps and no token has its `exp` before its `iat`.
+    fn validate_lifetimes(&self) -> Result<(), String> {
+        let t = &self.tokens;
+        let d = &self.device;
+        let r = &self.rotation;
+        for (field, value) in [
+            ("tokens.access_ttl", Some(t.access_ttl)),
+            ("tokens.refresh_ttl", Some(t.refresh_ttl)),
+            ("tokens.code_ttl", Some(t.code_ttl)),
+            ("tokens.leeway", Some(t.leeway)),
+            ("tokens.refreshed_access_ttl", t.refreshed_access_ttl),
+            ("device.interval", Some(d.interval)),
+            ("device.expires_in", Some(d.expires_in)),
+            ("device.approve_after_secs", Some(d.approve_after_secs)),
+            ("rotation.grace_seconds", Some(r.grace_seconds)),
+            ("rotation.retry_after", Some(r.retry_after)),
+        ] {
+            if let Some(v) = value.filter(|v| *v > MAX_SECONDS) {
+                return Err(format!(
+                    "{field}: {v} seconds is out of range, at most {MAX_SECONDS} (100 years)"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +256,30 @@ mod tests {
             let err = Config::from_toml_str(src).unwrap_err().to_string();
             assert!(err.contains(field), "{src}: {err}");
         }
+    }
+
+    #[test]
+    fn lifetimes_out_of_range_are_config_errors_naming_the_field() {
+        let huge = "9223372036854775807";
+        for (table, key) in [
+            ("tokens", "access_ttl"),
+            ("tokens", "refresh_ttl"),
+            ("tokens", "code_ttl"),
+            ("tokens", "leeway"),
+            ("tokens", "refreshed_access_ttl"),
+            ("device", "interval"),
+            ("device", "expires_in"),
+            ("device", "approve_after_secs"),
+            ("rotation", "grace_seconds"),
+            ("rotation", "retry_after"),
+        ] {
+            let src = format!("[{table}]\n{key} = {huge}\n");
+            let err = Config::from_toml_str(&src).unwrap_err().to_string();
+            assert!(err.contains(&format!("{table}.{key}")), "{src}: {err}");
+            assert!(err.contains("at most"), "{src}: {err}");
+        }
+        let at_limit = format!("[tokens]\naccess_ttl = {}\n", crate::clock::MAX_SECONDS);
+        assert!(Config::from_toml_str(&at_limit).is_ok());
     }
 
     #[test]

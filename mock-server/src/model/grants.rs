@@ -1,6 +1,7 @@
 //! Issuing and refreshing token pairs: new families, signing, and the rotation policies with
 //! reuse detection. Failures are [`GrantError`]s; the oauth layer maps them to RFC 6749 errors.
 
+use crate::clock::ms_after;
 use crate::config::{Config, IdTokenFault, RotationPolicy, SigningAlgorithm, TokenFormat};
 use crate::error::Error;
 use crate::tokens::{fingerprint, random_secret};
@@ -154,7 +155,7 @@ impl Shared {
                     client_id: client_id.to_owned(),
                     scope: scope.to_owned(),
                     family,
-                    expires_ms: now + settings.refresh_ttl * 1000,
+                    expires_ms: ms_after(now, settings.refresh_ttl),
                     status: RefreshStatus::Active,
                 },
             );
@@ -213,7 +214,7 @@ impl Shared {
             refresh,
         } = issued;
         let iat_ms = self.clock.now_ms();
-        let exp_ms = iat_ms + settings.access_ttl * 1000;
+        let exp_ms = ms_after(iat_ms, settings.access_ttl);
         let jti = random_secret("");
         let access = if settings.format == TokenFormat::Opaque {
             random_secret("mat_")
@@ -341,7 +342,7 @@ impl Shared {
                         client_id: client.clone(),
                         scope: granted_scope.clone(),
                         family,
-                        expires_ms: now + settings.refresh_ttl * 1000,
+                        expires_ms: ms_after(now, settings.refresh_ttl),
                         status: RefreshStatus::Active,
                     },
                 );
@@ -378,7 +379,7 @@ impl Shared {
                 // benign_replay with `grace_seconds > 0`: the 409 only within the window, after
                 // it the reuse is treated as strict (the Spec Kitty service's behaviour).
                 let replay_window_open = policy.grace_seconds == 0
-                    || now.saturating_sub(at_ms) <= policy.grace_seconds * 1000;
+                    || now.saturating_sub(at_ms) <= policy.grace_seconds.saturating_mul(1000);
                 match policy.policy {
                     RotationPolicy::BenignReplay if replay_window_open => {
                         Err(GrantError::BenignReplay {
@@ -388,7 +389,8 @@ impl Shared {
                     RotationPolicy::Grace
                         if successor_live
                             && ((policy.grace_seconds > 0
-                                && now.saturating_sub(at_ms) <= policy.grace_seconds * 1000)
+                                && now.saturating_sub(at_ms)
+                                    <= policy.grace_seconds.saturating_mul(1000))
                                 || reuses < policy.grace_uses) =>
                     {
                         if let Some(r) = st.refresh.get_mut(presented) {

@@ -14,6 +14,7 @@ pub(crate) mod state;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use crate::admin_token::AdminToken;
 use crate::clock::Clock;
 use crate::config::{Config, Dialect};
 use crate::error::Error;
@@ -34,6 +35,8 @@ pub(crate) struct Shared {
     pub(crate) base_url: String,
     /// The dialect, fixed at start (read on every request without taking the state lock).
     pub(crate) dialect: Dialect,
+    /// Opens the admin API to non-loopback peers that present it as their bearer.
+    pub(crate) admin_token: Option<AdminToken>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -60,7 +63,20 @@ impl Shared {
             signer,
             holds: Holds::default(),
             base_url,
+            admin_token: None,
         }
+    }
+
+    /// The same, with an admin token that opens the admin API to non-loopback peers.
+    pub(crate) fn with_admin_token(mut self, token: Option<AdminToken>) -> Self {
+        self.admin_token = token;
+        self
+    }
+
+    /// The same, with a journal keeping at most `capacity` entries.
+    pub(crate) fn with_journal_capacity(mut self, capacity: usize) -> Self {
+        self.journal = Mutex::new(Journal::with_capacity(capacity));
+        self
     }
 
     /// The issuer identifier.
@@ -88,7 +104,7 @@ impl Shared {
             reason: reason.map(str::to_owned),
             at_ms: self.clock.now_ms(),
         };
-        lock(&self.journal).lineage.push(entry);
+        lock(&self.journal).push_lineage(entry);
     }
 
     /// Revokes a token (RFC 7009): a refresh token takes its family with it.
@@ -148,10 +164,10 @@ impl Shared {
     pub(crate) fn access(&self, token: &str) -> Option<AccessRecord> {
         let now = self.clock.now_ms();
         let st = lock(&self.state);
-        let leeway_ms = st.config.tokens.leeway * 1000;
+        let leeway_ms = st.config.tokens.leeway.saturating_mul(1000);
         st.access
             .get(token)
-            .filter(|a| !a.revoked && now < a.exp_ms + leeway_ms)
+            .filter(|a| !a.revoked && now < a.exp_ms.saturating_add(leeway_ms))
             .cloned()
     }
 

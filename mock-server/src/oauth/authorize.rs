@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
+use crate::clock::ms_after;
 use crate::config::{ConsentAction, PkceMode};
 use crate::model::state::{AuthCode, ClientView};
 use crate::model::{Shared, lock};
@@ -229,7 +230,7 @@ fn decide(
             scope,
             nonce: query.get("nonce").cloned(),
             auth_ms: now,
-            expires_ms: now + code_ttl * 1000,
+            expires_ms: ms_after(now, code_ttl),
             used: false,
             family: None,
         },

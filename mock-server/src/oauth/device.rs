@@ -9,6 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use http::StatusCode;
 
 use super::{token_json, token_response};
+use crate::clock::ms_after;
 use crate::config::{DEVICE_GRANT, DeviceStep};
 use crate::dialect::Spec;
 use crate::model::grants::SignIn;
@@ -56,7 +57,7 @@ fn start(s: &Shared, ctx: &RequestCtx) -> Result<serde_json::Value, OAuthError> 
             client_id,
             scope,
             created_ms: now,
-            expires_ms: now + cfg.expires_in * 1000,
+            expires_ms: ms_after(now, cfg.expires_in),
             interval_s: cfg.interval,
             decision: DeviceDecision::Pending,
             polls: 0,
@@ -129,7 +130,7 @@ pub(crate) fn poll(
             DeviceStep::Denied => Answer::Denied,
             DeviceStep::Expired => Answer::Expired,
         }
-    } else if gap.is_some_and(|g| g < d.interval_s * 1000) {
+    } else if gap.is_some_and(|g| g < d.interval_s.saturating_mul(1000)) {
         Answer::SlowDown
     } else {
         match &d.decision {
@@ -138,7 +139,8 @@ pub(crate) fn poll(
             DeviceDecision::Pending
                 if (cfg.approve_after_polls > 0 && d.polls >= cfg.approve_after_polls)
                     || (cfg.approve_after_secs > 0
-                        && now.saturating_sub(d.created_ms) >= cfg.approve_after_secs * 1000) =>
+                        && now.saturating_sub(d.created_ms)
+                            >= cfg.approve_after_secs.saturating_mul(1000)) =>
             {
                 Answer::Approved(cfg.user.clone())
             }
@@ -153,7 +155,7 @@ pub(crate) fn poll(
         ),
         Answer::SlowDown => {
             // RFC 8628 §3.5: the interval grows by 5 seconds for this and all later polls.
-            d.interval_s += 5;
+            d.interval_s = d.interval_s.saturating_add(5);
             OAuthError::new(
                 400,
                 "slow_down",

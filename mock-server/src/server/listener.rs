@@ -17,6 +17,7 @@ use tower::ServiceExt as _;
 
 use crate::journal;
 use crate::model::{Shared, lock};
+use crate::server::connections::{Limits, Registered, Registry, Slot};
 use crate::server::faults::{Cut, CutSender};
 
 /// The per-server application: state plus router.
@@ -24,6 +25,12 @@ use crate::server::faults::{Cut, CutSender};
 pub(crate) struct App {
     pub(crate) shared: Arc<Shared>,
     pub(crate) router: Router,
+    /// The connection cap and timeouts.
+    pub(crate) limits: Limits,
+    /// The open connections.
+    pub(crate) registry: Arc<Registry>,
+    /// HTTPS (`serve --tls`): every connection starts with a TLS handshake.
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl App {
@@ -36,13 +43,25 @@ impl App {
             };
             match accepted {
                 Ok((stream, peer)) => {
+                    let Some(registered) = self.registry.admit(self.limits.max_connections) else {
+                        tracing::warn!(
+                            max_connections = self.limits.max_connections,
+                            "connection cap reached and every connection has a request in flight; closing the new one"
+                        );
+                        drop(stream);
+                        continue;
+                    };
                     let app = self.clone();
                     let stop = shutdown.clone();
                     // Each connection task ends with its connection or at shutdown.
-                    drop(tokio::spawn(app.connection(stream, peer, stop)));
+                    drop(tokio::spawn(app.connection(stream, peer, stop, registered)));
                 }
                 Err(e) => {
-                    // Accept errors (EMFILE, ECONNABORTED) are transient; log and go on.
+                    // Accept errors (EMFILE, ECONNABORTED) are transient; log and go on. Out
+                    // of file descriptors, an idle connection makes room for the next one.
+                    if matches!(e.raw_os_error(), Some(23 | 24)) {
+                        self.registry.evict_one();
+                    }
                     tracing::warn!(error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
@@ -55,14 +74,28 @@ impl App {
         stream: TcpStream,
         peer: SocketAddr,
         mut shutdown: watch::Receiver<bool>,
+        registered: Registered,
     ) {
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "set TCP_NODELAY failed");
         }
+        let slot = Arc::clone(&registered.slot);
         let mut first = [0u8; 1];
-        match stream.peek(&mut first).await {
+        let peeked = tokio::select! {
+            p = tokio::time::timeout(self.limits.idle_timeout, stream.peek(&mut first)) => p,
+            () = slot.evict.notified() => return,
+            _ = shutdown.changed() => return,
+        };
+        let peeked = match peeked {
+            Ok(p) => p,
+            Err(elapsed) => {
+                tracing::debug!(%peer, %elapsed, "closing a connection that sent nothing within the idle timeout");
+                return;
+            }
+        };
+        match peeked {
             Ok(0) => return,
-            Ok(_) if first[0] == 0x16 => {
+            Ok(_) if first[0] == 0x16 && self.tls.is_none() => {
                 // A TLS handshake record: a client speaking HTTPS to the plain port.
                 let mut entry = journal::blank("", "", self.shared.clock.now_ms());
                 entry.tls_handshake = true;
@@ -95,31 +128,85 @@ impl App {
                 return;
             }
         };
+        match self.tls.clone() {
+            None => {
+                self.serve_http(TokioIo::new(stream), peer, twin, shutdown, slot)
+                    .await;
+            }
+            Some(acceptor) => {
+                let handshake = tokio::select! {
+                    h = tokio::time::timeout(self.limits.idle_timeout, acceptor.accept(stream)) => h,
+                    _ = shutdown.changed() => return,
+                };
+                match handshake {
+                    Ok(Ok(tls)) => {
+                        self.serve_http(TokioIo::new(tls), peer, twin, shutdown, slot)
+                            .await;
+                    }
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                    Err(elapsed) => {
+                        tracing::debug!(%peer, %elapsed, "TLS handshake not done within the idle timeout");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Serves HTTP/1.1 on an accepted (plain or TLS) connection until it ends, is cut, is
+    /// evicted or the server shuts down.
+    async fn serve_http<I>(
+        self,
+        io: I,
+        peer: SocketAddr,
+        twin: std::net::TcpStream,
+        mut shutdown: watch::Receiver<bool>,
+        slot: Arc<Slot>,
+    ) where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
         let (cut_tx, mut cut_rx) = mpsc::channel::<Cut>(1);
         let router = self.router.clone();
+        let in_flight = Arc::clone(&slot);
         let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
             let router = router.clone();
+            // An eviction passes over a connection while this is alive.
+            let busy = in_flight.busy();
             // The fault layer finds the peer and the way to cut this connection here.
             req.extensions_mut().insert(ConnectInfo(peer));
             req.extensions_mut().insert(CutSender(cut_tx.clone()));
             async move {
-                match router.oneshot(req.map(axum::body::Body::new)).await {
+                let resp = match router.oneshot(req.map(axum::body::Body::new)).await {
                     Ok(resp) => Ok::<_, Infallible>(resp),
                     Err(never) => match never {},
-                }
+                };
+                drop(busy);
+                resp
             }
         });
+        // hyper arms the header-read timer whenever it waits for a request head, so it is the
+        // idle timeout between keep-alive requests too.
         let conn = hyper::server::conn::http1::Builder::new()
-            .serve_connection(TokioIo::new(stream), service);
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(self.limits.idle_timeout)
+            .serve_connection(io, service);
         tokio::pin!(conn);
-        tokio::select! {
-            r = conn.as_mut() => {
-                if let Err(e) = r {
-                    tracing::debug!(error = %e, "connection ended with an error");
+        let mut evicted = false;
+        let mut twin = Some(twin);
+        loop {
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                    return;
                 }
-            }
+                () = slot.evict.notified(), if !evicted => {
+                    // Closes at once when idle; a request that started meanwhile is finished.
+                    conn.as_mut().graceful_shutdown();
+                    evicted = true;
+                }
             cut = cut_rx.recv() => {
-                if cut == Some(Cut::Reset) {
+                if let (Some(Cut::Reset), Some(twin)) = (cut, twin.take()) {
                     match TcpStream::from_std(twin) {
                         Ok(t) => {
                             if let Err(e) = t.set_zero_linger() {
@@ -129,8 +216,10 @@ impl App {
                         Err(e) => tracing::warn!(error = %e, "could not register the socket twin"),
                     }
                 }
+                return;
             }
-            _ = shutdown.changed() => {}
+            _ = shutdown.changed() => return,
+            }
         }
     }
 }

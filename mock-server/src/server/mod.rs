@@ -9,6 +9,7 @@
 //! 3. [`routes`] maps paths to handlers: the dialect's routes, `/__admin` and the RFC 6749
 //!    answers for unknown paths and methods.
 
+pub(crate) mod connections;
 pub(crate) mod faults;
 pub(crate) mod listener;
 pub(crate) mod routes;

@@ -1,5 +1,6 @@
 //! The admin API under `/__admin/`.
 
+use base64::Engine as _;
 use cliauth_mock::MockServer;
 use serde_json::{Value, json};
 
@@ -184,6 +185,136 @@ async fn the_clock_advances_over_http() {
         .await
         .0,
         400
+    );
+}
+
+#[tokio::test]
+async fn a_clock_step_out_of_range_is_a_400_naming_the_field_and_moves_nothing() {
+    let server = MockServer::start().await;
+    for (field, value) in [
+        ("seconds", json!(u64::MAX)),
+        ("seconds", json!(u64::MAX / 1000 + 1)),
+        ("ms", json!(u64::MAX)),
+        ("seconds", json!(cliauth_mock::MAX_SECONDS + 1)),
+    ] {
+        let (status, body) = admin(
+            &server,
+            reqwest::Method::POST,
+            "/clock/advance",
+            Some(json!({ field: value })),
+        )
+        .await;
+        assert_eq!(status, 400, "{field}={value}: {body}");
+        let text = body["error_description"].as_str().unwrap_or_default();
+        assert!(text.contains(field) && text.contains("at most"), "{text}");
+    }
+    // Steps that fit one by one but not together: the second is refused, the first stays.
+    let step = json!({"seconds": cliauth_mock::MAX_SECONDS / 2 + 1});
+    let (status, body) = admin(
+        &server,
+        reqwest::Method::POST,
+        "/clock/advance",
+        Some(step.clone()),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let offset = body["offset_ms"].as_u64();
+    let (status, _) = admin(&server, reqwest::Method::POST, "/clock/advance", Some(step)).await;
+    assert_eq!(status, 400);
+    let (_, health) = admin(&server, reqwest::Method::GET, "/health", None).await;
+    assert_eq!(health["clock_offset_ms"].as_u64(), offset);
+}
+
+#[tokio::test]
+async fn a_config_with_a_lifetime_out_of_range_is_a_400_naming_the_field() {
+    let server = MockServer::start().await;
+    let resp = http()
+        .put(format!("{}/config", server.admin_url()))
+        .header("content-type", "application/toml")
+        .body("[tokens]\naccess_ttl = 9223372036854775807\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("tokens.access_ttl"), "{text}");
+}
+
+#[tokio::test]
+async fn tokens_never_expire_before_they_are_issued_at_the_largest_lifetimes() {
+    let config = cliauth_mock::Config::from_toml_str(&format!(
+        "[tokens]\naccess_ttl = {max}\nrefresh_ttl = {max}\n",
+        max = cliauth_mock::MAX_SECONDS
+    ))
+    .unwrap();
+    let server = MockServer::builder().config(config).start().await.unwrap();
+    server.advance_clock(std::time::Duration::from_secs(cliauth_mock::MAX_SECONDS));
+    let pair = password_login(&server, "alice").await;
+    let access = s(&pair, "access_token");
+    let payload = access.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let (iat, exp) = (
+        claims["iat"].as_u64().unwrap(),
+        claims["exp"].as_u64().unwrap(),
+    );
+    assert!(exp > iat, "iat {iat} exp {exp}");
+    assert_eq!(exp - iat, cliauth_mock::MAX_SECONDS);
+    assert_eq!(refresh(&server, s(&pair, "refresh_token")).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_full_journal_drops_the_oldest_and_pages_by_sequence_number() {
+    let server = MockServer::builder()
+        .journal_capacity(3)
+        .start()
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        get(&server, "/api/v1/meta", None).await;
+    }
+    assert_eq!(server.journal().len(), 3);
+    assert_eq!(server.journal_dropped(), 2);
+    let (status, page) = admin(
+        &server,
+        reqwest::Method::GET,
+        "/journal?since=3&limit=1",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let seqs: Vec<u64> = page["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, [4]);
+    assert_eq!(
+        (page["dropped"].as_u64(), page["next_seq"].as_u64()),
+        (Some(2), Some(6))
+    );
+    assert_eq!(
+        page["counters"]["GET /api/v1/meta 200"], 5,
+        "counters count dropped entries too"
+    );
+    let (_, all) = admin(&server, reqwest::Method::GET, "/journal", None).await;
+    assert_eq!(all["entries"].as_array().unwrap().len(), 3);
+    let (status, bad) = admin(&server, reqwest::Method::GET, "/journal?since=-1", None).await;
+    assert_eq!(status, 400);
+    assert!(
+        bad["error_description"].as_str().unwrap().contains("since"),
+        "{bad}"
+    );
+    admin(&server, reqwest::Method::POST, "/reset", None).await;
+    let (_, after) = admin(&server, reqwest::Method::GET, "/journal", None).await;
+    assert_eq!(
+        (after["dropped"].as_u64(), after["next_seq"].as_u64()),
+        (Some(0), Some(1))
     );
 }
 

@@ -5,6 +5,7 @@ mod authorize;
 mod binary;
 mod client_credentials;
 mod confidential;
+mod connections;
 mod device;
 mod discovery;
 mod faults;
