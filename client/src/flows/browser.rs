@@ -132,7 +132,8 @@ pub(crate) async fn login(
     if opts.open_browser {
         open_in_browser(url.as_str(), ui);
     }
-    let deadline = Instant::now() + opts.timeout;
+    // Bounded by the flag's parser; no overflow even for a library caller's Duration::MAX.
+    let deadline = super::device::deadline_after(Instant::now(), opts.timeout);
     let countdown = ui.countdown("Waiting for the browser", deadline);
     let (mut stream, callback) = loop {
         let accepted = tokio::select! {

@@ -5,6 +5,7 @@
 mod concurrency;
 mod errors;
 mod flows_mutants;
+mod hardening;
 mod hooks;
 mod hosted;
 mod login;
