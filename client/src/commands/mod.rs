@@ -13,7 +13,7 @@ use crate::classify::{Error, Result};
 use crate::config::Config;
 use crate::secret::Secret;
 use crate::session::Session;
-use crate::ui::Ui;
+use crate::ui::{Ui, escape_controls, escape_json};
 
 pub(crate) use auth::AuthCommand;
 
@@ -94,12 +94,15 @@ pub(crate) fn finish(json: bool, result: Result<Report>) -> ExitCode {
     let (code, write) = match result {
         Ok(report) => {
             let w = if json {
-                writeln!(out, "{}", report.json)
+                writeln!(out, "{}", escape_json(report.json))
             } else {
                 for line in &report.stderr {
-                    eprintln!("{line}");
+                    eprintln!("{}", escape_controls(line));
                 }
-                report.stdout.iter().try_for_each(|l| writeln!(out, "{l}"))
+                report
+                    .stdout
+                    .iter()
+                    .try_for_each(|l| writeln!(out, "{}", escape_controls(l)))
             };
             (report.exit, w)
         }

@@ -1,7 +1,14 @@
 //! Issue 13: hostile or absurd input never panics, never stores a session it should not,
 //! and never reaches the terminal raw.
 
-use crate::support::Fixture;
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+use tokio::process::Command;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::{Fixture, Run, clean_env};
 
 /// `--timeout 18446744073709551615` is a usage error (exit 2) naming the bound, for the
 /// browser and the device login alike (it used to panic adding it to an `Instant`).
@@ -15,4 +22,151 @@ async fn an_out_of_range_login_timeout_is_a_usage_error(#[case] args: &[&str]) {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("--timeout"), "{run:?}");
     assert!(run.stderr.contains("86400"), "{run:?}");
+}
+
+/// A wiremock authorization server with discovery (password and device grants) whose
+/// `/device` and `/token` answer `device` and `token` (status, body).
+async fn hostile_server(device: Value, token: (u16, Value)) -> MockServer {
+    let server = MockServer::start().await;
+    let issuer = server.uri();
+    let discovery = json!({
+        "issuer": issuer, "token_endpoint": format!("{issuer}/token"),
+        "device_authorization_endpoint": format!("{issuer}/device"),
+        "grant_types_supported": ["password", "urn:ietf:params:oauth:grant-type:device_code"],
+    });
+    for (m, p, status, body) in [
+        (
+            "GET",
+            "/.well-known/oauth-authorization-server",
+            200,
+            discovery,
+        ),
+        ("POST", "/device", 200, device),
+        ("POST", "/token", token.0, token.1),
+        ("GET", "/api/v1/me", 200, json!({"username": "alice"})),
+    ] {
+        Mock::given(method(m))
+            .and(path(p))
+            .respond_with(ResponseTemplate::new(status).set_body_json(body))
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+async fn cliauth(server: &MockServer, home: &std::path::Path, args: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cliauth"));
+    clean_env(&mut cmd);
+    let mut child = cmd
+        .args(args)
+        .env("CLIAUTH_HOME", home)
+        .env("CLIAUTH_SERVER_URL", server.uri())
+        .env("CLIAUTH_CLIENT_ID", "hardening-test")
+        .env("CLIAUTH_NO_BROWSER", "1")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    if args.contains(&"--password-stdin") {
+        tokio::io::AsyncWriteExt::write_all(&mut stdin, b"pw\n")
+            .await
+            .unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().await.unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+const PASSWORD_LOGIN: [&str; 7] = [
+    "auth",
+    "login",
+    "--password",
+    "--username",
+    "alice",
+    "--password-stdin",
+    "--json",
+];
+
+fn device() -> Value {
+    json!({"device_code": "dc", "user_code": "ABCD-EFGH",
+           "verification_uri": "http://127.0.0.1/device", "expires_in": 60, "interval": 0})
+}
+
+/// A token response no session may be built from is a `server_error` (exit 8) naming the
+/// field, and nothing is stored (an empty `access_token` used to log in and make `auth token`
+/// print an empty line).
+#[rstest::rstest]
+#[case::empty_access(json!({"access_token": "", "token_type": "Bearer"}), "`access_token`")]
+#[case::blank_access(json!({"access_token": " \t", "token_type": "Bearer"}), "`access_token`")]
+#[case::blank_refresh(json!({"access_token": "a", "token_type": "Bearer", "refresh_token": " "}), "`refresh_token`")]
+#[case::mac(json!({"access_token": "a", "token_type": "mac"}), "`token_type`")]
+#[case::huge_lifetime(json!({"access_token": "a", "token_type": "bearer", "expires_in": u64::MAX}), "`expires_in`")]
+#[case::huge_refresh_lifetime(json!({"access_token": "a", "token_type": "Bearer", "refresh_token": "r", "refresh_expires_in": u64::MAX}), "`refresh_token_expires_in`")]
+#[tokio::test]
+async fn unusable_token_responses_are_a_server_error_and_store_nothing(
+    #[case] body: Value,
+    #[case] field: &str,
+) {
+    let server = hostile_server(device(), (200, body)).await;
+    let home = tempfile::tempdir().unwrap();
+    let login = cliauth(&server, home.path(), &PASSWORD_LOGIN).await;
+    assert_eq!(login.code, 8, "{login:?}");
+    let j = login.json();
+    assert_eq!(j["category"], "server_error", "{j}");
+    assert!(j["message"].as_str().unwrap().contains(field), "{j}");
+    let status = cliauth(&server, home.path(), &["auth", "status"]).await;
+    assert_eq!(status.code, 4, "no session was stored: {status:?}");
+}
+
+/// What the server says (device code, verification URL, `error_description`) reaches the
+/// terminal and the JSON document with its control characters escaped: no escape sequence, no
+/// bell, no forged line.
+#[rstest::rstest]
+#[case::human(false)]
+#[case::json(true)]
+#[tokio::test]
+async fn server_text_is_shown_with_control_characters_escaped(#[case] json_out: bool) {
+    let device = json!({"device_code": "dc", "user_code": "AB\u{1b}[2JCD",
+        "verification_uri": "http://127.0.0.1/\u{1b}]0;owned\u{7}", "expires_in": 60, "interval": 0});
+    let token = (
+        400,
+        json!({"error": "invalid_client",
+               "error_description": "\u{1b}[2Jnope\nLogged in as admin\u{9b}31m"}),
+    );
+    let server = hostile_server(device, token).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut args = vec!["auth", "login", "--device", "--no-browser"];
+    if json_out {
+        args.push("--json");
+    }
+    let run = cliauth(&server, home.path(), &args).await;
+    assert_eq!(run.code, 9, "{run:?}");
+    for text in [&run.stdout, &run.stderr] {
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "raw control character in {text:?}"
+        );
+        assert!(
+            !text.lines().any(|l| l.starts_with("Logged in")),
+            "forged line in {text:?}"
+        );
+    }
+    assert!(run.stderr.contains("AB\\u{1b}[2JCD"), "{run:?}");
+    let shown = if json_out {
+        run.json()["message"].as_str().unwrap().to_owned()
+    } else {
+        run.stderr.clone()
+    };
+    assert!(
+        shown.contains("nope\\u{a}Logged in as admin\\u{9b}31m"),
+        "{run:?}"
+    );
 }

@@ -258,7 +258,8 @@ async fn finish_login(
         match client.revoke(old.as_secret(), "refresh_token").await {
             Ok(_) => tracing::debug!("revoked the replaced session"),
             Err(e) => eprintln!(
-                "warning: could not revoke the previous session ({e}); it expires on its own."
+                "warning: could not revoke the previous session ({}); it expires on its own.",
+                crate::ui::escape_controls(&e.to_string())
             ),
         }
     }
