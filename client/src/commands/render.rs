@@ -96,6 +96,11 @@ pub(crate) fn hint(e: &Error) -> String {
         Error::Permissions { path, want, .. } => {
             format!("run: chmod {want:o} {}", path.display())
         }
+        Error::Symlink { path } => format!(
+            "look at where {} points, then remove the link (`rm {}`); cliauth recreates the file",
+            path.display(),
+            path.display()
+        ),
         Error::ForeignOwner { path, .. } => format!(
             "make sure {} belongs to you (e.g. `chown $(id -u) {}`) or set CLIAUTH_HOME to a folder of your own",
             path.display(),

@@ -128,16 +128,33 @@ fn key_check(key: &StoreKey) -> [u8; 8] {
     out
 }
 
+/// The key file's text, without following a link; `None` when it does not exist. Bytes that
+/// are not UTF-8 are a bad key file (not a read failure: the disk is fine, the content is not).
+fn read_key_text(key_path: &Path) -> Result<Option<Zeroizing<String>>> {
+    let Some(bytes) = fsutil::read_nofollow(key_path)? else {
+        return Ok(None);
+    };
+    match String::from_utf8(bytes) {
+        Ok(t) => Ok(Some(Zeroizing::new(t))),
+        Err(e) => {
+            // The bytes may be key material: wiped when this goes out of scope.
+            let _wiped = Zeroizing::new(e.into_bytes());
+            Err(Error::BadKeyFile {
+                path: key_path.to_owned(),
+                reason: "it is not valid UTF-8 text".into(),
+            })
+        }
+    }
+}
+
 /// Loads the store key; `None` when the key file does not exist.
 pub(crate) fn load_key(
     key_path: &Path,
     passphrase: Option<&Secret>,
     runtime_dir: Option<&Path>,
 ) -> Result<Option<StoreKey>> {
-    let text = match fs::read_to_string(key_path) {
-        Ok(t) => Zeroizing::new(t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(format!("read {}", key_path.display()), e)),
+    let Some(text) = read_key_text(key_path)? else {
+        return Ok(None);
     };
     fsutil::check_private(key_path, 0o600)?;
     match parse_key_file(key_path, &text)? {

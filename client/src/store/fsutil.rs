@@ -71,6 +71,31 @@ pub(crate) fn temp_path(dir: &Path, prefix: &str) -> PathBuf {
     ))
 }
 
+/// Opens `path` with `opts` plus `O_NOFOLLOW`: a symbolic link in its place is refused as
+/// [`Error::Symlink`] (`ELOOP`) instead of being followed; other failures are returned as they
+/// are, for the caller to word (a missing file is often fine).
+pub(crate) fn open_nofollow(opts: &mut OpenOptions, path: &Path) -> Result<std::io::Result<File>> {
+    match opts.custom_flags(libc::O_NOFOLLOW).open(path) {
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(Error::Symlink {
+            path: path.to_owned(),
+        }),
+        other => Ok(other),
+    }
+}
+
+/// The bytes of `path` without following a symbolic link; `Ok(None)` when it does not exist.
+pub(crate) fn read_nofollow(path: &Path) -> Result<Option<Vec<u8>>> {
+    let mut file = match open_nofollow(OpenOptions::new().read(true), path)? {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(format!("read {}", path.display()), e)),
+    };
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes)
+        .map_err(|e| Error::io(format!("read {}", path.display()), e))?;
+    Ok(Some(bytes))
+}
+
 /// Creates a new 0600 file (it must not exist yet).
 pub(crate) fn create_private(path: &Path) -> Result<File> {
     OpenOptions::new()

@@ -242,10 +242,8 @@ impl Store {
     }
 
     fn read_checked(&self) -> Result<Option<Vec<u8>>> {
-        let bytes = match fs::read(&self.file) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(format!("read {}", self.file.display()), e)),
+        let Some(bytes) = fsutil::read_nofollow(&self.file)? else {
+            return Ok(None);
         };
         fsutil::check_private(&self.dir, 0o700)?;
         fsutil::check_private(&self.file, 0o600)?;

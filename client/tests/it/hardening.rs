@@ -170,3 +170,55 @@ async fn server_text_is_shown_with_control_characters_escaped(#[case] json_out: 
         "{run:?}"
     );
 }
+
+/// The file of the fixture's credentials folder whose name ends with `suffix`.
+fn file_ending(f: &Fixture, suffix: &str) -> std::path::PathBuf {
+    std::fs::read_dir(f.credentials_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(suffix))
+        .unwrap_or_else(|| panic!("a file ending {suffix}"))
+}
+
+/// A symbolic link where the lock, store or key file should be is refused as `local_storage`
+/// naming the path, and the file it points to is left alone (a linked lock file used to be
+/// truncated by refresh and logout).
+#[rstest::rstest]
+#[case::lock_logout(".lock", &["auth", "logout"])]
+#[case::lock_refresh(".lock", &["auth", "refresh"])]
+#[case::store(".cred", &["auth", "status"])]
+#[case::key("key", &["auth", "status"])]
+#[tokio::test]
+async fn a_symlinked_credentials_file_is_refused(#[case] suffix: &str, #[case] args: &[&str]) {
+    let f = Fixture::new("").await;
+    f.login_password("alice").await;
+    let path = file_ending(&f, suffix);
+    let victim_dir = tempfile::tempdir().unwrap();
+    let victim = victim_dir.path().join("victim");
+    std::fs::copy(&path, &victim).unwrap();
+    let before = std::fs::read(&victim).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink(&victim, &path).unwrap();
+    let run = f.run(args).await;
+    assert_eq!(run.code, 10, "{run:?}");
+    assert!(
+        run.stderr
+            .contains(&format!("{} is a symbolic link", path.display())),
+        "{run:?}"
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), before, "target untouched");
+}
+
+/// A key file that is not UTF-8 is reported as a bad key file, not as a read failure with a
+/// disk-full hint.
+#[tokio::test]
+async fn a_key_file_that_is_not_utf8_is_named_as_such() {
+    let f = Fixture::new("").await;
+    f.login_password("alice").await;
+    let key = file_ending(&f, "key");
+    std::fs::write(&key, b"\xff\xfe random \x80 bytes").unwrap();
+    let run = f.run(&["auth", "status"]).await;
+    assert_eq!(run.code, 10, "{run:?}");
+    assert!(run.stderr.contains("not valid UTF-8"), "{run:?}");
+    assert!(!run.stderr.contains("disk"), "{run:?}");
+}
