@@ -62,10 +62,15 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
 
 /// A unique temporary name in `dir` (same filesystem as the target, so rename is atomic).
 pub(crate) fn temp_path(dir: &Path, prefix: &str) -> PathBuf {
+    temp_path_named(dir, &format!(".{prefix}.tmp-"))
+}
+
+/// `<dir>/<start><pid>-<12 hex>`: a unique temporary name starting with `start`.
+pub(crate) fn temp_path_named(dir: &Path, start: &str) -> PathBuf {
     let mut r = [0u8; 6];
     rand::fill(&mut r);
     dir.join(format!(
-        ".{prefix}.tmp-{}-{}",
+        "{start}{}-{}",
         std::process::id(),
         crate::secret::hex(&r)
     ))
@@ -132,13 +137,15 @@ pub(crate) fn remove_quietly(path: &Path) {
     }
 }
 
-/// Replaces `target` atomically: temp file in the same folder, fsync, rename, fsync the folder.
-/// A crash at any point leaves either the old or the new complete file.
-pub(crate) fn atomic_replace(target: &Path, bytes: &[u8]) -> Result<()> {
+/// Replaces `target` atomically through the temp file `tmp` (in the same folder): write,
+/// fsync, rename, fsync the folder. A crash at any point leaves either the old or the new
+/// complete file (and possibly `tmp`, which the store's next lock holder recovers or removes);
+/// every error path removes `tmp`.
+pub(crate) fn atomic_replace(target: &Path, tmp: &Path, bytes: &[u8]) -> Result<()> {
     let dir = target
         .parent()
         .ok_or_else(|| Error::Internal(format!("{} has no parent folder", target.display())))?;
-    let tmp = temp_path(dir, "store");
+    let tmp = tmp.to_owned();
     if let Err(e) = write_new_private(&tmp, bytes) {
         remove_quietly(&tmp);
         return Err(e);

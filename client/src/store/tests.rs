@@ -120,12 +120,16 @@ fn crash_between_write_and_rename_leaves_the_old_file_valid() {
     let s = store(home.path());
     let g = s.lock(Duration::from_secs(1)).unwrap();
     s.save(&sample(), &g).unwrap();
-    // Simulate the crash: a complete temp file written, the process gone before rename.
-    let tmp = fsutil::temp_path(s.dir(), "store");
+    // Simulate the crash: a torn temp file written, the process gone before rename.
+    let tmp = fsutil::temp_path_named(s.dir(), &s.temp_prefix);
     fsutil::write_new_private(&tmp, b"half-written new state").unwrap();
     drop(g);
     let back = s.load(None).unwrap().unwrap();
     assert_eq!(back.session.unwrap().user.as_deref(), Some("alice"));
+    assert!(
+        !tmp.exists(),
+        "the torn temp file is removed by the next reader"
+    );
 }
 
 #[test]

@@ -222,3 +222,36 @@ async fn a_key_file_that_is_not_utf8_is_named_as_such() {
     assert!(run.stderr.contains("not valid UTF-8"), "{run:?}");
     assert!(!run.stderr.contains("disk"), "{run:?}");
 }
+
+/// A temp file left by a killed writer is reported by `auth doctor`, and gone after the next
+/// command (a torn one is discarded, the session kept).
+#[tokio::test]
+async fn doctor_reports_leftover_temp_files_and_the_next_command_removes_them() {
+    let f = Fixture::new("").await;
+    f.login_password("alice").await;
+    let cred = f.cred_file();
+    let slug = cred.file_stem().unwrap().to_string_lossy().into_owned();
+    let tmp = f
+        .credentials_dir()
+        .join(format!(".store.tmp-{slug}-999999-0123456789ab"));
+    std::fs::write(&tmp, b"torn").unwrap();
+    let run = f.run(&["auth", "doctor", "--json"]).await;
+    let j = run.json();
+    let check = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "temp_files")
+        .unwrap_or_else(|| panic!("{j}"));
+    assert_eq!(check["status"], "warn", "{j}");
+    assert!(
+        check["detail"]
+            .as_str()
+            .unwrap()
+            .contains(tmp.file_name().unwrap().to_str().unwrap()),
+        "{j}"
+    );
+    let status = f.run(&["auth", "status"]).await;
+    assert_eq!(status.code, 0, "{status:?}");
+    assert!(!tmp.exists(), "removed by the next command");
+}
