@@ -22,8 +22,13 @@ pub(crate) use auth::AuthCommand;
 #[command(name = "cliauth", version, about, propagate_version = true)]
 pub(crate) struct Cli {
     /// Use this access token (highest precedence: before CLIAUTH_TOKEN and stored credentials).
+    /// Discouraged: other local users can read argv (`ps`); prefer --token-stdin or
+    /// CLIAUTH_TOKEN.
     #[arg(long, global = true, value_name = "TOKEN", value_parser = secret_arg)]
     pub token: Option<Secret>,
+    /// Read the access token to use from stdin (one line), with --token's precedence.
+    #[arg(long, global = true, conflicts_with = "token")]
+    pub token_stdin: bool,
     /// The command.
     #[command(subcommand)]
     pub command: TopCommand,
@@ -37,6 +42,19 @@ pub(crate) struct Cli {
 )]
 fn secret_arg(raw: &str) -> std::result::Result<Secret, std::convert::Infallible> {
     Ok(Secret::new(raw))
+}
+
+/// The token for `--token-stdin`: the first line of stdin, without its line ending.
+fn read_token_stdin() -> std::result::Result<Secret, String> {
+    let mut line = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("--token-stdin could not read stdin ({e})"))?;
+    let token = line.trim_end_matches(['\r', '\n']);
+    if token.trim().is_empty() {
+        return Err("--token-stdin read no token from stdin".into());
+    }
+    Ok(Secret::new(token))
 }
 
 /// Top-level commands.
@@ -181,7 +199,24 @@ pub fn run_main() -> ExitCode {
         }
     };
     init_logging();
-    let token_flag = cli.token;
+    let token_flag = if cli.token_stdin {
+        match read_token_stdin() {
+            Ok(t) => Some(t),
+            Err(msg) => {
+                eprintln!(
+                    "error: {msg}\nhint: pipe the token in: `printf %s \"$TOKEN\" | cliauth --token-stdin ...`"
+                );
+                return ExitCode::from(crate::classify::EXIT_USAGE);
+            }
+        }
+    } else {
+        if cli.token.is_some() {
+            eprintln!(
+                "warning: --token puts the token in this process's arguments, which other local users can read (ps); use --token-stdin or CLIAUTH_TOKEN instead"
+            );
+        }
+        cli.token
+    };
     match cli.command {
         TopCommand::Auth(cmd) => auth::run(cmd, token_flag),
         TopCommand::Sync(cmd) => sync::run(&cmd, token_flag),

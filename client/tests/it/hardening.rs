@@ -255,3 +255,32 @@ async fn doctor_reports_leftover_temp_files_and_the_next_command_removes_them() 
     assert_eq!(status.code, 0, "{status:?}");
     assert!(!tmp.exists(), "removed by the next command");
 }
+
+/// `--token` still works but warns that argv is visible to other users; `--token-stdin`
+/// gives the same token without the warning; an empty stdin is a usage error.
+#[tokio::test]
+async fn token_on_the_command_line_warns_and_token_stdin_does_not() {
+    let f = Fixture::new("").await;
+    let flag = f
+        .run(&["--token", "tok-argv", "auth", "status", "--json"])
+        .await;
+    assert_eq!(flag.code, 0, "{flag:?}");
+    assert!(
+        flag.stderr
+            .contains("warning: --token puts the token in this process's arguments"),
+        "{flag:?}"
+    );
+    let stdin = f
+        .run_stdin(&["--token-stdin", "auth", "status", "--json"], "tok-argv\n")
+        .await;
+    assert_eq!(stdin.code, 0, "{stdin:?}");
+    assert!(!stdin.stderr.contains("warning"), "{stdin:?}");
+    assert_eq!(stdin.json()["source"], flag.json()["source"], "{stdin:?}");
+    assert_eq!(
+        stdin.json()["fingerprint"],
+        flag.json()["fingerprint"],
+        "{stdin:?}"
+    );
+    let empty = f.run_stdin(&["--token-stdin", "auth", "status"], "").await;
+    assert_eq!(empty.code, 2, "{empty:?}");
+}
