@@ -8,6 +8,8 @@ mod flows_mutants;
 mod hardening;
 mod hooks;
 mod hosted;
+mod kill_loop;
+mod kills;
 mod login;
 mod openid;
 mod refresh;
