@@ -32,6 +32,14 @@ const HANDOFF_TTL_SECS: u64 = 300;
 /// A 256-bit store key, zeroized on drop.
 pub(crate) struct StoreKey(Zeroizing<[u8; KEY_LEN]>);
 
+#[cfg(fuzzing)]
+impl StoreKey {
+    /// A fixed key for the fuzz targets.
+    pub(crate) fn fixed() -> StoreKey {
+        StoreKey(Zeroizing::new([7; KEY_LEN]))
+    }
+}
+
 impl std::fmt::Debug for StoreKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("StoreKey([redacted])")
@@ -104,7 +112,7 @@ pub(crate) fn open(
 }
 
 /// How the key file says the key is obtained.
-enum KeySpec {
+pub(crate) enum KeySpec {
     Random(StoreKey),
     /// The salt, and a check value of the derived key that tells a wrong passphrase apart from
     /// a damaged credentials file.
@@ -214,7 +222,7 @@ pub(crate) fn load_or_create_key(
     })
 }
 
-fn parse_key_file(path: &Path, text: &str) -> Result<KeySpec> {
+pub(crate) fn parse_key_file(path: &Path, text: &str) -> Result<KeySpec> {
     let bad = |reason: &str| Error::BadKeyFile {
         path: path.to_owned(),
         reason: reason.to_owned(),

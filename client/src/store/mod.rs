@@ -4,7 +4,7 @@
 pub(crate) mod crypto;
 pub(crate) mod fsutil;
 pub(crate) mod lock;
-mod recover;
+pub(crate) mod recover;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -36,7 +36,7 @@ pub(super) fn with_generation(state: &StoredState, generation: u64) -> Result<Ze
 }
 
 /// The write generation in a decrypted plaintext (0 for a state written before generations).
-pub(super) fn generation_of(plain: &[u8]) -> u64 {
+pub(crate) fn generation_of(plain: &[u8]) -> u64 {
     #[derive(serde::Deserialize)]
     struct Generation {
         #[serde(default)]
