@@ -117,3 +117,7 @@ conformance-seeds *ARGS:
     unset HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY http_proxy https_proxy all_proxy no_proxy BROWSER
     cargo build -q -p cliauth-conformance --tests
     python3 docs/conformance/seeds.py {{ARGS}}
+
+# Fuzz every cargo-fuzz target in fuzz/ for SECS seconds each (nightly or RUSTC_BOOTSTRAP=1; installs cargo-fuzz).
+fuzz SECS="60":
+    bash fuzz/run {{SECS}}

@@ -223,6 +223,13 @@ pub enum Error {
         /// The mode it must have.
         want: u32,
     },
+    /// A credentials path (store, lock or key file) is a symbolic link: following it would
+    /// read, truncate or lock whatever it points to.
+    #[error("{} is a symbolic link; cliauth does not follow links for its credentials files", .path.display())]
+    Symlink {
+        /// The path.
+        path: PathBuf,
+    },
     /// A credentials path belongs to another user.
     #[error("{} belongs to another user (uid {owner})", .path.display())]
     ForeignOwner {
@@ -402,6 +409,7 @@ impl Error {
             | Error::PassphraseRequired
             | Error::WrongPassphrase => C::Config,
             Error::Permissions { .. }
+            | Error::Symlink { .. }
             | Error::ForeignOwner { .. }
             | Error::Corrupted { .. }
             | Error::BadKeyFile { .. }

@@ -100,6 +100,9 @@ mod clock;
 mod commands;
 mod config;
 mod flows;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz_entry;
 mod hooks;
 mod http;
 mod metadata;

@@ -13,7 +13,7 @@ use crate::classify::{Error, Result};
 use crate::config::Config;
 use crate::secret::Secret;
 use crate::session::Session;
-use crate::ui::Ui;
+use crate::ui::{Ui, escape_controls, escape_json};
 
 pub(crate) use auth::AuthCommand;
 
@@ -22,8 +22,13 @@ pub(crate) use auth::AuthCommand;
 #[command(name = "cliauth", version, about, propagate_version = true)]
 pub(crate) struct Cli {
     /// Use this access token (highest precedence: before CLIAUTH_TOKEN and stored credentials).
+    /// Discouraged: other local users can read argv (`ps`); prefer --token-stdin or
+    /// CLIAUTH_TOKEN.
     #[arg(long, global = true, value_name = "TOKEN", value_parser = secret_arg)]
     pub token: Option<Secret>,
+    /// Read the access token to use from stdin (one line), with --token's precedence.
+    #[arg(long, global = true, conflicts_with = "token")]
+    pub token_stdin: bool,
     /// The command.
     #[command(subcommand)]
     pub command: TopCommand,
@@ -37,6 +42,19 @@ pub(crate) struct Cli {
 )]
 fn secret_arg(raw: &str) -> std::result::Result<Secret, std::convert::Infallible> {
     Ok(Secret::new(raw))
+}
+
+/// The token for `--token-stdin`: the first line of stdin, without its line ending.
+fn read_token_stdin() -> std::result::Result<Secret, String> {
+    let mut line = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("--token-stdin could not read stdin ({e})"))?;
+    let token = line.trim_end_matches(['\r', '\n']);
+    if token.trim().is_empty() {
+        return Err("--token-stdin read no token from stdin".into());
+    }
+    Ok(Secret::new(token))
 }
 
 /// Top-level commands.
@@ -94,12 +112,15 @@ pub(crate) fn finish(json: bool, result: Result<Report>) -> ExitCode {
     let (code, write) = match result {
         Ok(report) => {
             let w = if json {
-                writeln!(out, "{}", report.json)
+                writeln!(out, "{}", escape_json(report.json))
             } else {
                 for line in &report.stderr {
-                    eprintln!("{line}");
+                    eprintln!("{}", escape_controls(line));
                 }
-                report.stdout.iter().try_for_each(|l| writeln!(out, "{l}"))
+                report
+                    .stdout
+                    .iter()
+                    .try_for_each(|l| writeln!(out, "{}", escape_controls(l)))
             };
             (report.exit, w)
         }
@@ -178,7 +199,24 @@ pub fn run_main() -> ExitCode {
         }
     };
     init_logging();
-    let token_flag = cli.token;
+    let token_flag = if cli.token_stdin {
+        match read_token_stdin() {
+            Ok(t) => Some(t),
+            Err(msg) => {
+                eprintln!(
+                    "error: {msg}\nhint: pipe the token in: `printf %s \"$TOKEN\" | cliauth --token-stdin ...`"
+                );
+                return ExitCode::from(crate::classify::EXIT_USAGE);
+            }
+        }
+    } else {
+        if cli.token.is_some() {
+            eprintln!(
+                "warning: --token puts the token in this process's arguments, which other local users can read (ps); use --token-stdin or CLIAUTH_TOKEN instead"
+            );
+        }
+        cli.token
+    };
     match cli.command {
         TopCommand::Auth(cmd) => auth::run(cmd, token_flag),
         TopCommand::Sync(cmd) => sync::run(&cmd, token_flag),

@@ -4,6 +4,7 @@
 
 use crate::classify::{Error, ErrorCategory};
 use crate::config::{ENV_HOME, ENV_SERVER_URL};
+use crate::ui::escape_controls;
 
 /// The next step for the person at the terminal.
 pub(crate) fn hint(e: &Error) -> String {
@@ -95,6 +96,11 @@ pub(crate) fn hint(e: &Error) -> String {
         Error::Permissions { path, want, .. } => {
             format!("run: chmod {want:o} {}", path.display())
         }
+        Error::Symlink { path } => format!(
+            "look at where {} points, then remove the link (`rm {}`); cliauth recreates the file",
+            path.display(),
+            path.display()
+        ),
         Error::ForeignOwner { path, .. } => format!(
             "make sure {} belongs to you (e.g. `chown $(id -u) {}`) or set CLIAUTH_HOME to a folder of your own",
             path.display(),
@@ -145,7 +151,12 @@ pub(crate) fn hint(e: &Error) -> String {
 
 /// `error: <message>` and `hint: <next step>`, for stderr.
 pub(crate) fn human(e: &Error) -> String {
-    format!("error: {e}\nhint: {}", hint(e))
+    // Each part escaped on its own: the message may quote a server (`error_description`).
+    format!(
+        "error: {}\nhint: {}",
+        escape_controls(&e.to_string()),
+        escape_controls(&hint(e))
+    )
 }
 
 /// `{"ok":false,"category":...,"message":...,"retryable":...}` for stdout under `--json`.
@@ -154,7 +165,7 @@ pub(crate) fn json(e: &Error) -> serde_json::Value {
     serde_json::json!({
         "ok": false,
         "category": category.name(),
-        "message": format!("{e}. Hint: {}", hint(e)),
+        "message": escape_controls(&format!("{e}. Hint: {}", hint(e))),
         "retryable": category.retryable(),
     })
 }

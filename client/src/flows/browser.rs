@@ -38,7 +38,7 @@ pub(crate) fn open_in_browser(url: &str, ui: Ui) {
 
 /// What came back to the loopback callback.
 #[derive(Debug)]
-enum Callback {
+pub(crate) enum Callback {
     Code(Secret),
     Denied(Option<String>),
     OtherError(OAuthErrorCode),
@@ -46,12 +46,12 @@ enum Callback {
 
 /// The issuer an authorization response must name (RFC 9207 §2.4).
 #[derive(Debug)]
-struct IssuerRule {
+pub(crate) struct IssuerRule {
     /// The issuer of this login, without a trailing slash.
-    expected: String,
+    pub(crate) expected: String,
     /// The server promises `iss` in every response
     /// (`authorization_response_iss_parameter_supported`).
-    required: bool,
+    pub(crate) required: bool,
 }
 
 impl IssuerRule {
@@ -132,7 +132,8 @@ pub(crate) async fn login(
     if opts.open_browser {
         open_in_browser(url.as_str(), ui);
     }
-    let deadline = Instant::now() + opts.timeout;
+    // Bounded by the flag's parser; no overflow even for a library caller's Duration::MAX.
+    let deadline = super::device::deadline_after(Instant::now(), opts.timeout);
     let countdown = ui.countdown("Waiting for the browser", deadline);
     let (mut stream, callback) = loop {
         let accepted = tokio::select! {
@@ -228,7 +229,7 @@ fn listen_error(port: Option<u16>, e: std::io::Error) -> Error {
 
 /// Reads one request; `Ok(None)` when it is not for `/callback`. Generic over the connection so
 /// tests can decide exactly how the request is split into reads.
-async fn read_callback<S>(
+pub(crate) async fn read_callback<S>(
     stream: &mut S,
     state: &Secret,
     issuer: &IssuerRule,

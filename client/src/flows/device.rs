@@ -1,5 +1,10 @@
 //! RFC 8628 device authorization: show the code, poll at the server's interval, obey every
-//! `slow_down` (+5 s, no cap), stop at expiry or the timeout.
+//! `slow_down` (+5 s), stop at expiry or the timeout.
+//!
+//! Every server-given duration is bounded before it becomes a deadline: `expires_in` at most
+//! [`MAX_EXPIRES_IN_SECS`], `interval` and a 503's `Retry-After` at most
+//! [`MAX_INTERVAL_SECS`]; a larger value is a `server_error` naming the field, never an
+//! arithmetic overflow.
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +18,25 @@ use crate::secret::Secret;
 use crate::ui::Ui;
 
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+const DEVICE_ENDPOINT: &str = "the device authorization endpoint";
+
+/// Longest device code lifetime accepted (one day; RFC 8628 suggests minutes).
+pub(crate) const MAX_EXPIRES_IN_SECS: u64 = 86_400;
+/// Longest polling interval (or `Retry-After` while polling) accepted: one hour.
+pub(crate) const MAX_INTERVAL_SECS: u64 = 3_600;
+
+/// `value` when it is within `max`, else a `server_error` naming `field` of `what`.
+fn bounded(what: &str, field: &str, value: u64, max: u64) -> Result<u64> {
+    if value <= max {
+        Ok(value)
+    } else {
+        Err(Error::Malformed {
+            what: what.into(),
+            detail: format!("`{field}` of {value} s is beyond the {max} s this client accepts"),
+        })
+    }
+}
 
 #[derive(Deserialize)]
 struct DeviceAuthorization {
@@ -46,7 +70,7 @@ pub(crate) async fn login(client: &OAuthClient<'_>, opts: DeviceOptions, ui: Ui)
     }
     let auth: DeviceAuthorization = client
         .http
-        .post_form_json(endpoint, &form, "the device authorization endpoint")
+        .post_form_json(endpoint, &form, DEVICE_ENDPOINT)
         .await?;
     ui.say(&format!("Code: {}", auth.user_code));
     ui.say(&format!("Open: {}", auth.verification_uri));
@@ -58,13 +82,26 @@ pub(crate) async fn login(client: &OAuthClient<'_>, opts: DeviceOptions, ui: Ui)
         super::browser::open_in_browser(target, ui);
     }
     let started = Instant::now();
-    let expires_at = started + Duration::from_secs(auth.expires_in);
-    let give_up_at = started + opts.timeout;
+    let expires_in = bounded(
+        DEVICE_ENDPOINT,
+        "expires_in",
+        auth.expires_in,
+        MAX_EXPIRES_IN_SECS,
+    )?;
     // RFC 8628 §3.2: 5 seconds when the server does not say.
-    let mut interval = Duration::from_secs(auth.interval.unwrap_or(5));
+    let mut interval = Duration::from_secs(bounded(
+        DEVICE_ENDPOINT,
+        "interval",
+        auth.interval.unwrap_or(5),
+        MAX_INTERVAL_SECS,
+    )?);
+    // Both bounded (the flag by clap, the lifetime above), so these cannot overflow; a
+    // platform whose Instant cannot hold them still gets no panic: it waits for the other one.
+    let expires_at = deadline_after(started, Duration::from_secs(expires_in));
+    let give_up_at = deadline_after(started, opts.timeout);
     let countdown = ui.countdown("Waiting for approval", expires_at.min(give_up_at));
     loop {
-        let wake = Instant::now() + interval;
+        let wake = deadline_after(Instant::now(), interval);
         if wake > give_up_at {
             tokio::time::sleep_until(give_up_at.into()).await;
             return Err(timed_out(opts.timeout));
@@ -93,7 +130,7 @@ pub(crate) async fn login(client: &OAuthClient<'_>, opts: DeviceOptions, ui: Ui)
             Err(Error::OAuth { body, what }) => match body.error {
                 OAuthErrorCode::AuthorizationPending => {}
                 OAuthErrorCode::SlowDown => {
-                    interval += Duration::from_secs(5);
+                    interval = interval.saturating_add(Duration::from_secs(5));
                     tracing::debug!(interval_s = interval.as_secs(), "slow_down: polling slower");
                 }
                 OAuthErrorCode::AccessDenied => {
@@ -128,13 +165,25 @@ pub(crate) async fn login(client: &OAuthClient<'_>, opts: DeviceOptions, ui: Ui)
                     ..
                 } = &e
                 {
-                    interval = interval.max(Duration::from_secs(*s));
+                    let s = bounded("the token endpoint", "Retry-After", *s, MAX_INTERVAL_SECS)?;
+                    interval = interval.max(Duration::from_secs(s));
                 }
                 tracing::debug!(error = %e, "device poll failed; retrying");
             }
             Err(e) => return Err(e),
         }
     }
+}
+
+/// `start + after`, or the farthest representable instant (about a century on) when that
+/// overflows: a deadline so far away is never reached before a bounded one.
+pub(crate) fn deadline_after(start: Instant, after: Duration) -> Instant {
+    start
+        .checked_add(after)
+        .or_else(|| start.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        // Unreachable on the platforms we build for (Instant holds centuries); the bounded
+        // inputs make even this fallback moot.
+        .unwrap_or(start)
 }
 
 fn timed_out(timeout: Duration) -> Error {
@@ -339,5 +388,59 @@ mod tests {
             1,
             "the device authorization only, no poll"
         );
+    }
+
+    /// A device authorization whose `expires_in` or `interval` is u64::MAX is a
+    /// `server_error` naming the field (it used to panic adding it to an `Instant`).
+    #[rstest]
+    #[case::expires_in(serde_json::json!({"device_code": "dc", "user_code": "ABCD-EFGH",
+        "verification_uri": "http://127.0.0.1/device", "expires_in": u64::MAX, "interval": 0}), "`expires_in`")]
+    #[case::interval(serde_json::json!({"device_code": "dc", "user_code": "ABCD-EFGH",
+        "verification_uri": "http://127.0.0.1/device", "expires_in": 60, "interval": u64::MAX}), "`interval`")]
+    #[tokio::test]
+    async fn out_of_range_lifetimes_are_a_server_error(
+        #[case] body: serde_json::Value,
+        #[case] field: &str,
+    ) {
+        let server = MockServer::start().await;
+        let base = url::Url::parse(&server.uri()).unwrap();
+        Mock::given(method("POST"))
+            .and(path("/device"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&server)
+            .await;
+        let err = device_login(&base, Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(err.category().name(), "server_error", "{err}");
+        assert!(err.to_string().contains(field), "{err}");
+    }
+
+    /// A 503 with `Retry-After: 18446744073709551615` while polling is a `server_error`
+    /// naming `Retry-After` (it used to panic computing the next poll).
+    #[tokio::test]
+    async fn a_huge_retry_after_while_polling_is_a_server_error() {
+        let server = MockServer::start().await;
+        let base = url::Url::parse(&server.uri()).unwrap();
+        Mock::given(method("POST"))
+            .and(path("/device"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "device_code": "dc", "user_code": "ABCD-EFGH",
+                "verification_uri": "http://127.0.0.1/device", "expires_in": 60, "interval": 0
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(
+                ResponseTemplate::new(503).insert_header("Retry-After", "18446744073709551615"),
+            )
+            .mount(&server)
+            .await;
+        let err = device_login(&base, Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert_eq!(err.category().name(), "server_error", "{err}");
+        assert!(err.to_string().contains("`Retry-After`"), "{err}");
     }
 }

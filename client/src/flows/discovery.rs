@@ -27,7 +27,7 @@ fn default_true() -> bool {
 }
 
 #[derive(Deserialize)]
-struct RawMetadata {
+pub(crate) struct RawMetadata {
     issuer: String,
     authorization_endpoint: Option<String>,
     token_endpoint: Option<String>,
@@ -110,7 +110,7 @@ pub(crate) async fn discover(http: &Http, issuer: &IssuerUrl) -> Result<ServerMe
     validate(issuer, raw)
 }
 
-fn validate(issuer: &IssuerUrl, raw: RawMetadata) -> Result<ServerMetadata> {
+pub(crate) fn validate(issuer: &IssuerUrl, raw: RawMetadata) -> Result<ServerMetadata> {
     let want = display_url(issuer.url());
     if raw.issuer.trim_end_matches('/') != want {
         return Err(Error::IssuerMismatch {

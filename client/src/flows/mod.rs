@@ -51,7 +51,50 @@ pub(crate) struct Tokens {
     pub scope: Option<String>,
 }
 
+/// Longest token lifetime (`expires_in`, `refresh_token_expires_in`) accepted: ten years.
+/// Beyond it the value is a server bug, not a policy.
+pub(crate) const MAX_TOKEN_LIFETIME_SECS: u64 = 10 * 366 * 86_400;
+
 impl Tokens {
+    /// Refuses a response no session may be built from: an empty or whitespace-only token, a
+    /// `token_type` other than `Bearer` (any case; absent is tolerated), a lifetime beyond
+    /// [`MAX_TOKEN_LIFETIME_SECS`]. The error is a `server_error` naming the field.
+    pub(crate) fn validate(&self) -> Result<()> {
+        let bad = |detail: String| Error::Malformed {
+            what: "the token endpoint".into(),
+            detail,
+        };
+        if self.access_token.expose().trim().is_empty() {
+            return Err(bad("`access_token` is empty".into()));
+        }
+        if self
+            .refresh_token
+            .as_ref()
+            .is_some_and(|r| r.expose().trim().is_empty())
+        {
+            return Err(bad("`refresh_token` is empty".into()));
+        }
+        if let Some(t) = self.token_type.as_deref()
+            && !t.eq_ignore_ascii_case("bearer")
+        {
+            return Err(bad(format!(
+                "`token_type` is {:?}, not Bearer",
+                crate::ui::escape_controls(t)
+            )));
+        }
+        for (field, value) in [
+            ("expires_in", self.expires_in),
+            ("refresh_token_expires_in", self.refresh_token_expires_in),
+        ] {
+            if let Some(v) = value.filter(|v| *v > MAX_TOKEN_LIFETIME_SECS) {
+                return Err(bad(format!(
+                    "`{field}` of {v} s is beyond the {MAX_TOKEN_LIFETIME_SECS} s this client accepts"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// The granted scope: the response's, else the one asked for (RFC 6749 §5.1 leaves it out
     /// when they are the same).
     pub(crate) fn granted_scope(&self, requested: Option<&Scope>) -> Option<Scope> {
@@ -127,14 +170,8 @@ impl OAuthClient<'_> {
                 "the token endpoint",
             )
             .await?;
-        match tokens.token_type.as_deref() {
-            None => Ok(tokens),
-            Some(t) if t.eq_ignore_ascii_case("bearer") => Ok(tokens),
-            Some(t) => Err(Error::Malformed {
-                what: "the token endpoint".into(),
-                detail: format!("unsupported token type {t:?}"),
-            }),
-        }
+        tokens.validate()?;
+        Ok(tokens)
     }
 
     /// Refreshes with `refresh_token` (RFC 6749 §6).

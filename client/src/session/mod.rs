@@ -228,7 +228,7 @@ impl Session {
             Ok(Some(s)) => Ok(s),
             Ok(None) => Ok(StoredState::default()),
             Err(e @ Error::Corrupted { .. }) => {
-                eprintln!("warning: {e}");
+                eprintln!("warning: {}", crate::ui::escape_controls(&e.to_string()));
                 Ok(StoredState::default())
             }
             Err(e) => Err(e),
@@ -269,7 +269,7 @@ impl Session {
                 Ok(Some(s)) => s,
                 Ok(None) => return Ok(report),
                 Err(e @ Error::Corrupted { .. }) => {
-                    eprintln!("warning: {e}");
+                    eprintln!("warning: {}", crate::ui::escape_controls(&e.to_string()));
                     return Ok(LogoutReport {
                         removed_session: true,
                         ..report

@@ -32,6 +32,14 @@ const HANDOFF_TTL_SECS: u64 = 300;
 /// A 256-bit store key, zeroized on drop.
 pub(crate) struct StoreKey(Zeroizing<[u8; KEY_LEN]>);
 
+#[cfg(fuzzing)]
+impl StoreKey {
+    /// A fixed key for the fuzz targets.
+    pub(crate) fn fixed() -> StoreKey {
+        StoreKey(Zeroizing::new([7; KEY_LEN]))
+    }
+}
+
 impl std::fmt::Debug for StoreKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("StoreKey([redacted])")
@@ -104,7 +112,7 @@ pub(crate) fn open(
 }
 
 /// How the key file says the key is obtained.
-enum KeySpec {
+pub(crate) enum KeySpec {
     Random(StoreKey),
     /// The salt, and a check value of the derived key that tells a wrong passphrase apart from
     /// a damaged credentials file.
@@ -128,16 +136,33 @@ fn key_check(key: &StoreKey) -> [u8; 8] {
     out
 }
 
+/// The key file's text, without following a link; `None` when it does not exist. Bytes that
+/// are not UTF-8 are a bad key file (not a read failure: the disk is fine, the content is not).
+fn read_key_text(key_path: &Path) -> Result<Option<Zeroizing<String>>> {
+    let Some(bytes) = fsutil::read_nofollow(key_path)? else {
+        return Ok(None);
+    };
+    match String::from_utf8(bytes) {
+        Ok(t) => Ok(Some(Zeroizing::new(t))),
+        Err(e) => {
+            // The bytes may be key material: wiped when this goes out of scope.
+            let _wiped = Zeroizing::new(e.into_bytes());
+            Err(Error::BadKeyFile {
+                path: key_path.to_owned(),
+                reason: "it is not valid UTF-8 text".into(),
+            })
+        }
+    }
+}
+
 /// Loads the store key; `None` when the key file does not exist.
 pub(crate) fn load_key(
     key_path: &Path,
     passphrase: Option<&Secret>,
     runtime_dir: Option<&Path>,
 ) -> Result<Option<StoreKey>> {
-    let text = match fs::read_to_string(key_path) {
-        Ok(t) => Zeroizing::new(t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(format!("read {}", key_path.display()), e)),
+    let Some(text) = read_key_text(key_path)? else {
+        return Ok(None);
     };
     fsutil::check_private(key_path, 0o600)?;
     match parse_key_file(key_path, &text)? {
@@ -197,7 +222,7 @@ pub(crate) fn load_or_create_key(
     })
 }
 
-fn parse_key_file(path: &Path, text: &str) -> Result<KeySpec> {
+pub(crate) fn parse_key_file(path: &Path, text: &str) -> Result<KeySpec> {
     let bad = |reason: &str| Error::BadKeyFile {
         path: path.to_owned(),
         reason: reason.to_owned(),

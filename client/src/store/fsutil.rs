@@ -62,13 +62,43 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<()> {
 
 /// A unique temporary name in `dir` (same filesystem as the target, so rename is atomic).
 pub(crate) fn temp_path(dir: &Path, prefix: &str) -> PathBuf {
+    temp_path_named(dir, &format!(".{prefix}.tmp-"))
+}
+
+/// `<dir>/<start><pid>-<12 hex>`: a unique temporary name starting with `start`.
+pub(crate) fn temp_path_named(dir: &Path, start: &str) -> PathBuf {
     let mut r = [0u8; 6];
     rand::fill(&mut r);
     dir.join(format!(
-        ".{prefix}.tmp-{}-{}",
+        "{start}{}-{}",
         std::process::id(),
         crate::secret::hex(&r)
     ))
+}
+
+/// Opens `path` with `opts` plus `O_NOFOLLOW`: a symbolic link in its place is refused as
+/// [`Error::Symlink`] (`ELOOP`) instead of being followed; other failures are returned as they
+/// are, for the caller to word (a missing file is often fine).
+pub(crate) fn open_nofollow(opts: &mut OpenOptions, path: &Path) -> Result<std::io::Result<File>> {
+    match opts.custom_flags(libc::O_NOFOLLOW).open(path) {
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(Error::Symlink {
+            path: path.to_owned(),
+        }),
+        other => Ok(other),
+    }
+}
+
+/// The bytes of `path` without following a symbolic link; `Ok(None)` when it does not exist.
+pub(crate) fn read_nofollow(path: &Path) -> Result<Option<Vec<u8>>> {
+    let mut file = match open_nofollow(OpenOptions::new().read(true), path)? {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(format!("read {}", path.display()), e)),
+    };
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes)
+        .map_err(|e| Error::io(format!("read {}", path.display()), e))?;
+    Ok(Some(bytes))
 }
 
 /// Creates a new 0600 file (it must not exist yet).
@@ -107,13 +137,15 @@ pub(crate) fn remove_quietly(path: &Path) {
     }
 }
 
-/// Replaces `target` atomically: temp file in the same folder, fsync, rename, fsync the folder.
-/// A crash at any point leaves either the old or the new complete file.
-pub(crate) fn atomic_replace(target: &Path, bytes: &[u8]) -> Result<()> {
+/// Replaces `target` atomically through the temp file `tmp` (in the same folder): write,
+/// fsync, rename, fsync the folder. A crash at any point leaves either the old or the new
+/// complete file (and possibly `tmp`, which the store's next lock holder recovers or removes);
+/// every error path removes `tmp`.
+pub(crate) fn atomic_replace(target: &Path, tmp: &Path, bytes: &[u8]) -> Result<()> {
     let dir = target
         .parent()
         .ok_or_else(|| Error::Internal(format!("{} has no parent folder", target.display())))?;
-    let tmp = temp_path(dir, "store");
+    let tmp = tmp.to_owned();
     if let Err(e) = write_new_private(&tmp, bytes) {
         remove_quietly(&tmp);
         return Err(e);

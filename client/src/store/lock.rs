@@ -20,14 +20,17 @@ pub struct LockGuard {
 }
 
 fn open_lock_file(path: &Path) -> Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::io(format!("open the lock file {}", path.display()), e))?;
+    // O_NOFOLLOW: a link planted here would make the holder record truncate its target.
+    let file = fsutil::open_nofollow(
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600),
+        path,
+    )?
+    .map_err(|e| Error::io(format!("open the lock file {}", path.display()), e))?;
     let meta = file
         .metadata()
         .map_err(|e| Error::io(format!("inspect {}", path.display()), e))?;

@@ -4,6 +4,7 @@
 pub(crate) mod crypto;
 pub(crate) mod fsutil;
 pub(crate) mod lock;
+pub(crate) mod recover;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
-use zeroize::Zeroizing;
 
 use crate::classify::{Error, Result};
 use crate::clock::now_unix;
@@ -139,8 +139,8 @@ impl StoredState {
     reason = "a short-lived return value, unpacked at once; boxing would only add an allocation"
 )]
 enum Decoded {
-    /// The stored state.
-    State(StoredState),
+    /// The stored state and its write generation (see [`recover`]).
+    State(StoredState, u64),
     /// The file itself is unusable, for this reason: it is moved aside as corrupted.
     Unusable(String),
 }
@@ -150,6 +150,10 @@ enum Decoded {
 pub struct Store {
     dir: PathBuf,
     file: PathBuf,
+    /// Name prefix of this store's temp files: `.store.tmp-<slug>-` (then `<pid>-<hex>`).
+    temp_prefix: String,
+    /// The highest write generation this process has read or written (see [`recover`]).
+    generation: std::sync::atomic::AtomicU64,
     lock: PathBuf,
     key: PathBuf,
     passphrase: Option<Secret>,
@@ -188,6 +192,8 @@ impl Store {
         Store {
             dir: dir.to_owned(),
             file: dir.join(format!("{slug}.cred")),
+            temp_prefix: format!(".store.tmp-{slug}-"),
+            generation: std::sync::atomic::AtomicU64::new(0),
             lock: dir.join(format!("{slug}.lock")),
             key: dir.join("key"),
             passphrase,
@@ -220,6 +226,8 @@ impl Store {
         fsutil::ensure_private_dir(&self.dir)?;
         let guard = lock::acquire(&self.lock, timeout)?;
         tracing::debug!(event = "lock_acquired", "lock_acquired");
+        // Whoever holds the lock owns the temp files: any of ours is a dead writer's.
+        self.recover_temps(&guard);
         crate::hooks::pause(crate::hooks::AFTER_LOCK_ACQUIRED);
         Ok(guard)
     }
@@ -228,6 +236,9 @@ impl Store {
     /// or parsed is moved aside (under the lock, and only if it is still the same bytes) and
     /// reported as corrupted. `held` says whether the caller already holds the lock.
     pub fn load(&self, held: Option<&LockGuard>) -> Result<Option<StoredState>> {
+        if held.is_none() {
+            self.recover_if_needed();
+        }
         let bytes = self.read_checked()?;
         // Logged once the bytes are in memory: what this process decides from is fixed now,
         // whatever peers write afterwards (tests use the line as that synchronisation point).
@@ -236,16 +247,17 @@ impl Store {
             return Ok(None);
         };
         match self.decode(&bytes)? {
-            Decoded::State(state) => Ok(Some(state)),
+            Decoded::State(state, generation) => {
+                self.saw_generation(generation);
+                Ok(Some(state))
+            }
             Decoded::Unusable(reason) => self.quarantine(&bytes, &reason, held),
         }
     }
 
     fn read_checked(&self) -> Result<Option<Vec<u8>>> {
-        let bytes = match fs::read(&self.file) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(format!("read {}", self.file.display()), e)),
+        let Some(bytes) = fsutil::read_nofollow(&self.file)? else {
+            return Ok(None);
         };
         fsutil::check_private(&self.dir, 0o700)?;
         fsutil::check_private(&self.file, 0o600)?;
@@ -274,8 +286,9 @@ impl Store {
             }
             Err(e) => return Ok(Decoded::Unusable(e.to_string())),
         };
+        let generation = recover::generation_of(&plain);
         Ok(match serde_json::from_slice(&plain) {
-            Ok(state) => Decoded::State(state),
+            Ok(state) => Decoded::State(state, generation),
             Err(e) => Decoded::Unusable(format!("the decrypted data is not valid ({e})")),
         })
     }
@@ -296,7 +309,10 @@ impl Store {
                 return match current {
                     None => Ok(None),
                     Some(b) => match self.decode(&b)? {
-                        Decoded::State(s) => Ok(Some(s)),
+                        Decoded::State(s, generation) => {
+                            self.saw_generation(generation);
+                            Ok(Some(s))
+                        }
                         Decoded::Unusable(r) => self.quarantine(&b, &r, None),
                     },
                 };
@@ -334,12 +350,10 @@ impl Store {
             self.passphrase.as_ref(),
             self.runtime_dir.as_deref(),
         )?;
-        let plain = Zeroizing::new(
-            serde_json::to_vec(state)
-                .map_err(|e| Error::Internal(format!("serialize credentials: {e}")))?,
-        );
+        let plain = recover::with_generation(state, self.next_generation())?;
         let sealed = crypto::seal(&key, &plain)?;
-        fsutil::atomic_replace(&self.file, &sealed)
+        let tmp = fsutil::temp_path_named(&self.dir, &self.temp_prefix);
+        fsutil::atomic_replace(&self.file, &tmp, &sealed)
     }
 
     /// Deletes the credentials file; true when there was one. Callers hold the lock.

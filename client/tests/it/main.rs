@@ -5,8 +5,11 @@
 mod concurrency;
 mod errors;
 mod flows_mutants;
+mod hardening;
 mod hooks;
 mod hosted;
+mod kill_loop;
+mod kills;
 mod login;
 mod openid;
 mod refresh;

@@ -158,12 +158,47 @@ async fn online_checks(session: &Session, checks: &mut Vec<Check>) {
     }
 }
 
+/// Temp files a killed writer left in the credentials folder (`.store.tmp-*`).
+fn temp_files(dir: &std::path::Path) -> Check {
+    let mut found: Vec<String> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| match e {
+                Ok(e) => Some(e.file_name().to_string_lossy().into_owned()),
+                Err(err) => {
+                    tracing::debug!(reason = %err.kind(), "folder entry skipped");
+                    None
+                }
+            })
+            .filter(|n| n.starts_with(".store.tmp-"))
+            .collect(),
+        Err(e) => {
+            tracing::debug!(reason = %e.kind(), "credentials folder not listed");
+            Vec::new()
+        }
+    };
+    found.sort();
+    if found.is_empty() {
+        return ok("temp_files", "no leftover temp files".to_owned());
+    }
+    warn(
+        "temp_files",
+        format!(
+            "{} leftover temp file(s) from an interrupted write in {}: {}",
+            found.len(),
+            dir.display(),
+            found.join(", ")
+        ),
+        "run `cliauth auth status`: it recovers a complete newer session from them and removes the rest (a `.store.tmp-<pid>-<hex>` from an older cliauth can be deleted)".into(),
+    )
+}
+
 fn yes(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
 
 fn local_checks(session: &Session, unstick: bool, checks: &mut Vec<Check>) {
     let store = session.store();
+    checks.push(temp_files(store.dir()));
     if store.dir().exists() {
         for (path, r) in store.check_permissions() {
             match r {

@@ -17,6 +17,9 @@ use crate::secret::Secret;
 use crate::session::{Resolved, Session, TokenSource, new_record, session_usable};
 use crate::store::{LoginMethod, MeCache};
 
+/// Longest `--timeout` accepted (one day): beyond it a deadline stops meaning anything.
+pub(crate) const MAX_LOGIN_TIMEOUT_SECS: u64 = 86_400;
+
 /// `auth login` flags.
 #[derive(Debug, Clone, Args)]
 #[expect(
@@ -39,8 +42,10 @@ pub struct LoginArgs {
     /// Fixed port for the browser callback on 127.0.0.1 (default: a random free port).
     #[arg(long, value_name = "N")]
     pub port: Option<u16>,
-    /// Give up waiting for the browser or device approval after this many seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    /// Give up waiting for the browser or device approval after this many seconds (at most
+    /// 86400, one day).
+    #[arg(long, value_name = "SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_LOGIN_TIMEOUT_SECS))]
     pub timeout: u64,
     /// Log in again although credentials exist (the old ones stay until the new login succeeds).
     #[arg(long)]
@@ -253,7 +258,8 @@ async fn finish_login(
         match client.revoke(old.as_secret(), "refresh_token").await {
             Ok(_) => tracing::debug!("revoked the replaced session"),
             Err(e) => eprintln!(
-                "warning: could not revoke the previous session ({e}); it expires on its own."
+                "warning: could not revoke the previous session ({}); it expires on its own.",
+                crate::ui::escape_controls(&e.to_string())
             ),
         }
     }

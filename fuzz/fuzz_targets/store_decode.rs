@@ -1,0 +1,4 @@
+//! Fuzz target: `cliauth::fuzz_entry::store_decode` (never panics on any input).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| cliauth::fuzz_entry::store_decode(data));
