@@ -7,6 +7,7 @@ mod client_credentials;
 mod confidential;
 mod device;
 mod discovery;
+mod dot_ai;
 mod faults;
 mod hosted;
 mod interop;
