@@ -308,7 +308,14 @@ mod tests {
         let cliauth = Profile::from_file(&dir.join("cliauth.toml")).unwrap();
         assert_eq!(cliauth.dialect, cliauth_mock::Dialect::Cliauth);
         assert_eq!(cliauth.timeout_factor, 1);
-        for p in [&sk, &sm, &cliauth] {
+        let oidc = Profile::from_file(&dir.join("oidc-agent.toml")).unwrap();
+        assert_eq!(oidc.setup.len(), 1);
+        assert!(oidc.setup[0].background);
+        assert_eq!(oidc.clients[0].client_id, "oidc-agent-kit");
+        let dot_ai = Profile::from_file(&dir.join("dot-ai.toml")).unwrap();
+        assert_eq!(dot_ai.dialect, cliauth_mock::Dialect::DotAi);
+        assert_eq!(dot_ai.prompts.stream, PromptStream::Stdout);
+        for p in [&sk, &sm, &cliauth, &oidc, &dot_ai] {
             assert!(
                 p.actions.contains_key("login") && p.actions.contains_key("use"),
                 "{}",

@@ -87,8 +87,33 @@ impl Run<'_> {
                 }
             }
         }
-        for proc in std::mem::take(&mut self.daemons) {
+        for mut proc in std::mem::take(&mut self.daemons) {
             let label = proc.label.clone();
+            // SIGTERM first, so an agent can stop its own workers; SIGKILL after 3 s. What
+            // it leaves behind is then a stray like any client's.
+            if let Some(pid) = proc.child.id() {
+                match std::process::Command::new("kill")
+                    .arg("-TERM")
+                    .arg(pid.to_string())
+                    .status()
+                {
+                    Ok(_) => {
+                        let grace = tokio::time::Instant::now() + Duration::from_secs(3);
+                        if let Ok(status) = tokio::time::timeout_at(grace, proc.child.wait()).await
+                        {
+                            let exit = status.ok().and_then(|s| s.code());
+                            match self.collect(proc, exit, true).await {
+                                Ok(_) => continue,
+                                Err(m) => {
+                                    result = result.and(Err((None, m)));
+                                    continue;
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => eprintln!("conformance: cannot run kill -TERM {pid}: {e}"),
+                }
+            }
             if let Err(m) = self.kill_proc(proc).await {
                 result = result.and(Err((
                     None,
