@@ -64,7 +64,7 @@ mutants-diff BASE="origin/main" *ARGS:
     git diff {{BASE}} -- client/src > "${TMPDIR:-/tmp}/cliauth-mutants.diff"
     cargo mutants --in-diff "${TMPDIR:-/tmp}/cliauth-mutants.diff" --package cliauth --test-package cliauth --test-package cliauth-conformance --file 'client/src/store/**' --file 'client/src/session/**' --file client/src/clock.rs --file client/src/oauth_error.rs --file 'client/src/flows/**' --file client/src/classify.rs --file 'client/src/classify/**' --minimum-test-timeout 120 {{ARGS}}
 
-# Install the seed products' real CLIs (spec-kitty-cli 3.2.7, skillmeat 0.74.0) into build/seed-venv with the machine's python3.
+# Install the seed products' real CLIs into build/seed-venv: spec-kitty-cli 3.2.7, skillmeat 0.74.0 (PyPI), oidc-agent 4.x (Debian), dot-ai (built from its source; see conformance/profiles/dot-ai/build-dot-ai).
 seed-clients:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -105,6 +105,18 @@ seed-clients:
     chmod +x "$venv/bin/cliauth-seed-browser"
     "$venv/bin/spec-kitty" --version
     "$venv/bin/skillmeat" --version
+    # oidc-agent from Debian (oidc-agent-cli); root installs it, anyone else is told how.
+    if ! command -v oidc-agent >/dev/null; then
+      if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq oidc-agent-cli
+      else echo "oidc-agent: not installed; run: sudo apt-get install oidc-agent-cli" >&2; fi
+    fi
+    install -m 0755 conformance/profiles/bin/cliauth-login-as "$venv/bin/"
+    if command -v oidc-agent >/dev/null; then oidc-agent --version; fi
+    # dot-ai: built from its public source (DOT_AI_CLI_SRC / DOT_AI_OPENAPI when offline).
+    bash conformance/profiles/dot-ai/build-dot-ai "$venv/bin" "$venv/bin/python"
+    # spacebot: never built here (its build needs downloads outside the registries); the
+    # matrix runs its profile only when a `spacebot` binary is on PATH.
+    command -v spacebot >/dev/null || echo "spacebot: not installed (install it with cargo from its repository to include it)"
 
 # Run the whole suite against the seed CLIs (and cliauth for reference); writes docs/conformance/matrix.md.
 conformance-seeds *ARGS:
@@ -113,7 +125,7 @@ conformance-seeds *ARGS:
     [ -x build/seed-venv/bin/spec-kitty ] && [ -x build/seed-venv/bin/skillmeat ] \
       || { echo "error: the seed clients are not installed"; echo "hint: run \`just seed-clients\` first"; exit 1; }
     # Hermetic: the caller's proxies and product variables never reach the suite or the clients.
-    for v in $(env | sed -n 's/^\(\(CLIAUTH\|SPEC_KITTY\|SKILLMEAT\|SEED\)_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+    for v in $(env | sed -n 's/^\(\(CLIAUTH\|SPEC_KITTY\|SKILLMEAT\|SEED\|OIDC\|DOT_AI\|SPACEBOT\)_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
     unset HTTP_PROXY HTTPS_PROXY ALL_PROXY NO_PROXY http_proxy https_proxy all_proxy no_proxy BROWSER
     cargo build -q -p cliauth-conformance --tests
     python3 docs/conformance/seeds.py {{ARGS}}

@@ -70,6 +70,35 @@ pub struct Profile {
     /// (for clients that force colour whatever `NO_COLOR` and `TERM` say).
     #[serde(default)]
     pub strip_ansi: bool,
+    /// Commands run for every home a scenario's client steps use, before the first step (an
+    /// agent or daemon the client needs: `background = true` keeps it running until after
+    /// the last step).
+    #[serde(default)]
+    pub setup: Vec<Hook>,
+    /// Commands run for every such home after the last step, before background setup
+    /// processes are stopped.
+    #[serde(default)]
+    pub teardown: Vec<Hook>,
+    /// OAuth clients the mock knows besides the scenario's own (a CLI with a fixed
+    /// `client_id`, its redirect URIs, a confidential secret); a scenario's client with the
+    /// same `client_id` wins.
+    #[serde(default)]
+    pub clients: Vec<cliauth_mock::ClientConfig>,
+}
+
+/// A per-home setup or teardown command.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hook {
+    /// Program and arguments (templates as in actions, with `{home}` the home it serves).
+    pub command: Vec<String>,
+    /// Keep it running in the background until after the last step (then it is killed);
+    /// otherwise it must exit 0 before the first step.
+    #[serde(default)]
+    pub background: bool,
+    /// A background hook is ready once this file exists (template; e.g. its socket).
+    #[serde(default)]
+    pub ready_file: Option<String>,
 }
 
 fn one() -> u64 {
@@ -98,6 +127,10 @@ pub struct Action {
     /// as a finding, since every local user can read a command line.
     #[serde(default)]
     pub secret_in_argv: bool,
+    /// Keep the client's standard input open after `stdin` was written (a login that reads
+    /// a pasted `code#state` line: the `browser` step types the profile's `prompts.paste`).
+    #[serde(default)]
+    pub stdin_open: bool,
 }
 
 /// JSON output conventions.
@@ -136,16 +169,38 @@ pub struct Pause {
     pub points: Vec<String>,
 }
 
-/// Regexes over a login's stderr; the first capture group is the value.
+/// Regexes over a login's output; the first capture group is the value.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Prompts {
+    /// Where the prompts are printed (default stderr).
+    #[serde(default)]
+    pub stream: PromptStream,
+    /// The paste flow: instead of delivering the authorize redirect to a loopback callback,
+    /// the browser step types this template into the login's stdin, with `{code}`, `{state}`
+    /// and `{redirect}` (the whole redirect URL) from the redirect (e.g. `"{code}#{state}\n"`).
+    /// The login action needs `stdin_open = true`.
+    #[serde(default)]
+    pub paste: Option<String>,
     /// The authorize URL of a browser login.
     #[serde(default)]
     pub authorize_url: Option<String>,
     /// The user code of a device login.
     #[serde(default)]
     pub user_code: Option<String>,
+}
+
+/// The output stream a login's prompts appear on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptStream {
+    /// Standard error (most CLIs: it keeps stdout for results).
+    #[default]
+    Stderr,
+    /// Standard output.
+    Stdout,
+    /// Either: stdout, then stderr, followed by the first to match.
+    Both,
 }
 
 /// A profile that could not be read or understood: the workspace's one error for a TOML file
@@ -253,7 +308,14 @@ mod tests {
         let cliauth = Profile::from_file(&dir.join("cliauth.toml")).unwrap();
         assert_eq!(cliauth.dialect, cliauth_mock::Dialect::Cliauth);
         assert_eq!(cliauth.timeout_factor, 1);
-        for p in [&sk, &sm, &cliauth] {
+        let oidc = Profile::from_file(&dir.join("oidc-agent.toml")).unwrap();
+        assert_eq!(oidc.setup.len(), 1);
+        assert!(oidc.setup[0].background);
+        assert_eq!(oidc.clients[0].client_id, "oidc-agent-kit");
+        let dot_ai = Profile::from_file(&dir.join("dot-ai.toml")).unwrap();
+        assert_eq!(dot_ai.dialect, cliauth_mock::Dialect::DotAi);
+        assert_eq!(dot_ai.prompts.stream, PromptStream::Stdout);
+        for p in [&sk, &sm, &cliauth, &oidc, &dot_ai] {
             assert!(
                 p.actions.contains_key("login") && p.actions.contains_key("use"),
                 "{}",

@@ -11,11 +11,24 @@ VENV_BIN = ROOT / "build/seed-venv/bin"
 RUNS = ROOT / "build/seed-runs"
 OUT = ROOT / "docs/conformance/matrix.md"
 CLIENTS = [
-    # (column, profile, version)
-    ("cliauth", "conformance/profiles/cliauth.toml", "reference client (this repository)"),
-    ("spec-kitty", "conformance/profiles/spec-kitty.toml", "spec-kitty-cli 3.2.7"),
-    ("skillmeat", "conformance/profiles/skillmeat.toml", "skillmeat 0.74.0"),
+    # (column, profile, version, binary that must be on PATH for the client to run)
+    ("cliauth", "conformance/profiles/cliauth.toml", "reference client (this repository)", None),
+    ("spec-kitty", "conformance/profiles/spec-kitty.toml", "spec-kitty-cli 3.2.7", "spec-kitty"),
+    ("skillmeat", "conformance/profiles/skillmeat.toml", "skillmeat 0.74.0", "skillmeat"),
+    ("dot-ai", "conformance/profiles/dot-ai.toml", "dot-ai CLI (vfarcic/dot-ai-cli, built from source)", "dot-ai"),
+    ("oidc-agent", "conformance/profiles/oidc-agent.toml", "oidc-agent 4.2.6 (Debian oidc-agent-cli)", "oidc-agent"),
+    # No profile yet: spacebot's hosts are constants, so it needs the mock's HTTPS CONNECT
+    # interception mode (#14 item 2, after #15's per-run CA). Installed or not, it is not run.
+    ("spacebot", None, "spacebot (spacedriveapp/spacebot)", "spacebot"),
 ]
+
+
+def search_path() -> str:
+    return f"{VENV_BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}"
+
+
+def installed(binary) -> bool:
+    return binary is None or shutil.which(binary, path=search_path()) is not None
 
 
 def loadavg() -> str:
@@ -34,8 +47,8 @@ def run(column: str, profile: str, extra: list[str]) -> dict:
     env = dict(os.environ)
     env["CLIAUTH_CONFORMANCE_PROFILE"] = str(ROOT / profile)
     env.pop("CLIAUTH_CONFORMANCE_SCENARIOS", None)
-    env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '/usr/bin:/bin')}"
-    threads = "8" if column == "cliauth" else "4"
+    env["PATH"] = search_path()
+    threads = {"cliauth": "8", "oidc-agent": "2"}.get(column, "4")
     cmd = ["cargo", "test", "-q", "-p", "cliauth-conformance", "--test", "scenarios", "--",
            "--test-threads", threads, "--include-ignored", *extra]
     started = time.monotonic()
@@ -67,7 +80,16 @@ def run(column: str, profile: str, extra: list[str]) -> dict:
 def main() -> int:
     extra = sys.argv[1:]
     runs = {}
-    for column, profile, _ in CLIENTS:
+    absent = {}
+    for column, profile, _, binary in CLIENTS:
+        if not installed(binary):
+            absent[column] = "not installed"
+            print(f"conformance-seeds: {column}: not installed (`{binary}` is not on PATH)", flush=True)
+            continue
+        if profile is None:
+            absent[column] = "installed, not run: no profile until the interception mode exists"
+            print(f"conformance-seeds: {column}: {absent[column]}", flush=True)
+            continue
         print(f"conformance-seeds: {column} ...", flush=True)
         runs[column] = run(column, profile, extra)
         r = runs[column]["results"]
@@ -75,7 +97,7 @@ def main() -> int:
             print(f"conformance-seeds: no results for {column}; see {RUNS / column / 'run.log'}")
             return 1
     names = sorted(set().union(*(r["results"] for r in runs.values())))
-    cols = [c for c, *_ in CLIENTS]
+    cols = [c for c, *_ in CLIENTS if c in runs]
     totals = {c: {"pass": 0, "fail": 0, "n.a.": 0, "timeout": 0} for c in cols}
     rows = []
     for n in names:
@@ -96,10 +118,15 @@ def main() -> int:
           "the last step failed (file modes, leaks, stray processes); it is still a failure.",
           "`timeout`: the scenario ran out of its time budget (scaled by the profile's timeout_factor",
           "and the machine's load): a slow machine or client, not a finding; the load average",
-          "(1 minute, at the start and the end of the client's run) is in the first table.", "",
+          "(1 minute, at the start and the end of the client's run) is in the first table.",
+          "A client whose binary is not on PATH after `just seed-clients` is listed `not installed`",
+          "and has no column (never `passed`).", "",
           "| client | version | passed | failed | not applicable | timeout | wall time | load average |",
           "|---|---|---|---|---|---|---|---|"]
-    for c, _, version in CLIENTS:
+    for c, _, version, _ in CLIENTS:
+        if c in absent:
+            md.append(f"| {c} | {version} | {absent[c]} | - | - | - | - | - |")
+            continue
         t = totals[c]
         md.append(f"| {c} | {version} | {t['pass']} | {t['fail']} | {t['n.a.']} | {t['timeout']} | {runs[c]['seconds']:.0f} s | {runs[c]['load']} |")
     md += ["", "| scenario | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
@@ -136,6 +163,8 @@ def main() -> int:
     for c in cols:
         t = totals[c]
         print(f"{c:>10}: {t['pass']} passed, {t['fail']} failed, {t['n.a.']} not applicable, {t['timeout']} timed out ({runs[c]['seconds']:.0f} s, load {runs[c]['load']})")
+    for c, why in absent.items():
+        print(f"{c:>10}: {why}")
     print(f"matrix: {OUT.relative_to(ROOT) if not extra else '(not written: filtered run)'}; logs: build/seed-runs/<client>/run.log")
     return 0
 

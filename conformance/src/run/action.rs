@@ -31,7 +31,7 @@ impl Run<'_> {
         if let Some(name) = &r.background {
             let mut procs = Vec::new();
             for n in 0..count {
-                procs.push(self.spawn(r, n).map_err(|m| (at, m))?);
+                procs.push(self.spawn(r, n).await.map_err(|m| (at, m))?);
             }
             let group = Group {
                 procs,
@@ -46,7 +46,7 @@ impl Run<'_> {
         for n in 0..repeat {
             let mut procs = Vec::new();
             for k in 0..count {
-                procs.push(self.spawn(r, n + k).map_err(|m| (at, m))?);
+                procs.push(self.spawn(r, n + k).await.map_err(|m| (at, m))?);
             }
             for proc in procs {
                 outputs.push(self.finish(proc).await.map_err(|m| (at, m))?);
@@ -141,6 +141,8 @@ impl Run<'_> {
             path.push(bin.as_os_str());
             path.push(":");
         }
+        path.push(self.browser_bin.as_os_str());
+        path.push(":");
         let caller_path = self
             .caller_env
             .iter()
@@ -160,6 +162,11 @@ impl Run<'_> {
         ));
         env.push(("XDG_CACHE_HOME".into(), user_home.join(".cache").into()));
         env.push(("NO_COLOR".into(), "1".into()));
+        // The stand-in, unless the profile names its own hook (set after, so it wins).
+        env.push((
+            "BROWSER".into(),
+            self.browser_bin.join("cliauth-browser").into(),
+        ));
         for (k, v) in &profile.env {
             let v =
                 render(v, vars).map_err(|e| Miss::new(format!("profile env {k} renders"), e))?;
@@ -169,7 +176,7 @@ impl Run<'_> {
         Ok(env)
     }
 
-    pub(super) fn spawn(&mut self, r: &RunStep, n: u32) -> Result<Proc, Miss> {
+    pub(super) async fn spawn(&mut self, r: &RunStep, n: u32) -> Result<Proc, Miss> {
         let profile = self.profile();
         let home = self.home(&r.home)?;
         let vars = self.step_vars(r, &home)?;
@@ -246,7 +253,7 @@ impl Run<'_> {
             .env_clear()
             .envs(env)
             .current_dir(&home)
-            .stdin(if stdin.is_some() {
+            .stdin(if stdin.is_some() || action.stdin_open {
                 Stdio::piped()
             } else {
                 Stdio::null()
@@ -273,18 +280,34 @@ impl Run<'_> {
         if let Some(err) = child.stderr.take() {
             readers.push(tokio::spawn(pump(err, Arc::clone(&stderr))));
         }
-        if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
-            readers.push(tokio::spawn(async move {
-                input.write_all(text.as_bytes()).await?;
-                input.shutdown().await
-            }));
-        }
+        let kept_stdin = match (stdin, child.stdin.take()) {
+            (Some(text), Some(mut input)) if action.stdin_open => {
+                // Written now, then kept for the paste of a `browser` step.
+                input.write_all(text.as_bytes()).await.map_err(|e| {
+                    Miss::new(format!("{} reads its stdin", r.action), e.to_string())
+                })?;
+                input.flush().await.map_err(|e| {
+                    Miss::new(format!("{} reads its stdin", r.action), e.to_string())
+                })?;
+                Some(input)
+            }
+            (Some(text), Some(mut input)) => {
+                readers.push(tokio::spawn(async move {
+                    input.write_all(text.as_bytes()).await?;
+                    input.shutdown().await
+                }));
+                None
+            }
+            (None, input) if action.stdin_open => input,
+            (_, _) => None,
+        };
         Ok(Proc {
             label: format!("{}#{n}", r.action),
             child,
             stdout,
             stderr,
             readers,
+            stdin: kept_stdin,
             secret_stdout: action.prints_secret,
             json: r.json,
             started: tokio::time::Instant::now(),

@@ -8,12 +8,12 @@ use crate::scenario::{BrowserFlow, BrowserStep, Decision};
 
 impl Run<'_> {
     pub(super) async fn browser(&mut self, b: &BrowserStep) -> Result<(), Miss> {
-        let (stderr, label) = self.stderr_of(&b.process)?;
+        let streams = self.prompt_streams_of(&b.process)?;
         let prompt = self.plan.prompt(b.flow)?;
         match b.flow {
             BrowserFlow::Device => {
                 let code = self
-                    .wait_for(&stderr, &label, &prompt.regex, &prompt.what)
+                    .wait_for_prompt(&streams, &prompt.regex, &prompt.what)
                     .await?;
                 self.user_codes.push(code.clone());
                 let result = match b.decision {
@@ -35,7 +35,7 @@ impl Run<'_> {
             }
             BrowserFlow::Authorize => {
                 let url = self
-                    .wait_for(&stderr, &label, &prompt.regex, &prompt.what)
+                    .wait_for_prompt(&streams, &prompt.regex, &prompt.what)
                     .await?;
                 if b.decision == Decision::Deny {
                     return Err(Miss::new(
@@ -75,6 +75,9 @@ impl Run<'_> {
                         format!("{status}: {body}"),
                     ));
                 };
+                if let Some(paste) = self.profile().prompts.paste.clone() {
+                    return self.paste(&b.process, &location, &paste, b.decision).await;
+                }
                 let mut callback = loopback_url(&location)?;
                 if b.decision == Decision::TamperState {
                     let pairs: Vec<(String, String)> = callback
@@ -109,7 +112,45 @@ impl Run<'_> {
     }
 }
 
-/// Parses a URL and refuses anything but loopback (nothing leaves 127.0.0.1).
+impl Run<'_> {
+    /// The paste flow: the user copies what the redirect carries (`code#state`, the whole
+    /// URL) from the page and types it into the waiting login. The redirect URI may be any
+    /// host (nothing is fetched from it).
+    async fn paste(
+        &mut self,
+        process: &str,
+        location: &str,
+        template: &str,
+        decision: Decision,
+    ) -> Result<(), Miss> {
+        use tokio::io::AsyncWriteExt as _;
+        let redirect = url::Url::parse(location)
+            .map_err(|e| Miss::new(format!("{location:?} is a URL"), e.to_string()))?;
+        let mut vars = self.vars.clone();
+        vars.insert("redirect".to_owned(), location.to_owned());
+        for name in ["code", "state"] {
+            let mut value = query(&redirect, name).unwrap_or_default();
+            if name == "state" && decision == Decision::TamperState {
+                value = format!("tampered-{value}");
+            }
+            vars.insert(name.to_owned(), value);
+        }
+        let text = crate::profile::render(template, &vars)
+            .map_err(|e| Miss::new("prompts.paste renders", e))?;
+        let stdin = self.stdin_of(process).ok_or_else(|| {
+            Miss::new(
+                format!("{process:?} keeps its stdin open for the paste"),
+                "its action has no `stdin_open = true`",
+            )
+        })?;
+        stdin
+            .write_all(text.as_bytes())
+            .await
+            .and(stdin.flush().await)
+            .map_err(|e| Miss::new(format!("{process:?} reads the pasted line"), e.to_string()))
+    }
+}
+
 /// One query parameter of `url`.
 fn query(url: &url::Url, name: &str) -> Option<String> {
     url.query_pairs()
@@ -172,6 +213,7 @@ fn state_bits(state: &str) -> usize {
     state.chars().count() * per_char
 }
 
+/// Parses a URL and refuses anything but loopback (nothing leaves 127.0.0.1).
 fn loopback_url(text: &str) -> Result<url::Url, Miss> {
     let url = url::Url::parse(text)
         .map_err(|e| Miss::new(format!("{text:?} is a URL"), e.to_string()))?;

@@ -22,6 +22,7 @@ mod browser;
 mod check;
 mod control;
 mod fs;
+mod hooks;
 mod plan;
 mod process;
 mod report;
@@ -74,6 +75,12 @@ struct Run<'a> {
     deadline: Instant,
     /// The machine's load when the scenario started (scales the deadline).
     load: Load,
+    /// Holds the browser stand-ins (`xdg-open`, `gio`, `cliauth-browser`, ...), on `PATH`.
+    browser_bin: PathBuf,
+    /// Homes whose setup commands ran (their teardown runs after the last step).
+    hook_homes: Vec<String>,
+    /// Background setup processes (agents), stopped after the teardown commands.
+    daemons: Vec<process::Proc>,
     _busy_port: std::net::TcpListener,
 }
 
@@ -96,8 +103,12 @@ impl Suite {
                 });
             }
         };
-        let result = run.steps().await;
+        let result = match run.setup_homes().await {
+            Ok(()) => run.steps().await,
+            Err(failed) => Err(failed),
+        };
         let leftovers = run.stop_background().await;
+        let result = result.and(run.teardown_homes().await);
         let after = if result.is_ok() {
             run.invariants(&leftovers)
         } else {
@@ -176,6 +187,14 @@ impl<'a> Run<'a> {
             .map_err(|e| Miss::new("a loopback port can be bound", e.to_string()))?
             .port();
         vars.insert("closed_port".to_owned(), closed_port.to_string());
+        // A port free when the scenario starts (bound, noted, released), so parallel
+        // scenarios never share a client's fixed callback port.
+        let free_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| Miss::new("a loopback port can be bound", e.to_string()))?
+            .port();
+        vars.insert("free_port".to_owned(), free_port.to_string());
+        let browser_bin = hooks::browser_stand_ins(root.path())?;
         for (name, var) in &suite.profile.env_names {
             vars.insert(format!("env_{name}"), var.clone());
         }
@@ -202,6 +221,9 @@ impl<'a> Run<'a> {
             seen_states: Vec::new(),
             deadline,
             load,
+            browser_bin,
+            hook_homes: Vec::new(),
+            daemons: Vec::new(),
             _busy_port: busy,
         })
     }

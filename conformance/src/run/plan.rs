@@ -55,6 +55,16 @@ impl Plan {
         if server.tokens.access_ttl == 0 && server.tokens.leeway < profile.min_leeway {
             server.tokens.leeway = profile.min_leeway;
         }
+        // The clients the profile declares (a CLI's fixed client); the scenario's own win.
+        for client in &profile.clients {
+            if !server
+                .clients
+                .iter()
+                .any(|c| c.client_id == client.client_id)
+            {
+                server.clients.push(client.clone());
+            }
+        }
         let mut plan = Plan {
             server,
             timeout_secs: scenario.timeout.saturating_mul(profile.timeout_factor),

@@ -10,7 +10,11 @@ use tokio::time::Instant;
 
 use super::Run;
 use crate::outcome::{Miss, Output, indent};
+use crate::profile::PromptStream;
 use crate::scenario::Expect;
+
+/// The captures a prompt is looked for in (stdout, stderr) and the process's label.
+pub(super) struct PromptCaptures(Option<Arc<Capture>>, Option<Arc<Capture>>, String);
 
 /// Captured stream with a wake-up for waiters.
 #[derive(Debug, Default)]
@@ -63,6 +67,8 @@ pub(super) struct Proc {
     pub(super) stdout: Arc<Capture>,
     pub(super) stderr: Arc<Capture>,
     pub(super) readers: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// Standard input kept open for a paste (the action's `stdin_open`).
+    pub(super) stdin: Option<tokio::process::ChildStdin>,
     pub(super) secret_stdout: bool,
     pub(super) json: bool,
     /// When it was started (for `max_wall_ms`).
@@ -231,6 +237,62 @@ impl Run<'_> {
     }
 
     /// The stderr capture of the first process of a background group.
+    /// The stream a login prints its prompts on (the profile's `prompts.stream`), of the
+    /// first process of a background group: `(stdout, stderr)` as the profile asks.
+    pub(super) fn prompt_streams_of(&self, name: &str) -> Result<PromptCaptures, Miss> {
+        let proc = self.first_proc(name)?;
+        let (out, err) = (Arc::clone(&proc.stdout), Arc::clone(&proc.stderr));
+        Ok(match self.profile().prompts.stream {
+            PromptStream::Stderr => PromptCaptures(None, Some(err), proc.label.clone()),
+            PromptStream::Stdout => PromptCaptures(Some(out), None, proc.label.clone()),
+            PromptStream::Both => PromptCaptures(Some(out), Some(err), proc.label.clone()),
+        })
+    }
+
+    /// Waits for a prompt on the streams the profile names (the first to show it wins).
+    pub(super) async fn wait_for_prompt(
+        &self,
+        streams: &PromptCaptures,
+        pattern: &regex::Regex,
+        what: &str,
+    ) -> Result<String, Miss> {
+        let PromptCaptures(out, err, label) = streams;
+        match (out, err) {
+            (Some(one), None) | (None, Some(one)) => self.wait_for(one, label, pattern, what).await,
+            (Some(out), Some(err)) => {
+                let a = self.wait_for(out, label, pattern, what);
+                let b = self.wait_for(err, label, pattern, what);
+                tokio::pin!(a, b);
+                tokio::select! {
+                    found = &mut a => match found { Ok(v) => Ok(v), Err(_) => b.await },
+                    found = &mut b => match found { Ok(v) => Ok(v), Err(_) => a.await },
+                }
+            }
+            (None, None) => Err(Miss::new("the profile names a prompt stream", "none")),
+        }
+    }
+
+    /// The kept-open stdin of a background login, for a paste.
+    pub(super) fn stdin_of(&mut self, name: &str) -> Option<&mut tokio::process::ChildStdin> {
+        self.background
+            .get_mut(name)
+            .and_then(|g| g.procs.first_mut())
+            .and_then(|p| p.stdin.as_mut())
+    }
+
+    fn first_proc(&self, name: &str) -> Result<&Proc, Miss> {
+        let group = self.background.get(name).ok_or_else(|| {
+            Miss::new(
+                format!("background process {name:?} is running"),
+                "it is not",
+            )
+        })?;
+        group
+            .procs
+            .first()
+            .ok_or_else(|| Miss::new("the group has a process", "it is empty"))
+    }
+
     pub(super) fn stderr_of(&self, name: &str) -> Result<(Arc<Capture>, String), Miss> {
         let group = self.background.get(name).ok_or_else(|| {
             Miss::new(

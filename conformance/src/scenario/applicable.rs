@@ -86,6 +86,20 @@ mod tests {
     }
 
     #[test]
+    fn status_naming_the_user_is_a_capability() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let s = Scenario::from_file(
+            &dir.join("../scenarios/status/portable_after_login_names_user.toml"),
+        )
+        .unwrap();
+        let cliauth = Profile::from_file(&dir.join("profiles/cliauth.toml")).unwrap();
+        assert!(cliauth.missing_for(&s).is_empty());
+        let mut silent = cliauth.clone();
+        silent.capabilities.retain(|c| c != "status_names_user");
+        assert_eq!(silent.missing_for(&s), ["capability `status_names_user`"]);
+    }
+
+    #[test]
     fn missing_action_makes_scenario_not_applicable() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/cliauth.toml");
         let p = Profile::from_file(&path).unwrap();

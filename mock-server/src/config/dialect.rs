@@ -44,6 +44,7 @@ dialects! {
     Cliauth => "cliauth", "cliauth's own API (`docs/interfaces.md` section 3).";
     SpecKitty => "spec-kitty", "The Spec Kitty SaaS as `spec-kitty-cli` 3.2.7 uses it (client `cli_native`).";
     Skillmeat => "skillmeat", "The SkillMeat issuer and API as `skillmeat` 0.74.0 uses them (client `skillmeat-cli`).";
+    DotAi => "dot-ai", "The dot-ai MCP server's OAuth (paths at the root, no refresh token) and REST API as the `dot-ai` Go CLI uses them.";
 }
 
 impl std::fmt::Display for Dialect {
@@ -85,7 +86,8 @@ mod tests {
         assert_eq!(
             "klingon".parse::<Dialect>(),
             Err(
-                "unknown dialect \"klingon\", expected cliauth, spec-kitty or skillmeat".to_owned()
+                "unknown dialect \"klingon\", expected cliauth, spec-kitty, skillmeat or dot-ai"
+                    .to_owned()
             )
         );
     }

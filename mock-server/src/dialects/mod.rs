@@ -11,6 +11,7 @@
 //! asks for.
 
 pub(crate) mod cliauth;
+pub(crate) mod dot_ai;
 pub(crate) mod skillmeat;
 pub(crate) mod spec_kitty;
 
@@ -23,6 +24,7 @@ pub(crate) fn spec(dialect: Dialect) -> Spec {
         Dialect::Cliauth => &cliauth::Cliauth,
         Dialect::SpecKitty => &spec_kitty::SpecKitty,
         Dialect::Skillmeat => &skillmeat::Skillmeat,
+        Dialect::DotAi => &dot_ai::DotAi,
     }
 }
 

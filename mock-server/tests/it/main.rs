@@ -8,6 +8,7 @@ mod confidential;
 mod connections;
 mod device;
 mod discovery;
+mod dot_ai;
 mod faults;
 mod hosted;
 mod interop;

@@ -1,0 +1,167 @@
+//! Profile features a real CLI needs, against toy profiles of shell commands: per-home setup
+//! and teardown, `{free_port}`, prompts on stdout, the paste flow, browser stand-ins and
+//! clients the profile declares at the mock.
+
+use std::path::Path;
+
+use cliauth_conformance::{Profile, Scenario, Suite};
+
+fn suite(profile: &str) -> Suite {
+    Suite {
+        profile: Profile::from_toml_str(profile, Path::new("toy.toml")).unwrap(),
+        bin_dir: None,
+    }
+}
+
+fn scenario(text: &str) -> Scenario {
+    Scenario::from_toml_str(text, Path::new("toy/feature.toml")).unwrap()
+}
+
+fn run(suite: &Suite, scenario: &Scenario) -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(suite.run(scenario)).map_err(|f| f.report)
+}
+
+const AGENT: &str = r#"
+name = "toy"
+home_env = "TOY_HOME"
+[[setup]]
+command = ["sh", "-c", "echo configured > \"$TOY_HOME/setup-ran\""]
+[[setup]]
+command = ["sh", "-c", "touch \"$TOY_HOME/agent.sock\"; exec sleep 60"]
+background = true
+ready_file = "{home}/agent.sock"
+[actions.status]
+command = ["sh", "-c", "cat \"$TOY_HOME/setup-ran\"; test -e \"$TOY_HOME/agent.sock\""]
+"#;
+
+#[test]
+fn setup_runs_per_home_before_the_first_step_and_its_agent_is_stopped_after_the_last() {
+    let s = scenario(
+        "description = \"d\"\n\
+         [[step]]\nkind = \"run\"\naction = \"status\"\n\
+         [step.expect]\nexit = 0\nstdout_contains = [\"configured\"]\n\
+         [[step]]\nkind = \"run\"\naction = \"status\"\nhome = \"other\"\nexpect = { exit = 0 }\n",
+    );
+    run(&suite(AGENT), &s).unwrap();
+}
+
+#[test]
+fn a_failing_teardown_fails_the_scenario_and_names_the_hook() {
+    let profile =
+        format!("{AGENT}[[teardown]]\ncommand = [\"sh\", \"-c\", \"echo gone >&2; exit 3\"]\n");
+    let s = scenario(
+        "description = \"d\"\n[[step]]\nkind = \"run\"\naction = \"status\"\nexpect = { exit = 0 }\n",
+    );
+    let report = run(&suite(&profile), &s).unwrap_err();
+    assert!(report.contains("teardown#0[main]"), "{report}");
+    assert!(report.contains("exit Some(3)"), "{report}");
+}
+
+#[test]
+fn a_process_an_agent_leaves_behind_is_a_stray() {
+    let profile = AGENT.replace(
+        "touch \\\"$TOY_HOME/agent.sock\\\"; exec sleep 60",
+        "touch \\\"$TOY_HOME/agent.sock\\\"; sleep 60 >/dev/null 2>&1 & exec sleep 60",
+    );
+    assert_ne!(profile, AGENT, "the replacement applied");
+    let s = scenario(
+        "description = \"d\"\n[[step]]\nkind = \"run\"\naction = \"status\"\nexpect = { exit = 0 }\n",
+    );
+    let report = run(&suite(&profile), &s).unwrap_err();
+    assert!(report.contains("still running"), "{report}");
+}
+
+#[test]
+fn free_port_is_a_bindable_loopback_port() {
+    let profile = r#"
+        name = "toy"
+        home_env = "TOY_HOME"
+        [actions.status]
+        command = ["python3", "-c", "import socket; socket.socket().bind(('127.0.0.1', {free_port})); print('bound {free_port}')"]
+    "#;
+    let s = scenario(
+        "description = \"d\"\n[[step]]\nkind = \"run\"\naction = \"status\"\n\
+         [step.expect]\nexit = 0\nstdout_regex = [\"^bound [0-9]+\"]\n",
+    );
+    run(&suite(profile), &s).unwrap();
+}
+
+#[test]
+fn browser_stand_ins_are_on_path_and_never_open_a_real_browser() {
+    let profile = r#"
+        name = "toy"
+        home_env = "TOY_HOME"
+        [actions.status]
+        command = ["sh", "-c", "xdg-open http://127.0.0.1:9/a && gio open http://127.0.0.1:9/b && \"$BROWSER\" http://127.0.0.1:9/c"]
+    "#;
+    let s = scenario(
+        "description = \"d\"\n[[step]]\nkind = \"run\"\naction = \"status\"\n\
+         [step.expect]\nexit = 0\nstderr_contains = [\"cliauth-browser: open http://127.0.0.1:9/a\", \
+         \"cliauth-browser: open http://127.0.0.1:9/b\", \"cliauth-browser: open http://127.0.0.1:9/c\"]\n",
+    );
+    run(&suite(profile), &s).unwrap();
+}
+
+/// A login that prints the authorize URL on stdout for a fixed client with a non-loopback
+/// redirect, then reads `code#state` from stdin and checks the state.
+const PASTE: &str = r##"
+name = "toy"
+home_env = "TOY_HOME"
+[[clients]]
+client_id = "toy-fixed"
+redirect_uris = ["https://console.example.invalid/oauth/code/callback"]
+[prompts]
+stream = "stdout"
+authorize_url = 'Open this URL in your browser: (\S+)'
+paste = "{code}#{state}\n"
+[actions.login_web]
+stdin_open = true
+command = ["sh", "-c", """
+state=Qx3v0aZ9k2LmNpRsTuVwXyZ012345678
+echo "Open this URL in your browser: {server_url}/oauth/authorize?response_type=code&client_id=toy-fixed&redirect_uri=https%3A%2F%2Fconsole.example.invalid%2Foauth%2Fcode%2Fcallback&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&state=$state"
+echo "Paste the code:" >&2
+read -r line
+case "$line" in *"#$state") echo pasted-ok;; *) echo "state mismatch" >&2; exit 5;; esac
+"""]
+"##;
+
+#[test]
+fn the_paste_flow_types_code_and_state_into_the_login_read_from_stdout() {
+    let s = scenario(
+        "description = \"d\"\n\
+         [[step]]\nkind = \"run\"\naction = \"login_web\"\nbackground = \"login\"\n\
+         [[step]]\nkind = \"browser\"\nprocess = \"login\"\n\
+         [[step]]\nkind = \"wait\"\nprocess = \"login\"\n\
+         [step.expect]\nexit = 0\nstdout_contains = [\"pasted-ok\"]\n",
+    );
+    run(&suite(PASTE), &s).unwrap();
+}
+
+#[test]
+fn a_tampered_paste_reaches_the_login_with_a_changed_state() {
+    let s = scenario(
+        "description = \"d\"\n\
+         [[step]]\nkind = \"run\"\naction = \"login_web\"\nbackground = \"login\"\n\
+         [[step]]\nkind = \"browser\"\nprocess = \"login\"\ndecision = \"tamper_state\"\n\
+         [[step]]\nkind = \"wait\"\nprocess = \"login\"\nexpect = { exit = 5 }\n",
+    );
+    run(&suite(PASTE), &s).unwrap();
+}
+
+#[test]
+fn without_the_declared_client_the_mock_refuses_the_authorize_request() {
+    let start = PASTE.find("[[clients]]").unwrap();
+    let end = PASTE.find("[prompts]").unwrap();
+    let profile = format!("{}{}", &PASTE[..start], &PASTE[end..]);
+    let s = scenario(
+        "description = \"d\"\n\
+         [[step]]\nkind = \"run\"\naction = \"login_web\"\nbackground = \"login\"\n\
+         [[step]]\nkind = \"browser\"\nprocess = \"login\"\n",
+    );
+    let report = run(&suite(&profile), &s).unwrap_err();
+    assert!(
+        report.contains("the authorize URL redirects to the client"),
+        "{report}"
+    );
+}
