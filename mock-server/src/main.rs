@@ -21,8 +21,9 @@ Default client: public client \"cliauth\" (no secret), every grant, redirect URI
 Once listening, `serve` prints one JSON line to stdout:
   {\"url\":...,\"issuer\":...,\"admin_url\":...,\"port\":...,\"pid\":...}
 Dialects (--dialect or `dialect = \"...\"` in the config): cliauth (default), spec-kitty
-  (client cli_native; /oauth/device, /api/v1/session-status, ...) and skillmeat (client
-  skillmeat-cli; /oauth/device/authorize, /api/v1/auth/me, /api/v1/api-keys).
+  (client cli_native; /oauth/device, /api/v1/session-status, ...), skillmeat (client
+  skillmeat-cli; /oauth/device/authorize, /api/v1/auth/me, /api/v1/api-keys) and dot-ai
+  (OAuth at the root: /register, /authorize, /token; no refresh token; /api/v1/tools).
 Exit status: 0 after SIGTERM or Ctrl-C, 2 for a bad command line or config, 1 otherwise.
 Logs go to stderr, secrets as fingerprints only; CLIAUTH_MOCK_LOG=debug logs every request.";
 
@@ -45,7 +46,7 @@ enum Command {
         /// TOML configuration file (schema in mock-server/README.md).
         #[arg(long, value_name = "FILE", env = "CLIAUTH_MOCK_CONFIG")]
         config: Option<PathBuf>,
-        /// Speak this product's paths and shapes: cliauth (default), spec-kitty or skillmeat
+        /// Speak this product's paths and shapes: cliauth (default), spec-kitty, skillmeat or dot-ai
         /// (overrides `dialect` in the config file).
         #[arg(long, value_name = "NAME", env = "CLIAUTH_MOCK_DIALECT")]
         dialect: Option<Dialect>,
