@@ -325,29 +325,45 @@ mod tests {
         assert!(body.contains("scope=openid+offline_access"), "{body}");
     }
 
+    /// A wiremock server whose `/device` answers `authorization` and whose `/token` answers
+    /// `token` to every poll (when given), and its base URL.
+    async fn device_server(
+        authorization: serde_json::Value,
+        token: Option<ResponseTemplate>,
+    ) -> (MockServer, url::Url) {
+        let server = MockServer::start().await;
+        let base = url::Url::parse(&server.uri()).unwrap();
+        Mock::given(method("POST"))
+            .and(path("/device"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(authorization))
+            .mount(&server)
+            .await;
+        if let Some(token) = token {
+            Mock::given(method("POST"))
+                .and(path("/token"))
+                .respond_with(token)
+                .mount(&server)
+                .await;
+        }
+        (server, base)
+    }
+
     /// RFC 8628 §3.2 (finding I2): a device authorization without `interval` is polled every
     /// 5 s: within a 6 s timeout exactly one poll happens (a shorter default would poll more
     /// often, a longer one not at all).
     #[tokio::test]
     async fn without_an_interval_polls_come_every_five_seconds() {
-        let server = MockServer::start().await;
-        let base = url::Url::parse(&server.uri()).unwrap();
-        Mock::given(method("POST"))
-            .and(path("/device"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+        let (server, base) = device_server(
+            serde_json::json!({
                 "device_code": "dc", "user_code": "ABCD-EFGH",
                 "verification_uri": "http://127.0.0.1/device", "expires_in": 60
-            })))
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(
+            }),
+            Some(
                 ResponseTemplate::new(400)
                     .set_body_json(serde_json::json!({"error": "authorization_pending"})),
-            )
-            .mount(&server)
-            .await;
+            ),
+        )
+        .await;
         let r = device_login(&base, Duration::from_secs(6)).await;
         assert!(matches!(&r, Err(Error::Cancelled { .. })), "{r:?}");
         let polls = server.received_requests().await.unwrap().len() - 1;
@@ -360,24 +376,17 @@ mod tests {
     /// (a poll would be answered `access_denied`, a different outcome).
     #[tokio::test]
     async fn timeout_before_the_next_poll_ends_the_login_without_polling() {
-        let server = MockServer::start().await;
-        let base = url::Url::parse(&server.uri()).unwrap();
-        Mock::given(method("POST"))
-            .and(path("/device"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+        let (server, base) = device_server(
+            serde_json::json!({
                 "device_code": "dc", "user_code": "ABCD-EFGH",
                 "verification_uri": "http://127.0.0.1/device", "expires_in": 60, "interval": 5
-            })))
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(
+            }),
+            Some(
                 ResponseTemplate::new(400)
                     .set_body_json(serde_json::json!({"error": "access_denied"})),
-            )
-            .mount(&server)
-            .await;
+            ),
+        )
+        .await;
         let r = device_login(&base, Duration::ZERO).await;
         assert!(
             matches!(&r, Err(Error::Cancelled { reason }) if reason == "login timed out after 0 s"),
@@ -402,13 +411,7 @@ mod tests {
         #[case] body: serde_json::Value,
         #[case] field: &str,
     ) {
-        let server = MockServer::start().await;
-        let base = url::Url::parse(&server.uri()).unwrap();
-        Mock::given(method("POST"))
-            .and(path("/device"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(body))
-            .mount(&server)
-            .await;
+        let (_server, base) = device_server(body, None).await;
         let err = device_login(&base, Duration::from_secs(5))
             .await
             .unwrap_err();
@@ -420,23 +423,14 @@ mod tests {
     /// naming `Retry-After` (it used to panic computing the next poll).
     #[tokio::test]
     async fn a_huge_retry_after_while_polling_is_a_server_error() {
-        let server = MockServer::start().await;
-        let base = url::Url::parse(&server.uri()).unwrap();
-        Mock::given(method("POST"))
-            .and(path("/device"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+        let (_server, base) = device_server(
+            serde_json::json!({
                 "device_code": "dc", "user_code": "ABCD-EFGH",
                 "verification_uri": "http://127.0.0.1/device", "expires_in": 60, "interval": 0
-            })))
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path("/token"))
-            .respond_with(
-                ResponseTemplate::new(503).insert_header("Retry-After", "18446744073709551615"),
-            )
-            .mount(&server)
-            .await;
+            }),
+            Some(ResponseTemplate::new(503).insert_header("Retry-After", "18446744073709551615")),
+        )
+        .await;
         let err = device_login(&base, Duration::from_secs(5))
             .await
             .unwrap_err();
