@@ -54,7 +54,7 @@ bench-mock:
     cargo bench -p cliauth-mock --bench mock
 
 # Mutation testing: the client's store, session, flows and classify, with its tests and the conformance suite as oracle (scope in .ci/mutants; installs cargo-mutants 27.1.0 if missing).
-# A full pass is 381 mutants, ~2.5 h on 2 cores. Spread it over N machines: machine k (0..N-1) runs `just mutants --shard k/N` (contiguous slices), then copy each shard's mutants.out/ to shards/<k>/ on one machine and run `just mutants-merge shards/*`. Measured/extrapolated wall time per machine (docs/conformance/mutants.md#sharding): N=1 ~2.5 h, N=4 ~40 min, N=15 ~12 min.
+# A full pass is 477 mutants. Spread it over N machines: machine k (0..N-1) runs `just mutants --shard k/N --sharding round-robin`, then copy each machine's mutants.out/ to shards/<k>/ on one machine and run `just mutants-merge shards/*`. Wall time per pass (docs/conformance/mutants.md#sharding; extrapolated from shard timings): N=1 ~3 h 10 min, N=4 ~50 min, N=15 ~15 min on a quiet 2-core machine (measured 72 s per mutant under load: ~9.5 h, ~2.4 h, ~40 min).
 mutants *ARGS:
     bash .ci/mutants full {{ARGS}}
 

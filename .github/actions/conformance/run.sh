@@ -55,7 +55,10 @@ rm -f "$junit"
 echo "conformance: profile $profile, partition $k/$n"
 start=$SECONDS
 status=0
-cargo nextest run --locked --profile ci -p cliauth-conformance --test scenarios \
+# --workspace --test scenarios: only the suite's binary, but with the workspace's feature
+# resolution, the one the harness's nested `cargo build --workspace --example cliauth_hooked`
+# uses (and `cargo test --workspace` in .ci/run), so no dependency is built twice.
+cargo nextest run --locked --profile ci --workspace --test scenarios \
     --partition "count:$k/$n" --no-fail-fast --no-tests=warn || status=$?
 echo "conformance: nextest exited $status after $((SECONDS - start)) s"
 echo "$status" > "$out/status-$k-of-$n"
@@ -71,7 +74,7 @@ cp "$junit" "$out/junit-$k-of-$n.xml"
 # harness lists them (with the reason) when asked to run only the ignored ones. Nothing runs a
 # client then, and the build above already made everything it needs.
 na_status=0
-cargo test -q --locked -p cliauth-conformance --test scenarios -- --ignored > "$out/not-applicable.txt" 2>&1 ||
+cargo test -q --locked --workspace --test scenarios -- --ignored > "$out/not-applicable.txt" 2>&1 ||
     na_status=$?
 if [ "$na_status" -ne 0 ]; then
     cat "$out/not-applicable.txt" >&2
