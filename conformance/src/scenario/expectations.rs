@@ -117,6 +117,10 @@ pub struct JournalCount {
     /// Device-code polls that came at least this many milliseconds after the previous poll.
     #[serde(default)]
     pub min_poll_gap_ms: Option<u64>,
+    /// Device-code polls that came sooner (`true`) or not sooner (`false`) than the interval
+    /// then in force allowed (RFC 8628 §3.5: the granted `interval` plus 5 s per `slow_down`).
+    #[serde(default)]
+    pub poll_too_fast: Option<bool>,
     /// Whether the request carried an `Authorization: Bearer` header.
     #[serde(default)]
     pub bearer: Option<Bearer>,
