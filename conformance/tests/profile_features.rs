@@ -165,3 +165,32 @@ fn without_the_declared_client_the_mock_refuses_the_authorize_request() {
         "{report}"
     );
 }
+
+/// A toy CLI that reads its token from the file `{token_file}` names and keeps a copy.
+const TOKEN_FILE: &str = r#"
+name = "toy"
+home_env = "TOY_HOME"
+[actions.token_file]
+command = ["sh", "-c", "mkdir -p -m 700 \"$TOY_HOME/d\" && cp {token_file} \"$TOY_HOME/d/pat\" && chmod {mode} \"$TOY_HOME/d/pat\""]
+"#;
+
+fn token_file_scenario(mode: &str) -> Scenario {
+    scenario(&format!(
+        "description = \"d\"\n\
+         [[step]]\nkind = \"admin\"\nop = \"mint_token\"\nusername = \"alice\"\ncapture = \"pat\"\n\
+         [[step]]\nkind = \"run\"\naction = \"token_file\"\nvars = {{ token = \"{{pat}}\", mode = \"{mode}\" }}\n\
+         expect = {{ exit = 0 }}\n"
+    ))
+}
+
+#[test]
+fn a_minted_token_reaches_the_cli_through_a_file_and_a_loose_copy_of_it_fails_the_scenario() {
+    let toy = suite(TOKEN_FILE);
+    run(&toy, &token_file_scenario("600")).unwrap();
+    let report = run(&toy, &token_file_scenario("644")).unwrap_err();
+    assert!(
+        report.contains("d/pat holds an issued secret, so it is 0600 in a 0700 folder"),
+        "{report}"
+    );
+    assert!(report.contains("file 0644 in folder 0700"), "{report}");
+}
