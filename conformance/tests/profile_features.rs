@@ -194,3 +194,40 @@ fn a_minted_token_reaches_the_cli_through_a_file_and_a_loose_copy_of_it_fails_th
     );
     assert!(report.contains("file 0644 in folder 0700"), "{report}");
 }
+
+/// A toy CLI whose `use` does to its loose credentials file what `{how}` says.
+const LOOSE_STORE: &str = r#"
+name = "toy"
+home_env = "TOY_HOME"
+[actions.login]
+command = ["sh", "-c", "mkdir -p -m 700 \"$TOY_HOME/d\" && echo '{}' > \"$TOY_HOME/d/store.json\" && chmod 600 \"$TOY_HOME/d/store.json\""]
+[actions.use]
+command = ["sh", "-c", "{how}"]
+[paths]
+store = "d/store.json"
+"#;
+
+fn loose_store_scenario(how: &str) -> Scenario {
+    scenario(&format!(
+        "description = \"d\"\n\
+         [[step]]\nkind = \"run\"\naction = \"login\"\n\
+         [[step]]\nkind = \"fs\"\nop = \"chmod\"\npath = \"{{store}}\"\nmode = \"0644\"\n\
+         [[step]]\nkind = \"run\"\naction = \"use\"\nvars = {{ how = {how:?} }}\n[step.expect]\n\
+         files = [{{ path = \"{{store}}\", named_on_stderr = true }}, \
+                  {{ path = \"{{store}}\", mode = \"0600\", if_success = true }}]\n"
+    ))
+}
+
+#[test]
+fn a_loose_file_must_be_named_and_either_refused_or_repaired() {
+    let toy = suite(LOOSE_STORE);
+    let refuses = "echo \"error: $TOY_HOME/d/store.json is readable by others\" >&2; exit 1";
+    run(&toy, &loose_store_scenario(refuses)).unwrap();
+    let repairs = "chmod 600 \"$TOY_HOME/d/store.json\"; echo 'warning: repaired store.json' >&2";
+    run(&toy, &loose_store_scenario(repairs)).unwrap();
+    let report = run(&toy, &loose_store_scenario("exit 0")).unwrap_err();
+    assert!(report.contains("use#0 names store.json on stderr"), "{report}");
+    let report = run(&toy, &loose_store_scenario("echo store.json >&2")).unwrap_err();
+    assert!(report.contains("store.json has mode 0600"), "{report}");
+    assert!(report.contains("observed: 0644"), "{report}");
+}

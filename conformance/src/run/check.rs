@@ -119,8 +119,9 @@ impl Run<'_> {
                 }
             }
         }
-        for fc in &expect.files {
-            self.check_file(fc)?;
+        let succeeded = outputs.iter().all(|o| o.exit == Some(0));
+        for fc in expect.files.iter().filter(|fc| succeeded || !fc.if_success) {
+            self.check_file(fc, outputs)?;
         }
         Ok(())
     }

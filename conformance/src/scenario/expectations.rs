@@ -196,6 +196,14 @@ pub struct FileCheck {
     /// Octal permission bits every match has.
     #[serde(default)]
     pub mode: Option<Mode>,
+    /// Every process of the step named the file on stderr (its file name, the last
+    /// component, is enough): an error or warning about a file says which one.
+    #[serde(default)]
+    pub named_on_stderr: bool,
+    /// The check applies only when every process of the step exited 0 (a client that went
+    /// on despite a problem must have repaired it; one that refused need not have).
+    #[serde(default)]
+    pub if_success: bool,
 }
 
 /// Checks a `count` / `min` / `max` triple.
