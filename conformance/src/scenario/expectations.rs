@@ -204,6 +204,9 @@ pub struct FileCheck {
     /// Octal permission bits every match has.
     #[serde(default)]
     pub mode: Option<Mode>,
+    /// Every match holds exactly the bytes an earlier `fs` `save` step kept under this name.
+    #[serde(default)]
+    pub same_as: Option<String>,
     /// Every process of the step named the file on stderr (its file name, the last
     /// component, is enough): an error or warning about a file says which one.
     #[serde(default)]
