@@ -119,8 +119,9 @@ impl Run<'_> {
                 }
             }
         }
-        for fc in &expect.files {
-            self.check_file(fc)?;
+        let succeeded = outputs.iter().all(|o| o.exit == Some(0));
+        for fc in expect.files.iter().filter(|fc| succeeded || !fc.if_success) {
+            self.check_file(fc, outputs)?;
         }
         Ok(())
     }
@@ -137,6 +138,15 @@ impl Run<'_> {
             for text in list.iter_mut() {
                 *text = render(text, &self.vars)
                     .map_err(|e| Miss::new(format!("expectation {text:?} renders"), e))?;
+            }
+        }
+        for jc in &mut out.journal {
+            for text in [&mut jc.bearer_is, &mut jc.bearer_is_not]
+                .into_iter()
+                .flatten()
+            {
+                *text = render(text, &self.vars)
+                    .map_err(|e| Miss::new("a journal bearer filter renders", e))?;
             }
         }
         for value in out.json.values_mut() {
@@ -175,11 +185,17 @@ fn journal_matches(jc: &JournalCount, e: &JournalEntry) -> bool {
         && jc
             .min_poll_gap_ms
             .is_none_or(|m| e.poll_gap_ms.is_some_and(|g| g >= m))
+        && jc.poll_too_fast.is_none_or(|t| t == e.poll_too_fast())
         && jc.bearer.is_none_or(|b| match b {
             Bearer::Absent => e.bearer_fingerprint.is_none(),
             Bearer::Present => e.bearer_fingerprint.is_some(),
         })
         && jc.tls_handshake.is_none_or(|t| t == e.tls_handshake)
+        && jc.bearer_is.as_ref().is_none_or(|t| e.bearer_is(t))
+        && jc
+            .bearer_is_not
+            .as_ref()
+            .is_none_or(|t| e.bearer_fingerprint.is_some() && !e.bearer_is(t))
 }
 
 fn describe_journal(jc: &JournalCount) -> String {
@@ -197,8 +213,18 @@ fn describe_journal(jc: &JournalCount) -> String {
     add("outcome", jc.outcome.clone());
     add("rule", jc.rule.clone());
     add("min_poll_gap_ms", jc.min_poll_gap_ms.map(|m| m.to_string()));
+    add("poll_too_fast", jc.poll_too_fast.map(|t| t.to_string()));
     add("bearer", jc.bearer.map(|b| format!("{b:?}").to_lowercase()));
     add("tls_handshake", jc.tls_handshake.map(|t| t.to_string()));
+    // The value is a secret: the report names the filter, never the token.
+    add(
+        "bearer_is",
+        jc.bearer_is.as_ref().map(|_| "<captured>".to_owned()),
+    );
+    add(
+        "bearer_is_not",
+        jc.bearer_is_not.as_ref().map(|_| "<captured>".to_owned()),
+    );
     if parts.is_empty() {
         "(any)".to_owned()
     } else {

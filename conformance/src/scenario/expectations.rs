@@ -117,9 +117,21 @@ pub struct JournalCount {
     /// Device-code polls that came at least this many milliseconds after the previous poll.
     #[serde(default)]
     pub min_poll_gap_ms: Option<u64>,
+    /// Device-code polls that came sooner (`true`) or not sooner (`false`) than the interval
+    /// then in force allowed (RFC 8628 §3.5: the granted `interval` plus 5 s per `slow_down`).
+    #[serde(default)]
+    pub poll_too_fast: Option<bool>,
     /// Whether the request carried an `Authorization: Bearer` header.
     #[serde(default)]
     pub bearer: Option<Bearer>,
+    /// Requests whose bearer token is exactly this one (a template: `{new}` captured from a
+    /// `token` step).
+    #[serde(default)]
+    pub bearer_is: Option<String>,
+    /// Requests with a bearer token other than this one (an anonymous request does not
+    /// count).
+    #[serde(default)]
+    pub bearer_is_not: Option<String>,
     /// Whether the request was a TLS handshake on the mock's plain-HTTP port.
     #[serde(default)]
     pub tls_handshake: Option<bool>,
@@ -192,6 +204,17 @@ pub struct FileCheck {
     /// Octal permission bits every match has.
     #[serde(default)]
     pub mode: Option<Mode>,
+    /// Every match holds exactly the bytes an earlier `fs` `save` step kept under this name.
+    #[serde(default)]
+    pub same_as: Option<String>,
+    /// Every process of the step named the file on stderr (its file name, the last
+    /// component, is enough): an error or warning about a file says which one.
+    #[serde(default)]
+    pub named_on_stderr: bool,
+    /// The check applies only when every process of the step exited 0 (a client that went
+    /// on despite a problem must have repaired it; one that refused need not have).
+    #[serde(default)]
+    pub if_success: bool,
 }
 
 /// Checks a `count` / `min` / `max` triple.
