@@ -17,6 +17,7 @@
 //! | `access_denied` | 11 | no |
 //! | `expired_code` | 12 | no |
 //! | `cancelled` | 13 | no |
+//! | `cancelled` (Ctrl-C) | 130 | no |
 
 use std::path::PathBuf;
 
@@ -25,8 +26,8 @@ use crate::oauth_error::{OAuthErrorBody, OAuthErrorCode};
 mod category;
 mod id_token_check;
 
-pub(crate) use category::EXIT_USAGE;
 pub use category::ErrorCategory;
+pub(crate) use category::{EXIT_INTERRUPTED, EXIT_USAGE};
 pub use id_token_check::IdTokenCheck;
 
 /// Every failure the library reports. Messages are lowercase fragments without secrets.

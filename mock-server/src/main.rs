@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use cliauth_mock::{Config, ConfigError, Dialect, MockServer};
 
 mod lifecycle;
@@ -93,6 +93,13 @@ enum Command {
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
     },
+    /// Write the man pages into a folder (`just man` writes them to target/man).
+    #[command(hide = true)]
+    Man {
+        /// The folder (created if missing).
+        #[arg(value_name = "DIR")]
+        out_dir: PathBuf,
+    },
 }
 
 /// What `serve` starts with besides the config.
@@ -114,6 +121,9 @@ fn main() -> ExitCode {
     // Read before anything else: `--exit-with-parent` exits once this changes.
     let parent = std::os::unix::process::parent_id();
     let cli = Cli::parse();
+    if let Command::Man { out_dir } = &cli.command {
+        return write_man_pages(out_dir);
+    }
     let Command::Serve {
         port,
         config,
@@ -127,7 +137,11 @@ fn main() -> ExitCode {
         tls,
         tls_cert,
         tls_key,
-    } = cli.command;
+    } = cli.command
+    else {
+        // `man` returned above; no other command exists.
+        return ExitCode::from(2);
+    };
     let admin_token = match admin_token.as_deref().map(cliauth_mock::AdminToken::new) {
         None => None,
         Some(Some(token)) => Some(token),
@@ -196,6 +210,22 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `cliauth-mock man DIR`: one page for the binary and one per subcommand.
+fn write_man_pages(dir: &std::path::Path) -> ExitCode {
+    match std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(Cli::command(), dir))
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!(
+                "error: cannot write the man pages to {}: {e}",
+                dir.display()
+            );
+            eprintln!("hint: give a folder you can write to, e.g. target/man");
+            ExitCode::from(1)
         }
     }
 }
@@ -301,5 +331,52 @@ async fn wait_for_signal(exit_with_parent: Option<u32>) -> anyhow::Result<()> {
         r = tokio::signal::ctrl_c() => r.context("failed to wait for Ctrl-C"),
         _ = term.recv() => Ok(()),
         () = parent => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `man DIR` writes a page per command, and each renders with `man -l` without a groff
+    /// warning (skipped, and said so, where man is not installed).
+    #[test]
+    fn man_pages_are_written_and_render() {
+        let dir =
+            std::env::temp_dir().join(format!("cliauth-mock-man-test-{}", std::process::id()));
+        assert_eq!(
+            write_man_pages(&dir),
+            ExitCode::SUCCESS,
+            "write the man pages"
+        );
+        let top = dir.join("cliauth-mock.1");
+        assert!(top.exists(), "{} missing", top.display());
+        let have_man = std::process::Command::new("sh")
+            .args(["-c", "command -v man"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !have_man {
+            println!("SKIPPED: man is not installed, so the pages' rendering is not checked");
+        }
+        for entry in std::fs::read_dir(&dir).expect("read the man folder") {
+            let page = entry.expect("a man page").path();
+            if !have_man {
+                continue;
+            }
+            let out = std::process::Command::new("man")
+                .arg("--warnings")
+                .arg("-l")
+                .arg(&page)
+                .output()
+                .expect("run man");
+            let warnings = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success() && warnings.trim().is_empty(),
+                "{}: {warnings}",
+                page.display()
+            );
+            assert!(String::from_utf8_lossy(&out.stdout).contains("NAME"));
+        }
+        std::fs::remove_dir_all(&dir).expect("remove the man folder");
     }
 }

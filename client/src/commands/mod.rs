@@ -1,6 +1,8 @@
 //! The command line: clap types, dispatch, and the uniform rendering of results and errors.
 
 pub(crate) mod auth;
+pub(crate) mod completion;
+pub(crate) mod help;
 pub(crate) mod render;
 pub(crate) mod sync;
 
@@ -19,7 +21,13 @@ pub(crate) use auth::AuthCommand;
 
 /// `cliauth`: log in to a server and use its hosted API from the command line.
 #[derive(Debug, Parser)]
-#[command(name = "cliauth", version, about, propagate_version = true)]
+#[command(
+    name = "cliauth",
+    version,
+    about,
+    propagate_version = true,
+    after_help = help::after_help()
+)]
 pub(crate) struct Cli {
     /// Use this access token (highest precedence: before CLIAUTH_TOKEN and stored credentials).
     /// Discouraged: other local users can read argv (`ps`); prefer --token-stdin or
@@ -66,6 +74,11 @@ pub(crate) enum TopCommand {
     /// Hosted workflows.
     #[command(subcommand)]
     Sync(sync::SyncCommand),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    Completion(completion::CompletionArgs),
+    /// Write the man pages into a folder (`just man` writes them to target/man).
+    #[command(hide = true)]
+    Man(completion::ManArgs),
 }
 
 /// What a successful command reports.
@@ -220,5 +233,7 @@ pub fn run_main() -> ExitCode {
     match cli.command {
         TopCommand::Auth(cmd) => auth::run(cmd, token_flag),
         TopCommand::Sync(cmd) => sync::run(&cmd, token_flag),
+        TopCommand::Completion(args) => completion::completion(&args),
+        TopCommand::Man(args) => completion::man(&args),
     }
 }

@@ -2,6 +2,7 @@
 //! Every spawned process gets a clean environment (no caller CLIAUTH_* or proxy variables) and
 //! its own CLIAUTH_HOME.
 
+mod cli;
 mod concurrency;
 mod errors;
 mod flows_mutants;

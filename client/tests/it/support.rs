@@ -27,19 +27,32 @@ pub(crate) struct Fixture {
     pub(crate) home: tempfile::TempDir,
 }
 
+/// The variables that could make a test talk to anything but its own mock.
+fn foreign_env() -> Vec<String> {
+    std::env::vars_os()
+        .map(|(k, _)| k.to_string_lossy().into_owned())
+        .filter(|k| {
+            let upper = k.to_ascii_uppercase();
+            upper.starts_with("CLIAUTH_")
+                || matches!(
+                    upper.as_str(),
+                    "HTTP_PROXY" | "HTTPS_PROXY" | "ALL_PROXY" | "NO_PROXY" | "XDG_RUNTIME_DIR"
+                )
+        })
+        .collect()
+}
+
 /// Removes every variable that could make a test talk to anything but its own mock.
 pub(crate) fn clean_env(cmd: &mut Command) {
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        let upper = k.to_ascii_uppercase();
-        if upper.starts_with("CLIAUTH_")
-            || matches!(
-                upper.as_str(),
-                "HTTP_PROXY" | "HTTPS_PROXY" | "ALL_PROXY" | "NO_PROXY" | "XDG_RUNTIME_DIR"
-            )
-        {
-            cmd.env_remove(&k);
-        }
+    for k in foreign_env() {
+        cmd.env_remove(&k);
+    }
+}
+
+/// [`clean_env`] for a `std::process::Command`.
+pub(crate) fn clean_env_std(cmd: &mut std::process::Command) {
+    for k in foreign_env() {
+        cmd.env_remove(&k);
     }
 }
 

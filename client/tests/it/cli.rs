@@ -1,0 +1,146 @@
+//! The command line itself: completion scripts, man pages, `--help`'s closing tables and the
+//! flags the parser refuses together. No server is needed.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::support::clean_env_std;
+
+fn cliauth(args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cliauth"));
+    clean_env_std(&mut cmd);
+    cmd.args(args)
+        .env("CLIAUTH_HOME", "/nonexistent-cliauth-home")
+        .output()
+        .expect("run cliauth")
+}
+
+/// Whether a program is on PATH; prints why a check is skipped when it is not.
+fn have(program: &str, why: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        println!("SKIPPED: {program} is not installed, so {why} is not checked");
+    }
+    found
+}
+
+#[test]
+fn bash_completion_script_is_valid_bash() {
+    let out = cliauth(&["completion", "bash"]);
+    assert!(out.status.success(), "{out:?}");
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(script.contains("_cliauth()"), "{script}");
+    assert!(script.contains("login"), "subcommands are completed");
+    if !have("bash", "`cliauth completion bash | bash -n`") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cliauth.bash");
+    std::fs::write(&file, &script).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&file).output().unwrap();
+    assert!(check.status.success(), "bash -n: {check:?}");
+}
+
+#[rstest::rstest]
+#[case::zsh("zsh", "#compdef cliauth")]
+#[case::fish("fish", "complete -c cliauth")]
+#[case::powershell("powershell", "Register-ArgumentCompleter")]
+fn every_shell_gets_a_completion_script(#[case] shell: &str, #[case] marker: &str) {
+    let out = cliauth(&["completion", shell]);
+    assert!(out.status.success(), "{out:?}");
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(script.contains(marker), "{script}");
+    let binary = match shell {
+        "powershell" => "pwsh",
+        other => other,
+    };
+    if shell != "powershell" && have(binary, &format!("the {shell} script's syntax")) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cliauth.completion");
+        std::fs::write(&file, &script).unwrap();
+        let check = Command::new(binary).arg("-n").arg(&file).output().unwrap();
+        assert!(check.status.success(), "{binary} -n: {check:?}");
+    }
+}
+
+#[test]
+fn an_unknown_shell_is_a_usage_error() {
+    let out = cliauth(&["completion", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("possible values: bash"), "{stderr}");
+}
+
+/// Renders `page` with `man -l` and checks it names `title` and has no groff warning.
+pub(crate) fn assert_man_page_renders(page: &Path, title: &str) {
+    let out = Command::new("man")
+        .arg("--warnings")
+        .arg("-l")
+        .arg(page)
+        .env("MANWIDTH", "100")
+        .env("MAN_KEEP_FORMATTING", "")
+        .output()
+        .expect("run man");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let warnings = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "man -l {}: {warnings}",
+        page.display()
+    );
+    assert!(
+        warnings.trim().is_empty(),
+        "man -l {}: {warnings}",
+        page.display()
+    );
+    assert!(text.contains("NAME"), "{text}");
+    assert!(
+        text.contains(title),
+        "{} lacks {title}: {text}",
+        page.display()
+    );
+}
+
+#[test]
+fn man_pages_are_written_for_every_command_and_render() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cliauth(&["man", dir.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{out:?}");
+    let mut pages: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    for want in [
+        "cliauth.1",
+        "cliauth-auth.1",
+        "cliauth-auth-login.1",
+        "cliauth-auth-status.1",
+        "cliauth-completion.1",
+        "cliauth-sync.1",
+    ] {
+        assert!(
+            pages.iter().any(|p| p == want),
+            "{want} missing from {pages:?}"
+        );
+    }
+    assert!(
+        !pages.iter().any(|p| p == "cliauth-man.1"),
+        "the hidden man command has no page"
+    );
+    let top = std::fs::read_to_string(dir.path().join("cliauth.1")).unwrap();
+    assert!(
+        top.contains("CLIAUTH_SERVER_URL"),
+        "the environment table is in the page"
+    );
+    if !have("man", "that the man pages render with `man -l`") {
+        return;
+    }
+    for page in &pages {
+        let title = page.trim_end_matches(".1");
+        assert_man_page_renders(&dir.path().join(page), title);
+    }
+}
