@@ -158,6 +158,42 @@ pub(crate) fn finish(json: bool, result: Result<Report>) -> ExitCode {
     }
 }
 
+/// The commands that use no access token: there `--token`/`--token-stdin` would be silently
+/// ignored (or, for `auth login`, mistaken for `--with-token`), so the parser's usage error
+/// refuses them. `global = true` flags cannot name the subcommands they conflict with, hence
+/// this check after parsing.
+fn token_flag_conflict(cli: &Cli) -> Option<clap::Error> {
+    let (command, hint) = match &cli.command {
+        TopCommand::Auth(AuthCommand::Login(_)) => (
+            "auth login",
+            "to store a personal access token, pipe it to `cliauth auth login --with-token`",
+        ),
+        TopCommand::Auth(AuthCommand::Logout(_)) => (
+            "auth logout",
+            "logout forgets stored credentials; a --token is never stored",
+        ),
+        TopCommand::Auth(AuthCommand::Refresh(_)) => (
+            "auth refresh",
+            "refresh renews the stored session; a --token cannot be refreshed",
+        ),
+        TopCommand::Completion(_) => ("completion", "completion needs no token"),
+        TopCommand::Man(_) => ("man", "man needs no token"),
+        TopCommand::Auth(AuthCommand::Status(_) | AuthCommand::Token | AuthCommand::Doctor(_))
+        | TopCommand::Sync(_) => return None,
+    };
+    let flag = if cli.token_stdin {
+        "--token-stdin"
+    } else if cli.token.is_some() {
+        "--token <TOKEN>"
+    } else {
+        return None;
+    };
+    Some(<Cli as clap::CommandFactory>::command().error(
+        clap::error::ErrorKind::ArgumentConflict,
+        format!("the argument '{flag}' cannot be used with '{command}'\n\n  tip: {hint}"),
+    ))
+}
+
 fn init_logging() {
     let Some(level) = crate::config::env_var(crate::config::ENV_LOG) else {
         return;
@@ -211,6 +247,12 @@ pub fn run_main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if let Some(err) = token_flag_conflict(&cli) {
+        if let Err(pe) = err.print() {
+            eprintln!("error: cannot print the usage message: {pe}");
+        }
+        return ExitCode::from(crate::classify::EXIT_USAGE);
+    }
     init_logging();
     let token_flag = if cli.token_stdin {
         match read_token_stdin() {

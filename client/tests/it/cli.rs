@@ -144,3 +144,51 @@ fn man_pages_are_written_for_every_command_and_render() {
         assert_man_page_renders(&dir.path().join(page), title);
     }
 }
+
+/// Flags that make no sense together are refused by the parser (usage error, exit 2) before
+/// anything runs, instead of one of them being silently ignored.
+#[rstest::rstest]
+#[case::token_with_login(&["auth", "login", "--token", "abc"], "'--token <TOKEN>' cannot be used with 'auth login'")]
+#[case::token_before_login(&["--token", "abc", "auth", "login", "--device"], "cannot be used with 'auth login'")]
+#[case::token_stdin_with_login(&["--token-stdin", "auth", "login", "--password"], "'--token-stdin' cannot be used with 'auth login'")]
+#[case::token_and_token_stdin(&["--token", "a", "--token-stdin", "auth", "status"], "cannot be used with")]
+#[case::token_with_logout(&["auth", "logout", "--token", "abc"], "cannot be used with 'auth logout'")]
+#[case::token_with_refresh(&["auth", "refresh", "--token", "abc"], "cannot be used with 'auth refresh'")]
+#[case::token_with_completion(&["completion", "bash", "--token", "abc"], "cannot be used with 'completion'")]
+#[case::device_and_password(&["auth", "login", "--device", "--password"], "cannot be used with")]
+#[case::device_and_with_token(&["auth", "login", "--device", "--with-token"], "cannot be used with")]
+#[case::password_and_with_token(&["auth", "login", "--password", "--with-token"], "cannot be used with")]
+#[case::port_with_device(&["auth", "login", "--device", "--port", "8080"], "cannot be used with")]
+#[case::port_with_password(&["auth", "login", "--password", "--port", "8080"], "cannot be used with")]
+#[case::port_with_token_login(&["auth", "login", "--with-token", "--port", "8080"], "cannot be used with")]
+#[case::no_browser_with_password(&["auth", "login", "--password", "--no-browser"], "cannot be used with")]
+#[case::no_browser_with_token_login(&["auth", "login", "--with-token", "--no-browser"], "cannot be used with")]
+#[case::timeout_with_password(&["auth", "login", "--password", "--timeout", "5"], "cannot be used with")]
+#[case::timeout_with_token_login(&["auth", "login", "--with-token", "--timeout", "5"], "cannot be used with")]
+#[case::scope_with_token_login(&["auth", "login", "--with-token", "--scope", "openid"], "cannot be used with")]
+#[case::username_without_password(&["auth", "login", "--username", "alice"], "--password")]
+#[case::username_with_device(&["auth", "login", "--device", "--username", "alice"], "--username")]
+#[case::password_stdin_without_password(&["auth", "login", "--password-stdin"], "--password")]
+fn conflicting_flags_are_a_usage_error(#[case] args: &[&str], #[case] says: &str) {
+    let out = cliauth(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains(says), "{args:?}: {stderr} lacks {says}");
+    assert!(stderr.contains("Usage: "), "{stderr}");
+}
+
+/// Combinations that do make sense still parse (they then stop at the missing server URL,
+/// exit 9, not at the parser).
+#[rstest::rstest]
+#[case::device_without_browser(&["auth", "login", "--device", "--no-browser", "--timeout", "5"])]
+#[case::browser_with_port(&["auth", "login", "--no-browser", "--port", "8080", "--scope", "openid"])]
+#[case::password_for_scripts(&["auth", "login", "--password", "--username", "u", "--password-stdin", "--force"])]
+#[case::token_with_status(&["--token", "abc", "auth", "status"])]
+#[case::token_with_sync(&["--token", "abc", "sync", "now"])]
+fn compatible_flags_still_parse(#[case] args: &[&str]) {
+    let out = cliauth(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(9), "{args:?}: {stderr}");
+    assert!(stderr.contains("no server is configured"), "{stderr}");
+}
