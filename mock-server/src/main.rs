@@ -24,8 +24,26 @@ Dialects (--dialect or `dialect = \"...\"` in the config): cliauth (default), sp
   (client cli_native; /oauth/device, /api/v1/session-status, ...), skillmeat (client
   skillmeat-cli; /oauth/device/authorize, /api/v1/auth/me, /api/v1/api-keys) and dot-ai
   (OAuth at the root: /register, /authorize, /token; no refresh token; /api/v1/tools).
-Exit status: 0 after SIGTERM or Ctrl-C, 2 for a bad command line or config, 1 otherwise.
-Logs go to stderr, secrets as fingerprints only; CLIAUTH_MOCK_LOG=debug logs every request.";
+Logs go to stderr, secrets as fingerprints only.
+
+Environment (each the twin of the flag named):
+  CLIAUTH_MOCK_PORT              --port
+  CLIAUTH_MOCK_CONFIG            --config
+  CLIAUTH_MOCK_DIALECT           --dialect
+  CLIAUTH_MOCK_JOURNAL_CAPACITY  --journal-capacity
+  CLIAUTH_MOCK_MAX_CONNECTIONS   --max-connections
+  CLIAUTH_MOCK_IDLE_TIMEOUT      --idle-timeout
+  CLIAUTH_MOCK_EXIT_WITH_PARENT  --exit-with-parent
+  CLIAUTH_MOCK_HOST              --host
+  CLIAUTH_MOCK_ADMIN_TOKEN       --admin-token
+  CLIAUTH_MOCK_TLS               --tls
+  CLIAUTH_MOCK_LOG               log filter (e.g. debug: every request); default warn
+  NO_COLOR                       any value: no colour in the log
+
+Exit codes:
+  0  stopped by SIGTERM, Ctrl-C, or the parent's exit (--exit-with-parent)
+  1  the server failed (e.g. the port is taken)
+  2  bad command line or config file";
 
 /// A scriptable mock OAuth 2.0 authorization server and hosted API, on 127.0.0.1 by default.
 #[derive(Debug, Parser)]
@@ -337,6 +355,36 @@ async fn wait_for_signal(exit_with_parent: Option<u32>) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every variable a flag reads is listed in `--help`'s Environment section, so a new flag's
+    /// twin cannot be left out of it.
+    #[test]
+    fn help_lists_every_environment_variable() {
+        let env_section = AFTER_HELP
+            .split("Environment")
+            .nth(1)
+            .and_then(|s| s.split("Exit codes:").next())
+            .expect("an Environment section before the exit codes");
+        let mut missing = Vec::new();
+        let mut commands = vec![Cli::command()];
+        while let Some(cmd) = commands.pop() {
+            for arg in cmd.get_arguments() {
+                if let Some(env) = arg.get_env() {
+                    let env = env.to_string_lossy().into_owned();
+                    if !env_section.contains(&format!("  {env} ")) {
+                        missing.push(env);
+                    }
+                }
+            }
+            commands.extend(cmd.get_subcommands().cloned());
+        }
+        assert!(missing.is_empty(), "not in --help: {missing:?}");
+        assert!(
+            AFTER_HELP
+                .trim_end()
+                .ends_with("bad command line or config file")
+        );
+    }
 
     /// `man DIR` writes a page per command, and each renders with `man -l` without a groff
     /// warning (skipped, and said so, where man is not installed).

@@ -192,3 +192,72 @@ fn compatible_flags_still_parse(#[case] args: &[&str]) {
     assert_eq!(out.status.code(), Some(9), "{args:?}: {stderr}");
     assert!(stderr.contains("no server is configured"), "{stderr}");
 }
+
+/// The first backquoted word (or bare number) of each row of the README table under `heading`.
+fn readme_table(heading: &str) -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("client/README.md");
+    let section = readme
+        .split(&format!("\n## {heading}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("README has a {heading} section"));
+    let section = section.split("\n## ").next().unwrap();
+    section
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("|---"))
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (
+                cells[1].trim_matches('`').to_owned(),
+                cells[2].trim_matches('`').to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `cliauth --help` ends with the environment variables and exit codes, and they are the
+/// README's tables, row for row.
+#[test]
+fn help_ends_with_the_readmes_environment_and_exit_code_tables() {
+    let out = cliauth(&["--help"]);
+    assert!(out.status.success(), "{out:?}");
+    let help = String::from_utf8(out.stdout).unwrap();
+    let (_, tail) = help
+        .split_once("\nEnvironment:\n")
+        .expect("an Environment section");
+    let (env, codes) = tail
+        .split_once("\nExit codes:\n")
+        .expect("an Exit codes section");
+    let help_env: Vec<String> = env
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect();
+    let readme_env: Vec<String> = readme_table("Environment")
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(
+        help_env, readme_env,
+        "--help and client/README.md list different variables"
+    );
+    let help_codes: Vec<(String, String)> = codes
+        .lines()
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| {
+            let (code, rest) = l.trim().split_once("  ").unwrap();
+            let name = rest.trim().split(':').next().unwrap();
+            (code.to_owned(), name.to_owned())
+        })
+        .collect();
+    let readme_codes = readme_table("Exit codes");
+    assert_eq!(
+        help_codes, readme_codes,
+        "--help and client/README.md disagree on exit codes"
+    );
+    assert!(
+        help_codes
+            .iter()
+            .any(|(c, n)| c == "130" && n == "cancelled")
+    );
+}
