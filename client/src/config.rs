@@ -276,8 +276,10 @@ fn read_file_config(path: &Path) -> Result<FileConfig> {
     };
     toml::from_str(&text).map_err(|e| Error::InvalidConfigFile {
         path: path.to_owned(),
-        detail: e.message().to_owned(),
-        at_byte: e.span().map(|s| s.start),
+        detail: e.message().trim().to_owned(),
+        line_column: e
+            .span()
+            .map(|s| cliauth_tomlfile::line_column(&text, s.start)),
     })
 }
 
@@ -361,6 +363,24 @@ mod tests {
         assert_eq!(
             join_url(&base, "api/v1/me").as_str(),
             "http://127.0.0.1:9/api/v1/me"
+        );
+    }
+
+    /// A bad config.toml is reported as `path:line:col: what` (it used to be a byte offset).
+    #[test]
+    fn a_bad_config_file_names_path_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[server]\nurl = \"https://x\"\n[auth]\nclient = \"c\"\n",
+        )
+        .unwrap();
+        let err = read_file_config(&path).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!("{}:4:1: unknown field `client`", path.display())),
+            "{text}"
         );
     }
 }

@@ -110,13 +110,23 @@ impl Ctx {
     }
 }
 
-/// A current-thread runtime for the commands that use the network (the hot path never does).
+/// A current-thread runtime for the commands that use the network (the hot path never does);
+/// Ctrl-C ends the future with [`Error::Interrupted`].
 pub(crate) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::io("start the async runtime", e))?;
-    Ok(rt.block_on(f))
+    // Every wait of a command runs in here, so Ctrl-C is handled from here on: dropping `f`
+    // drops its spinner (which clears its line) and its open connections.
+    crate::interrupt::install();
+    rt.block_on(async {
+        tokio::select! {
+            biased;
+            () = crate::interrupt::wait() => Err(Error::Interrupted),
+            out = f => Ok(out),
+        }
+    })
 }
 
 /// Prints a report or an error the way the contract says and returns the exit code.

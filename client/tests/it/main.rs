@@ -9,6 +9,7 @@ mod flows_mutants;
 mod hardening;
 mod hooks;
 mod hosted;
+mod interrupt;
 mod kill_loop;
 mod kills;
 mod login;
