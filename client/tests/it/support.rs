@@ -161,6 +161,28 @@ impl Fixture {
         .await
     }
 
+    /// An access token the mock accepts, for alice, obtained in a home of its own (so nothing is
+    /// stored in the fixture's home).
+    pub(crate) async fn issued_token(&self) -> String {
+        let other = tempfile::tempdir().expect("tempdir");
+        let mut login = self.cmd(&[
+            "auth",
+            "login",
+            "--password",
+            "--username",
+            "alice",
+            "--password-stdin",
+        ]);
+        login.env("CLIAUTH_HOME", other.path());
+        let run = self.run_cmd(login, Some("alice-password\n")).await;
+        assert_eq!(run.code, 0, "{run:?}");
+        let mut token = self.cmd(&["auth", "token"]);
+        token.env("CLIAUTH_HOME", other.path());
+        let run = self.run_cmd(token, None).await;
+        assert_eq!(run.code, 0, "{run:?}");
+        run.stdout.trim().to_owned()
+    }
+
     /// Logs `user` in with the mock's default password and asserts success.
     pub(crate) async fn login_password(&self, user: &str) {
         let run = self.password_login(user, &format!("{user}-password")).await;
