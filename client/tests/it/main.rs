@@ -18,5 +18,6 @@ mod refresh;
 mod registration;
 mod replay;
 mod scope;
+mod snapshots;
 mod status;
 mod support;
