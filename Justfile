@@ -31,6 +31,14 @@ interop:
 mock *ARGS:
     cargo run -q -p cliauth-mock -- serve {{ARGS}}
 
+# Write the man pages of cliauth, cliauth-mock and cliauth-guard to target/man (view one with `man -l target/man/cliauth.1`; needs man-db to view).
+man:
+    cargo build -q -p cliauth -p cliauth-mock -p cliauth-guard
+    target/debug/cliauth man target/man
+    target/debug/cliauth-mock man target/man
+    target/debug/cliauth-guard man target/man
+    @ls target/man
+
 # Run exactly what CI runs.
 ci:
     bash .ci/run

@@ -17,6 +17,7 @@
 //! | `access_denied` | 11 | no |
 //! | `expired_code` | 12 | no |
 //! | `cancelled` | 13 | no |
+//! | `cancelled` (Ctrl-C) | 130 | no |
 
 use std::path::PathBuf;
 
@@ -25,8 +26,8 @@ use crate::oauth_error::{OAuthErrorBody, OAuthErrorCode};
 mod category;
 mod id_token_check;
 
-pub(crate) use category::EXIT_USAGE;
 pub use category::ErrorCategory;
+pub(crate) use category::{EXIT_INTERRUPTED, EXIT_USAGE};
 pub use id_token_check::IdTokenCheck;
 
 /// Every failure the library reports. Messages are lowercase fragments without secrets.
@@ -144,15 +145,16 @@ pub enum Error {
     /// Neither `HOME` nor `CLIAUTH_HOME` is set, so there is nowhere to keep state.
     #[error("cannot find a folder for cliauth's state: neither HOME nor CLIAUTH_HOME is set")]
     NoStateFolder,
-    /// `config.toml` does not parse.
-    #[error("{} is invalid: {detail}", .path.display())]
+    /// `config.toml` does not parse: `path:line:col: detail`, the form editors and terminals
+    /// turn into links (as the mock's config and the scenarios report theirs).
+    #[error("{}{}: {detail}", .path.display(), .line_column.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
     InvalidConfigFile {
         /// The file.
         path: PathBuf,
         /// The parser's description.
         detail: String,
-        /// Where the problem starts (byte offset), when known.
-        at_byte: Option<usize>,
+        /// The 1-based line and column where the problem starts, when known.
+        line_column: Option<(usize, usize)>,
     },
     /// A server or issuer URL does not parse.
     #[error("the {what} {raw:?} is not a valid URL ({reason})")]
@@ -324,6 +326,9 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// Ctrl-C (SIGINT) ended a wait; exit code 130.
+    #[error("cancelled")]
+    Interrupted,
     /// A bug.
     #[error("internal error: {0}")]
     Internal(String),
@@ -422,14 +427,19 @@ impl Error {
             | Error::AuthorizationIssuerMismatch { .. }
             | Error::IdTokenRejected { .. } => C::AccessDenied,
             Error::ExpiredCode { .. } => C::ExpiredCode,
-            Error::Cancelled { .. } => C::Cancelled,
+            Error::Cancelled { .. } | Error::Interrupted => C::Cancelled,
             Error::Internal(_) => C::Internal,
         }
     }
 
-    /// The process exit code.
+    /// The process exit code: the category's, except 130 for Ctrl-C (what a shell reports for
+    /// a process SIGINT killed, so scripts see the same code either way).
     pub fn exit_code(&self) -> u8 {
-        self.category().exit_code()
+        if matches!(self, Error::Interrupted) {
+            EXIT_INTERRUPTED
+        } else {
+            self.category().exit_code()
+        }
     }
 }
 

@@ -35,6 +35,67 @@ pub(crate) const ENV_HTTP_TIMEOUT_MS: &str = "CLIAUTH_HTTP_TIMEOUT_MS";
 /// Where the passphrase-derived key may be handed to peers.
 pub(crate) const ENV_XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 
+/// Every variable the client reads and what it does, for the end of `--help` (the README's
+/// table is checked against it).
+pub(crate) const ENV_HELP: &[(&str, &str)] = &[
+    (
+        ENV_SERVER_URL,
+        "the hosted API's base URL (overrides [server] url in config.toml)",
+    ),
+    (
+        ENV_ISSUER,
+        "the authorization server's issuer (overrides [auth] issuer)",
+    ),
+    (
+        ENV_CLIENT_ID,
+        "the OAuth client id (overrides [auth] client_id)",
+    ),
+    (
+        ENV_SCOPE,
+        "the scope to ask for at login (overrides [auth] scope; --scope overrides it)",
+    ),
+    (
+        ENV_TOKEN,
+        "an access token used before stored credentials (--token overrides it)",
+    ),
+    (
+        ENV_HOME,
+        "one folder for config.toml and credentials/ (default: the XDG folders)",
+    ),
+    (
+        ENV_PASSPHRASE,
+        "derive the store key from this passphrase (Argon2id) instead of a key file",
+    ),
+    (
+        ENV_NO_BROWSER,
+        "1: print the login URL instead of opening a browser (--no-browser)",
+    ),
+    (
+        ENV_LOCK_TIMEOUT_MS,
+        "how long to wait for the credentials lock (default 10000)",
+    ),
+    (
+        ENV_HTTP_TIMEOUT_MS,
+        "bound on each HTTP request (default 20000)",
+    ),
+    (
+        ENV_LOG,
+        "debug: log which path each process took, redacted, on stderr",
+    ),
+    (
+        "XDG_CONFIG_HOME",
+        "config.toml is $XDG_CONFIG_HOME/cliauth/ (default ~/.config)",
+    ),
+    (
+        "XDG_STATE_HOME",
+        "credentials/ is $XDG_STATE_HOME/cliauth/ (default ~/.local/state)",
+    ),
+    (
+        ENV_XDG_RUNTIME_DIR,
+        "where a passphrase-derived key is shared with concurrent processes",
+    ),
+];
+
 /// Default bound on waiting for the credentials lock.
 pub(crate) const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -215,8 +276,10 @@ fn read_file_config(path: &Path) -> Result<FileConfig> {
     };
     toml::from_str(&text).map_err(|e| Error::InvalidConfigFile {
         path: path.to_owned(),
-        detail: e.message().to_owned(),
-        at_byte: e.span().map(|s| s.start),
+        detail: e.message().trim().to_owned(),
+        line_column: e
+            .span()
+            .map(|s| cliauth_tomlfile::line_column(&text, s.start)),
     })
 }
 
@@ -300,6 +363,24 @@ mod tests {
         assert_eq!(
             join_url(&base, "api/v1/me").as_str(),
             "http://127.0.0.1:9/api/v1/me"
+        );
+    }
+
+    /// A bad config.toml is reported as `path:line:col: what` (it used to be a byte offset).
+    #[test]
+    fn a_bad_config_file_names_path_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[server]\nurl = \"https://x\"\n[auth]\nclient = \"c\"\n",
+        )
+        .unwrap();
+        let err = read_file_config(&path).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!("{}:4:1: unknown field `client`", path.display())),
+            "{text}"
         );
     }
 }

@@ -105,6 +105,7 @@ mod flows;
 pub mod fuzz_entry;
 mod hooks;
 mod http;
+mod interrupt;
 mod metadata;
 mod oauth_error;
 mod protocol;

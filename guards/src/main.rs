@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
 use cliauth_guard::{Config, check_paths, check_source, deps, render_json, render_text};
 
 /// Exit status when every check passed.
@@ -46,6 +46,13 @@ enum Command {
     Bench(BenchArgs),
     /// List the rules: id, tier and what each looks for.
     Rules,
+    /// Write the man pages into a folder (`just man` writes them to target/man).
+    #[command(hide = true)]
+    Man {
+        /// The folder (created if missing).
+        #[arg(value_name = "DIR")]
+        out_dir: PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -113,6 +120,7 @@ fn main() -> ExitCode {
         Command::Deps(args) => run_deps(&args),
         Command::Bench(args) => run_bench(&args),
         Command::Rules => run_rules(),
+        Command::Man { out_dir } => write_man_pages(&out_dir),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -231,6 +239,14 @@ fn run_rules() -> Result<u8> {
     Ok(EXIT_CLEAN)
 }
 
+/// `cliauth-guard man DIR`: one page for the binary and one per subcommand.
+fn write_man_pages(dir: &Path) -> Result<u8> {
+    std::fs::create_dir_all(dir)
+        .and_then(|()| clap_mangen::generate_to(Cli::command(), dir))
+        .with_context(|| format!("write the man pages to {}", dir.display()))?;
+    Ok(EXIT_CLEAN)
+}
+
 fn run_bench(args: &BenchArgs) -> Result<u8> {
     let paths = if args.paths.is_empty() {
         let home = std::env::var_os("CARGO_HOME")
@@ -316,4 +332,50 @@ fn run_bench(args: &BenchArgs) -> Result<u8> {
 fn thread_cpu_ns() -> Option<u64> {
     let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     stat.split_whitespace().next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `man DIR` writes a page per command, and each renders with `man -l` without a groff
+    /// warning (skipped, and said so, where man is not installed).
+    #[test]
+    fn man_pages_are_written_and_render() {
+        let dir =
+            std::env::temp_dir().join(format!("cliauth-guard-man-test-{}", std::process::id()));
+        assert_eq!(
+            write_man_pages(&dir).expect("write the man pages"),
+            EXIT_CLEAN
+        );
+        let top = dir.join("cliauth-guard.1");
+        assert!(top.exists(), "{} missing", top.display());
+        let have_man = std::process::Command::new("sh")
+            .args(["-c", "command -v man"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !have_man {
+            println!("SKIPPED: man is not installed, so the pages' rendering is not checked");
+        }
+        for entry in std::fs::read_dir(&dir).expect("read the man folder") {
+            let page = entry.expect("a man page").path();
+            if !have_man {
+                continue;
+            }
+            let out = std::process::Command::new("man")
+                .arg("--warnings")
+                .arg("-l")
+                .arg(&page)
+                .output()
+                .expect("run man");
+            let warnings = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success() && warnings.trim().is_empty(),
+                "{}: {warnings}",
+                page.display()
+            );
+            assert!(String::from_utf8_lossy(&out.stdout).contains("NAME"));
+        }
+        std::fs::remove_dir_all(&dir).expect("remove the man folder");
+    }
 }

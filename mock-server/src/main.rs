@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use cliauth_mock::{Config, ConfigError, Dialect, MockServer};
 
 mod lifecycle;
@@ -24,8 +24,26 @@ Dialects (--dialect or `dialect = \"...\"` in the config): cliauth (default), sp
   (client cli_native; /oauth/device, /api/v1/session-status, ...), skillmeat (client
   skillmeat-cli; /oauth/device/authorize, /api/v1/auth/me, /api/v1/api-keys) and dot-ai
   (OAuth at the root: /register, /authorize, /token; no refresh token; /api/v1/tools).
-Exit status: 0 after SIGTERM or Ctrl-C, 2 for a bad command line or config, 1 otherwise.
-Logs go to stderr, secrets as fingerprints only; CLIAUTH_MOCK_LOG=debug logs every request.";
+Logs go to stderr, secrets as fingerprints only.
+
+Environment (each the twin of the flag named):
+  CLIAUTH_MOCK_PORT              --port
+  CLIAUTH_MOCK_CONFIG            --config
+  CLIAUTH_MOCK_DIALECT           --dialect
+  CLIAUTH_MOCK_JOURNAL_CAPACITY  --journal-capacity
+  CLIAUTH_MOCK_MAX_CONNECTIONS   --max-connections
+  CLIAUTH_MOCK_IDLE_TIMEOUT      --idle-timeout
+  CLIAUTH_MOCK_EXIT_WITH_PARENT  --exit-with-parent
+  CLIAUTH_MOCK_HOST              --host
+  CLIAUTH_MOCK_ADMIN_TOKEN       --admin-token
+  CLIAUTH_MOCK_TLS               --tls
+  CLIAUTH_MOCK_LOG               log filter (e.g. debug: every request); default warn
+  NO_COLOR                       any value: no colour in the log
+
+Exit codes:
+  0  stopped by SIGTERM, Ctrl-C, or the parent's exit (--exit-with-parent)
+  1  the server failed (e.g. the port is taken)
+  2  bad command line or config file";
 
 /// A scriptable mock OAuth 2.0 authorization server and hosted API, on 127.0.0.1 by default.
 #[derive(Debug, Parser)]
@@ -93,6 +111,13 @@ enum Command {
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
     },
+    /// Write the man pages into a folder (`just man` writes them to target/man).
+    #[command(hide = true)]
+    Man {
+        /// The folder (created if missing).
+        #[arg(value_name = "DIR")]
+        out_dir: PathBuf,
+    },
 }
 
 /// What `serve` starts with besides the config.
@@ -114,6 +139,9 @@ fn main() -> ExitCode {
     // Read before anything else: `--exit-with-parent` exits once this changes.
     let parent = std::os::unix::process::parent_id();
     let cli = Cli::parse();
+    if let Command::Man { out_dir } = &cli.command {
+        return write_man_pages(out_dir);
+    }
     let Command::Serve {
         port,
         config,
@@ -127,7 +155,11 @@ fn main() -> ExitCode {
         tls,
         tls_cert,
         tls_key,
-    } = cli.command;
+    } = cli.command
+    else {
+        // `man` returned above; no other command exists.
+        return ExitCode::from(2);
+    };
     let admin_token = match admin_token.as_deref().map(cliauth_mock::AdminToken::new) {
         None => None,
         Some(Some(token)) => Some(token),
@@ -196,6 +228,22 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `cliauth-mock man DIR`: one page for the binary and one per subcommand.
+fn write_man_pages(dir: &std::path::Path) -> ExitCode {
+    match std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(Cli::command(), dir))
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!(
+                "error: cannot write the man pages to {}: {e}",
+                dir.display()
+            );
+            eprintln!("hint: give a folder you can write to, e.g. target/man");
+            ExitCode::from(1)
         }
     }
 }
@@ -301,5 +349,82 @@ async fn wait_for_signal(exit_with_parent: Option<u32>) -> anyhow::Result<()> {
         r = tokio::signal::ctrl_c() => r.context("failed to wait for Ctrl-C"),
         _ = term.recv() => Ok(()),
         () = parent => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variable a flag reads is listed in `--help`'s Environment section, so a new flag's
+    /// twin cannot be left out of it.
+    #[test]
+    fn help_lists_every_environment_variable() {
+        let env_section = AFTER_HELP
+            .split("Environment")
+            .nth(1)
+            .and_then(|s| s.split("Exit codes:").next())
+            .expect("an Environment section before the exit codes");
+        let mut missing = Vec::new();
+        let mut commands = vec![Cli::command()];
+        while let Some(cmd) = commands.pop() {
+            for arg in cmd.get_arguments() {
+                if let Some(env) = arg.get_env() {
+                    let env = env.to_string_lossy().into_owned();
+                    if !env_section.contains(&format!("  {env} ")) {
+                        missing.push(env);
+                    }
+                }
+            }
+            commands.extend(cmd.get_subcommands().cloned());
+        }
+        assert!(missing.is_empty(), "not in --help: {missing:?}");
+        assert!(
+            AFTER_HELP
+                .trim_end()
+                .ends_with("bad command line or config file")
+        );
+    }
+
+    /// `man DIR` writes a page per command, and each renders with `man -l` without a groff
+    /// warning (skipped, and said so, where man is not installed).
+    #[test]
+    fn man_pages_are_written_and_render() {
+        let dir =
+            std::env::temp_dir().join(format!("cliauth-mock-man-test-{}", std::process::id()));
+        assert_eq!(
+            write_man_pages(&dir),
+            ExitCode::SUCCESS,
+            "write the man pages"
+        );
+        let top = dir.join("cliauth-mock.1");
+        assert!(top.exists(), "{} missing", top.display());
+        let have_man = std::process::Command::new("sh")
+            .args(["-c", "command -v man"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !have_man {
+            println!("SKIPPED: man is not installed, so the pages' rendering is not checked");
+        }
+        for entry in std::fs::read_dir(&dir).expect("read the man folder") {
+            let page = entry.expect("a man page").path();
+            if !have_man {
+                continue;
+            }
+            let out = std::process::Command::new("man")
+                .arg("--warnings")
+                .arg("-l")
+                .arg(&page)
+                .output()
+                .expect("run man");
+            let warnings = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success() && warnings.trim().is_empty(),
+                "{}: {warnings}",
+                page.display()
+            );
+            assert!(String::from_utf8_lossy(&out.stdout).contains("NAME"));
+        }
+        std::fs::remove_dir_all(&dir).expect("remove the man folder");
     }
 }

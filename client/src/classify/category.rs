@@ -6,6 +6,10 @@ use std::fmt;
 /// Exit code for usage errors (clap's own code).
 pub(crate) const EXIT_USAGE: u8 = 2;
 
+/// Exit code when Ctrl-C (SIGINT) interrupts a wait: 128 + 2, what a shell reports for a
+/// process the signal killed, so scripts see the same code either way.
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
+
 /// The kind of a failure, as scripts see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]

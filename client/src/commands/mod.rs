@@ -1,6 +1,8 @@
 //! The command line: clap types, dispatch, and the uniform rendering of results and errors.
 
 pub(crate) mod auth;
+pub(crate) mod completion;
+pub(crate) mod help;
 pub(crate) mod render;
 pub(crate) mod sync;
 
@@ -19,7 +21,13 @@ pub(crate) use auth::AuthCommand;
 
 /// `cliauth`: log in to a server and use its hosted API from the command line.
 #[derive(Debug, Parser)]
-#[command(name = "cliauth", version, about, propagate_version = true)]
+#[command(
+    name = "cliauth",
+    version,
+    about,
+    propagate_version = true,
+    after_help = help::after_help()
+)]
 pub(crate) struct Cli {
     /// Use this access token (highest precedence: before CLIAUTH_TOKEN and stored credentials).
     /// Discouraged: other local users can read argv (`ps`); prefer --token-stdin or
@@ -66,6 +74,11 @@ pub(crate) enum TopCommand {
     /// Hosted workflows.
     #[command(subcommand)]
     Sync(sync::SyncCommand),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    Completion(completion::CompletionArgs),
+    /// Write the man pages into a folder (`just man` writes them to target/man).
+    #[command(hide = true)]
+    Man(completion::ManArgs),
 }
 
 /// What a successful command reports.
@@ -97,13 +110,23 @@ impl Ctx {
     }
 }
 
-/// A current-thread runtime for the commands that use the network (the hot path never does).
+/// A current-thread runtime for the commands that use the network (the hot path never does);
+/// Ctrl-C ends the future with [`Error::Interrupted`].
 pub(crate) fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::io("start the async runtime", e))?;
-    Ok(rt.block_on(f))
+    // Every wait of a command runs in here, so Ctrl-C is handled from here on: dropping `f`
+    // drops its spinner (which clears its line) and its open connections.
+    crate::interrupt::install();
+    rt.block_on(async {
+        tokio::select! {
+            biased;
+            () = crate::interrupt::wait() => Err(Error::Interrupted),
+            out = f => Ok(out),
+        }
+    })
 }
 
 /// Prints a report or an error the way the contract says and returns the exit code.
@@ -143,6 +166,42 @@ pub(crate) fn finish(json: bool, result: Result<Report>) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The commands that use no access token: there `--token`/`--token-stdin` would be silently
+/// ignored (or, for `auth login`, mistaken for `--with-token`), so the parser's usage error
+/// refuses them. `global = true` flags cannot name the subcommands they conflict with, hence
+/// this check after parsing.
+fn token_flag_conflict(cli: &Cli) -> Option<clap::Error> {
+    let (command, hint) = match &cli.command {
+        TopCommand::Auth(AuthCommand::Login(_)) => (
+            "auth login",
+            "to store a personal access token, pipe it to `cliauth auth login --with-token`",
+        ),
+        TopCommand::Auth(AuthCommand::Logout(_)) => (
+            "auth logout",
+            "logout forgets stored credentials; a --token is never stored",
+        ),
+        TopCommand::Auth(AuthCommand::Refresh(_)) => (
+            "auth refresh",
+            "refresh renews the stored session; a --token cannot be refreshed",
+        ),
+        TopCommand::Completion(_) => ("completion", "completion needs no token"),
+        TopCommand::Man(_) => ("man", "man needs no token"),
+        TopCommand::Auth(AuthCommand::Status(_) | AuthCommand::Token | AuthCommand::Doctor(_))
+        | TopCommand::Sync(_) => return None,
+    };
+    let flag = if cli.token_stdin {
+        "--token-stdin"
+    } else if cli.token.is_some() {
+        "--token <TOKEN>"
+    } else {
+        return None;
+    };
+    Some(<Cli as clap::CommandFactory>::command().error(
+        clap::error::ErrorKind::ArgumentConflict,
+        format!("the argument '{flag}' cannot be used with '{command}'\n\n  tip: {hint}"),
+    ))
 }
 
 fn init_logging() {
@@ -198,6 +257,12 @@ pub fn run_main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if let Some(err) = token_flag_conflict(&cli) {
+        if let Err(pe) = err.print() {
+            eprintln!("error: cannot print the usage message: {pe}");
+        }
+        return ExitCode::from(crate::classify::EXIT_USAGE);
+    }
     init_logging();
     let token_flag = if cli.token_stdin {
         match read_token_stdin() {
@@ -220,5 +285,7 @@ pub fn run_main() -> ExitCode {
     match cli.command {
         TopCommand::Auth(cmd) => auth::run(cmd, token_flag),
         TopCommand::Sync(cmd) => sync::run(&cmd, token_flag),
+        TopCommand::Completion(args) => completion::completion(&args),
+        TopCommand::Man(args) => completion::man(&args),
     }
 }

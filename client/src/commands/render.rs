@@ -58,20 +58,18 @@ pub(crate) fn hint(e: &Error) -> String {
             | ErrorCategory::Cancelled => "try again later".into(),
         },
         Error::Config { hint, .. } => hint.clone(),
+        // Real lines (indented under `hint:` by `human`), so the snippet pastes as valid TOML.
         Error::NoServerConfigured { config_file } => format!(
-            "set {ENV_SERVER_URL}, or add `[server]\\nurl = \"https://...\"` to {}",
+            "set {ENV_SERVER_URL}, or add these lines to {}:\n[server]\nurl = \"https://api.example.com\"",
             config_file.display()
         ),
         Error::BadMilliseconds { name, .. } => {
             format!("set {name} to a whole number such as 10000")
         }
         Error::NoStateFolder => format!("set {ENV_HOME} to a private folder"),
-        Error::InvalidConfigFile { path, at_byte, .. } => format!(
-            "fix {} (known keys: [server] url, [auth] issuer, [auth] client_id, [auth] scope){}",
+        Error::InvalidConfigFile { path, .. } => format!(
+            "fix {} (known keys: [server] url, [auth] issuer, [auth] client_id, [auth] scope)",
             path.display(),
-            at_byte
-                .map(|b| format!("; the problem starts at byte {b}"))
-                .unwrap_or_default()
         ),
         Error::InvalidUrl { .. } => "use a full URL such as https://auth.example.com".into(),
         Error::NoDiscoveryDocument { .. } => {
@@ -142,6 +140,7 @@ pub(crate) fn hint(e: &Error) -> String {
         }
         Error::ExpiredCode { .. } => "run `cliauth auth login` again and approve sooner".into(),
         Error::Cancelled { .. } => "run `cliauth auth login` again (use --timeout SECS for more time)".into(),
+        Error::Interrupted => "run the command again when you are ready".into(),
         Error::Internal(_) => {
             "this is a bug in cliauth; please report it with the output of `cliauth auth doctor`"
                 .into()
@@ -149,14 +148,26 @@ pub(crate) fn hint(e: &Error) -> String {
     }
 }
 
-/// `error: <message>` and `hint: <next step>`, for stderr.
+/// What happened, with the OS reason of a filesystem failure (permission denied, a folder, ...),
+/// which the library keeps as the error's source.
+fn message(e: &Error) -> String {
+    if let Error::Io { source, .. } = e {
+        format!("{e}: {source}")
+    } else {
+        e.to_string()
+    }
+}
+
+/// `error: <message>` and `hint: <next step>`, for stderr; a hint's further lines (a snippet to
+/// paste) are indented under it.
 pub(crate) fn human(e: &Error) -> String {
     // Each part escaped on its own: the message may quote a server (`error_description`).
-    format!(
-        "error: {}\nhint: {}",
-        escape_controls(&e.to_string()),
-        escape_controls(&hint(e))
-    )
+    let hint = hint(e)
+        .lines()
+        .map(|l| escape_controls(l).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n      ");
+    format!("error: {}\nhint: {hint}", escape_controls(&message(e)))
 }
 
 /// `{"ok":false,"category":...,"message":...,"retryable":...}` for stdout under `--json`.
@@ -165,7 +176,7 @@ pub(crate) fn json(e: &Error) -> serde_json::Value {
     serde_json::json!({
         "ok": false,
         "category": category.name(),
-        "message": escape_controls(&format!("{e}. Hint: {}", hint(e))),
+        "message": escape_controls(&format!("{}. Hint: {}", message(e), hint(e).replace('\n', " "))),
         "retryable": category.retryable(),
     })
 }
@@ -222,7 +233,7 @@ mod tests {
     )]
     #[case::no_discovery(Error::NoDiscoveryDocument { issuer: "https://id.example".into() }, "config", 9, false, "[auth] issuer")]
     #[case::issuer_mismatch(Error::IssuerMismatch { reported: "https://a".into(), expected: "https://b".into() }, "config", 9, false, "the issuer the server reports")]
-    #[case::no_server(Error::NoServerConfigured { config_file: "/h/config.toml".into() }, "config", 9, false, "CLIAUTH_SERVER_URL, or add `[server]\\nurl")]
+    #[case::no_server(Error::NoServerConfigured { config_file: "/h/config.toml".into() }, "config", 9, false, "CLIAUTH_SERVER_URL, or add these lines to /h/config.toml:")]
     #[case::bad_millis(Error::BadMilliseconds { name: "CLIAUTH_LOCK_TIMEOUT_MS".into(), value: "x".into(), reason: "invalid digit found in string".into() }, "config", 9, false, "set CLIAUTH_LOCK_TIMEOUT_MS to a whole number")]
     #[case::no_state_folder(
         Error::NoStateFolder,
@@ -231,7 +242,7 @@ mod tests {
         false,
         "set CLIAUTH_HOME to a private folder"
     )]
-    #[case::invalid_config_file(Error::InvalidConfigFile { path: "/h/config.toml".into(), detail: "x".into(), at_byte: Some(7) }, "config", 9, false, "(known keys: [server] url, [auth] issuer, [auth] client_id, [auth] scope); the problem starts at byte 7")]
+    #[case::invalid_config_file(Error::InvalidConfigFile { path: "/h/config.toml".into(), detail: "x".into(), line_column: Some((2, 5)) }, "config", 9, false, "(known keys: [server] url, [auth] issuer, [auth] client_id, [auth] scope)")]
     #[case::invalid_url(Error::InvalidUrl { what: "server URL".into(), raw: "x".into(), reason: "y".into() }, "config", 9, false, "https://auth.example.com")]
     #[case::unsupported_scheme(Error::UnsupportedScheme { scheme: "ftp".into(), url: "ftp://x".into() }, "config", 9, false, "https://")]
     #[case::insecure(Error::InsecureUrl { url: "http://example.com".into() }, "config", 9, false, "https")]
@@ -248,6 +259,7 @@ mod tests {
     #[case::id_token(Error::IdTokenRejected { check: crate::classify::IdTokenCheck::Nonce, detail: "x".into() }, "access_denied", 11, false, "report this to its operator")]
     #[case::expired(Error::ExpiredCode { what: "device code" }, "expired_code", 12, false, "sooner")]
     #[case::cancelled(Error::Cancelled { reason: "login timed out after 300 s".into() }, "cancelled", 13, false, "--timeout")]
+    #[case::interrupted(Error::Interrupted, "cancelled", 130, false, "run the command again")]
     #[case::internal(Error::Internal("x".into()), "internal", 1, false, "bug")]
     fn every_category_renders_human_and_json(
         #[case] err: Error,
@@ -264,12 +276,55 @@ mod tests {
         let hint = lines.next().unwrap();
         assert!(hint.starts_with("hint: "), "{hint}");
         assert!(hint.contains(hint_part), "{hint} lacks {hint_part}");
-        assert!(lines.next().is_none());
+        // Further lines only continue the hint (a snippet), indented under it.
+        assert!(lines.all(|l| l.starts_with("      ")), "{human}");
         let json = json(&err);
         assert_eq!(json["ok"], false);
         assert_eq!(json["category"], name);
         assert_eq!(json["retryable"], retryable);
         assert!(json["message"].as_str().unwrap().contains(&err.to_string()));
         assert_eq!(json.as_object().unwrap().len(), 4);
+    }
+
+    /// The snippet in the missing-server hint is real TOML: pasted into config.toml it sets
+    /// `[server] url` (it used to contain a literal `\n`).
+    #[test]
+    fn missing_server_hint_pastes_as_valid_toml() {
+        let err = Error::NoServerConfigured {
+            config_file: "/h/config.toml".into(),
+        };
+        let text = human(&err);
+        let snippet = text
+            .lines()
+            .skip(2)
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(!text.contains("\\n"), "{text}");
+        let parsed: crate::config::FileConfig = toml::from_str(&snippet).expect(&snippet);
+        assert_eq!(
+            parsed.server.url.as_deref(),
+            Some("https://api.example.com")
+        );
+    }
+
+    /// A filesystem failure names the OS reason, not only the operation.
+    #[test]
+    fn io_errors_name_the_os_reason() {
+        let err = Error::io(
+            "read /h/config.toml",
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        );
+        let text = human(&err);
+        assert!(
+            text.starts_with("error: failed to read /h/config.toml: permission denied"),
+            "{text}"
+        );
+        assert!(
+            json(&err)["message"]
+                .as_str()
+                .unwrap()
+                .contains("permission denied")
+        );
     }
 }

@@ -100,11 +100,13 @@ pub(crate) async fn login(client: &OAuthClient<'_>, opts: DeviceOptions, ui: Ui)
     let expires_at = deadline_after(started, Duration::from_secs(expires_in));
     let give_up_at = deadline_after(started, opts.timeout);
     let countdown = ui.countdown("Waiting for approval", expires_at.min(give_up_at));
+    // The latest poll's failure, while the server keeps failing: a timeout then names it.
+    let mut failing: Option<Error> = None;
     loop {
         let wake = deadline_after(Instant::now(), interval);
         if wake > give_up_at {
             tokio::time::sleep_until(give_up_at.into()).await;
-            return Err(timed_out(opts.timeout));
+            return Err(timed_out(opts.timeout, client, failing.as_ref()));
         }
         while Instant::now() < wake {
             countdown.tick();
@@ -119,13 +121,17 @@ pub(crate) async fn login(client: &OAuthClient<'_>, opts: DeviceOptions, ui: Ui)
                 what: "device code",
             });
         }
-        match client
+        let polled = client
             .grant(&[
                 ("grant_type", GRANT),
                 ("device_code", auth.device_code.expose()),
             ])
-            .await
-        {
+            .await;
+        // The server answered again: an earlier failure no longer explains a timeout.
+        if matches!(polled, Ok(_) | Err(Error::OAuth { .. })) {
+            failing = None;
+        }
+        match polled {
             Ok(tokens) => return Ok(tokens),
             Err(Error::OAuth { body, what }) => match body.error {
                 OAuthErrorCode::AuthorizationPending => {}
@@ -169,6 +175,7 @@ pub(crate) async fn login(client: &OAuthClient<'_>, opts: DeviceOptions, ui: Ui)
                     interval = interval.max(Duration::from_secs(s));
                 }
                 tracing::debug!(error = %e, "device poll failed; retrying");
+                failing = Some(e);
             }
             Err(e) => return Err(e),
         }
@@ -186,9 +193,21 @@ pub(crate) fn deadline_after(start: Instant, after: Duration) -> Instant {
         .unwrap_or(start)
 }
 
-fn timed_out(timeout: Duration) -> Error {
+/// The timeout, naming the server and its last failure when the polls were failing then (a
+/// login that "timed out" against a server that was down is the server's story, not the user's).
+fn timed_out(timeout: Duration, client: &OAuthClient<'_>, failing: Option<&Error>) -> Error {
+    let reason = format!("login timed out after {} s", timeout.as_secs());
+    let Some(e) = failing else {
+        return Error::Cancelled { reason };
+    };
+    let endpoint = &client.meta.token_endpoint;
+    let server = match (endpoint.host_str(), endpoint.port_or_known_default()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_owned(),
+        (None, _) => endpoint.as_str().to_owned(),
+    };
     Error::Cancelled {
-        reason: format!("login timed out after {} s", timeout.as_secs()),
+        reason: format!("{reason} while the server at {server} kept failing (last: {e})"),
     }
 }
 
@@ -436,5 +455,33 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.category().name(), "server_error", "{err}");
         assert!(err.to_string().contains("`Retry-After`"), "{err}");
+    }
+
+    /// Device polling that ran out of time while every poll failed names the server and the
+    /// last failure instead of only "login timed out".
+    #[tokio::test]
+    async fn a_timeout_while_the_server_keeps_failing_names_the_server_and_the_failure() {
+        let (server, base) = device_server(
+            serde_json::json!({
+                "device_code": "dc", "user_code": "ABCD-EFGH",
+                "verification_uri": "http://127.0.0.1/device", "expires_in": 60, "interval": 1
+            }),
+            Some(ResponseTemplate::new(503).insert_header("Retry-After", "1")),
+        )
+        .await;
+        let r = device_login(&base, Duration::from_secs(3)).await;
+        let host = format!("127.0.0.1:{}", base.port().unwrap());
+        match &r {
+            Err(Error::Cancelled { reason }) => {
+                assert!(reason.starts_with("login timed out after 3 s"), "{reason}");
+                assert!(
+                    reason.contains(&format!("the server at {host} kept failing")),
+                    "{reason}"
+                );
+                assert!(reason.contains("HTTP 503"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(server.received_requests().await.unwrap().len() >= 2);
     }
 }

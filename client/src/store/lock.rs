@@ -47,6 +47,12 @@ pub(crate) fn acquire(path: &Path, timeout: Duration) -> Result<LockGuard> {
         match file.try_lock() {
             Ok(()) => break,
             Err(fs::TryLockError::WouldBlock) => {
+                // A wait has begun: Ctrl-C from here on ends it cleanly (a no-op after the
+                // first time).
+                crate::interrupt::install();
+                if crate::interrupt::interrupted() {
+                    return Err(Error::Interrupted);
+                }
                 let waited = start.elapsed();
                 if waited >= timeout {
                     return Err(Error::LockTimeout {

@@ -261,8 +261,10 @@ async fn doctor_reports_leftover_temp_files_and_the_next_command_removes_them() 
 #[tokio::test]
 async fn token_on_the_command_line_warns_and_token_stdin_does_not() {
     let f = Fixture::new("").await;
+    // A real token: status checks an override token with the server (#16).
+    let token = f.issued_token().await;
     let flag = f
-        .run(&["--token", "tok-argv", "auth", "status", "--json"])
+        .run(&["--token", &token, "auth", "status", "--json"])
         .await;
     assert_eq!(flag.code, 0, "{flag:?}");
     assert!(
@@ -271,7 +273,10 @@ async fn token_on_the_command_line_warns_and_token_stdin_does_not() {
         "{flag:?}"
     );
     let stdin = f
-        .run_stdin(&["--token-stdin", "auth", "status", "--json"], "tok-argv\n")
+        .run_stdin(
+            &["--token-stdin", "auth", "status", "--json"],
+            &format!("{token}\n"),
+        )
         .await;
     assert_eq!(stdin.code, 0, "{stdin:?}");
     assert!(!stdin.stderr.contains("warning"), "{stdin:?}");

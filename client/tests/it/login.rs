@@ -226,9 +226,11 @@ async fn with_token_stores_a_static_token_that_takes_precedence() {
     let s = f.run(&["auth", "status", "--json"]).await.json();
     assert_eq!(s["source"], "stored_static");
     assert_eq!(s["method"], "token");
-    // The flag beats the environment, which beats stored credentials (with a warning).
+    // The flag beats the environment, which beats stored credentials (with a warning). Status
+    // checks an override token with the server (#16), so this one is real.
+    let valid = f.issued_token().await;
     let mut cmd = f.cmd(&["auth", "status", "--json"]);
-    cmd.env("CLIAUTH_TOKEN", "env-token-abc");
+    cmd.env("CLIAUTH_TOKEN", &valid);
     let env = f.run_cmd(cmd, None).await;
     let j = env.json();
     assert_eq!(j["source"], "env");

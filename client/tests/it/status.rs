@@ -30,9 +30,11 @@ async fn human_status_names_the_token_source_in_words() {
     assert!(out.contains("Token source: the stored session\n"), "{out}");
     assert!(out.contains("  Refresh token: "), "{out}");
 
-    let out = human_status(&f, None, Some("env-token-abc")).await;
+    // Override tokens are checked with the server (#16), so they must be real ones.
+    let valid = f.issued_token().await;
+    let out = human_status(&f, None, Some(&valid)).await;
     assert!(out.contains("Token source: CLIAUTH_TOKEN\n"), "{out}");
-    let out = human_status(&f, Some("flag-token-xyz"), Some("env-token-abc")).await;
+    let out = human_status(&f, Some(&valid), Some("env-token-abc")).await;
     assert!(out.contains("Token source: the --token flag\n"), "{out}");
 
     assert_eq!(f.run(&["auth", "logout"]).await.code, 0);
@@ -46,4 +48,66 @@ async fn human_status_names_the_token_source_in_words() {
         "{out}"
     );
     assert!(!out.contains("Refresh token:"), "{out}");
+}
+
+/// A --token the server accepts is reported as checked, with the user the server names.
+#[tokio::test]
+async fn status_checks_a_flag_token_with_the_server() {
+    let f = Fixture::new("").await;
+    let valid = f.issued_token().await;
+    let out = human_status(&f, Some(&valid), None).await;
+    assert!(
+        out.starts_with(&format!("Logged in to {} as alice (token)", f.server.url())),
+        "{out}"
+    );
+    assert!(
+        out.contains("  Server check: accepted by the server\n"),
+        "{out}"
+    );
+}
+
+/// A CLIAUTH_TOKEN the server rejects is `unauthenticated` (exit 4), not "Logged in".
+#[tokio::test]
+async fn status_reports_an_env_token_the_server_rejects() {
+    let f = Fixture::new("").await;
+    let mut cmd = f.cmd(&["auth", "status"]);
+    cmd.env("CLIAUTH_TOKEN", "not-a-token-the-server-issued");
+    let run = f.run_cmd(cmd, None).await;
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("error: the server rejected the access token from CLIAUTH_TOKEN"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("hint: unset CLIAUTH_TOKEN"), "{run:?}");
+    assert!(!run.stdout.contains("Logged in"), "{run:?}");
+}
+
+/// When the server cannot answer, status still reports the token and says it could not check.
+#[tokio::test]
+async fn status_says_when_it_could_not_check_the_token() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let f = Fixture::new("").await;
+    let failing = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/me"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&failing)
+        .await;
+    let mut cmd = f.cmd(&["--token-stdin", "auth", "status", "--json"]);
+    cmd.env("CLIAUTH_SERVER_URL", failing.uri());
+    let run = f.run_cmd(cmd, Some("some-token\n")).await;
+    assert_eq!(run.code, 0, "{run:?}");
+    let j = run.json();
+    let check = j["server_check"].as_str().unwrap();
+    assert!(check.starts_with("could not check: "), "{check}");
+    assert!(check.contains("HTTP 503"), "{check}");
+    assert!(
+        j["warnings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("could not check the token with the server"),
+        "{j}"
+    );
 }

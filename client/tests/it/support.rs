@@ -27,19 +27,32 @@ pub(crate) struct Fixture {
     pub(crate) home: tempfile::TempDir,
 }
 
+/// The variables that could make a test talk to anything but its own mock.
+fn foreign_env() -> Vec<String> {
+    std::env::vars_os()
+        .map(|(k, _)| k.to_string_lossy().into_owned())
+        .filter(|k| {
+            let upper = k.to_ascii_uppercase();
+            upper.starts_with("CLIAUTH_")
+                || matches!(
+                    upper.as_str(),
+                    "HTTP_PROXY" | "HTTPS_PROXY" | "ALL_PROXY" | "NO_PROXY" | "XDG_RUNTIME_DIR"
+                )
+        })
+        .collect()
+}
+
 /// Removes every variable that could make a test talk to anything but its own mock.
 pub(crate) fn clean_env(cmd: &mut Command) {
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        let upper = k.to_ascii_uppercase();
-        if upper.starts_with("CLIAUTH_")
-            || matches!(
-                upper.as_str(),
-                "HTTP_PROXY" | "HTTPS_PROXY" | "ALL_PROXY" | "NO_PROXY" | "XDG_RUNTIME_DIR"
-            )
-        {
-            cmd.env_remove(&k);
-        }
+    for k in foreign_env() {
+        cmd.env_remove(&k);
+    }
+}
+
+/// [`clean_env`] for a `std::process::Command`.
+pub(crate) fn clean_env_std(cmd: &mut std::process::Command) {
+    for k in foreign_env() {
+        cmd.env_remove(&k);
     }
 }
 
@@ -146,6 +159,28 @@ impl Fixture {
             &format!("{password}\n"),
         )
         .await
+    }
+
+    /// An access token the mock accepts, for alice, obtained in a home of its own (so nothing is
+    /// stored in the fixture's home).
+    pub(crate) async fn issued_token(&self) -> String {
+        let other = tempfile::tempdir().expect("tempdir");
+        let mut login = self.cmd(&[
+            "auth",
+            "login",
+            "--password",
+            "--username",
+            "alice",
+            "--password-stdin",
+        ]);
+        login.env("CLIAUTH_HOME", other.path());
+        let run = self.run_cmd(login, Some("alice-password\n")).await;
+        assert_eq!(run.code, 0, "{run:?}");
+        let mut token = self.cmd(&["auth", "token"]);
+        token.env("CLIAUTH_HOME", other.path());
+        let run = self.run_cmd(token, None).await;
+        assert_eq!(run.code, 0, "{run:?}");
+        run.stdout.trim().to_owned()
     }
 
     /// Logs `user` in with the mock's default password and asserts success.

@@ -37,29 +37,30 @@ pub struct LoginArgs {
     #[arg(long, group = "method")]
     pub with_token: bool,
     /// Print the URL instead of opening a browser (also CLIAUTH_NO_BROWSER=1).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["password", "with_token"])]
     pub no_browser: bool,
     /// Fixed port for the browser callback on 127.0.0.1 (default: a random free port).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with_all = ["device", "password", "with_token"])]
     pub port: Option<u16>,
     /// Give up waiting for the browser or device approval after this many seconds (at most
     /// 86400, one day).
     #[arg(long, value_name = "SECS", default_value_t = 300,
-          value_parser = clap::value_parser!(u64).range(0..=MAX_LOGIN_TIMEOUT_SECS))]
+          value_parser = clap::value_parser!(u64).range(0..=MAX_LOGIN_TIMEOUT_SECS),
+          conflicts_with_all = ["password", "with_token"])]
     pub timeout: u64,
     /// Log in again although credentials exist (the old ones stay until the new login succeeds).
     #[arg(long)]
     pub force: bool,
     /// Username for --password.
-    #[arg(long, value_name = "U")]
+    #[arg(long, value_name = "U", requires = "password", conflicts_with_all = ["device", "with_token"])]
     pub username: Option<String>,
     /// Read the password for --password from stdin (for scripts).
-    #[arg(long)]
+    #[arg(long, requires = "password", conflicts_with_all = ["device", "with_token"])]
     pub password_stdin: bool,
     /// The OAuth scope to ask for, space-separated (RFC 6749 §3.3; also CLIAUTH_SCOPE or
     /// `[auth] scope` in config.toml). Default: `openid` and `offline_access` as far as the
     /// server's discovery lists them, else none.
-    #[arg(long, value_name = "SCOPE")]
+    #[arg(long, value_name = "SCOPE", conflicts_with = "with_token")]
     pub scope: Option<String>,
     /// Print a JSON document on stdout.
     #[arg(long)]

@@ -1,13 +1,14 @@
 //! `cliauth auth status [--json]`: exit 0 when authenticated, 4 when not (with or without
-//! `--json`). No network call unless nothing is stored (then `/api/v1/meta` tells whether the
-//! server needs authentication at all).
+//! `--json`). A `--token`/`CLIAUTH_TOKEN` is checked with `/api/v1/me`; stored credentials are
+//! reported without a network call unless nothing is stored (then `/api/v1/meta` tells whether
+//! the server needs authentication at all).
 
 use super::super::{Ctx, Report, block_on};
 use crate::classify::{Error, Result};
 use crate::clock::secs_until;
 use crate::config::display_url;
 use crate::protocol::{AccessToken, Scope};
-use crate::session::{TokenSource, session_usable};
+use crate::session::{Resolved, Session, TokenSource, session_usable};
 use crate::store::StoredState;
 
 fn human_duration(secs: i64) -> String {
@@ -39,6 +40,8 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report> {
     let mut warnings = Vec::new();
     let mut scope = None;
     let mut subject = None;
+    // For a --token/CLIAUTH_TOKEN: what the server said of it (stored credentials are not asked).
+    let mut server_check: Option<String> = None;
     let (source, token, method, user, access_exp, refresh_exp): (
         TokenSource,
         AccessToken,
@@ -53,7 +56,20 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report> {
                 r.source.bearer_name()
             ));
         }
-        (r.source, r.token, "token", None, None, None)
+        let user = match check_with_server(&session, &r)? {
+            Checked::Accepted(user) => {
+                server_check = Some("accepted by the server".to_owned());
+                user
+            }
+            Checked::Unknown(reason) => {
+                warnings.push(format!(
+                    "could not check the token with the server: {reason}"
+                ));
+                server_check = Some(format!("could not check: {reason}"));
+                None
+            }
+        };
+        (r.source, r.token, "token", user, None, None)
     } else {
         match stored {
             Some(StoredState {
@@ -98,6 +114,9 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report> {
             .unwrap_or_default()
     )];
     stdout.push(format!("  Token source: {}", source.label()));
+    if let Some(check) = &server_check {
+        stdout.push(format!("  Server check: {check}"));
+    }
     stdout.push(format!(
         "  Access token: {}",
         access_in.map_or_else(|| "no expiry known".to_owned(), human_duration)
@@ -130,12 +149,44 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Report> {
             "sub": subject,
             "fingerprint": fingerprint,
             "credentials_path": path,
+            "server_check": server_check,
             "warnings": warnings,
         }),
         stdout,
         stderr: warnings.iter().map(|w| format!("warning: {w}")).collect(),
         exit: 0,
     })
+}
+
+/// What the server said of a `--token`/`CLIAUTH_TOKEN`.
+enum Checked {
+    /// `/api/v1/me` accepted it (with the user name, when the server gave one).
+    Accepted(Option<String>),
+    /// The server could not be asked (unreachable, failing, refusing `/me` itself).
+    Unknown(String),
+}
+
+/// Asks `/api/v1/me` whether the override token works (as `gh auth status` does): a 401 is the
+/// error (`unauthenticated`, exit 4); any other failure only means it could not be checked.
+fn check_with_server(session: &Session, token: &Resolved) -> Result<Checked> {
+    let http = session.http()?;
+    let url = session.api_url("/api/v1/me");
+    let answer = block_on(http.api_json::<serde_json::Value>(
+        reqwest::Method::GET,
+        &url,
+        Some(token.bearer()),
+        None,
+        "the /api/v1/me API",
+    ))?;
+    match answer {
+        Ok(me) => Ok(Checked::Accepted(
+            me.get("username")
+                .and_then(|u| u.as_str())
+                .map(str::to_owned),
+        )),
+        Err(e @ Error::TokenRejected { .. }) => Err(e),
+        Err(e) => Ok(Checked::Unknown(e.to_string())),
+    }
 }
 
 fn not_authenticated(session: &crate::session::Session, server: &str) -> Result<Report> {
