@@ -53,7 +53,8 @@ pub(crate) fn reset(s: &Shared, runtime: &tokio::runtime::Handle) {
     }
     let mut st = lock(&s.state);
     let config = st.config.clone();
-    *st = ModelState::new(config);
+    let capacity = st.retention.capacity();
+    *st = ModelState::with_capacity(config, capacity);
     drop(st);
     lock(&s.journal).clear();
     s.clock.reset();
@@ -305,8 +306,11 @@ async fn journal(State(a): State<AdminState>, ctx: Ctx) -> Result<Response, OAut
 }
 
 async fn secrets(State(a): State<AdminState>) -> Response {
-    let secrets = lock(&a.shared.state).secrets.clone();
-    ok(serde_json::json!({ "secrets": secrets }))
+    let (secrets, dropped) = {
+        let st = lock(&a.shared.state);
+        (st.secrets.to_vec(), st.secrets.dropped())
+    };
+    ok(serde_json::json!({ "secrets": secrets, "dropped": dropped }))
 }
 
 async fn release_named(State(a): State<AdminState>, Path(name): Path<String>) -> Response {

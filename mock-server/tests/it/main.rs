@@ -14,6 +14,7 @@ mod hosted;
 mod interop;
 mod malformed;
 mod openid;
+mod retention;
 mod scopes;
 mod skillmeat;
 mod spec_kitty;
