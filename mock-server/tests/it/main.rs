@@ -14,6 +14,7 @@ mod hosted;
 mod interop;
 mod malformed;
 mod openid;
+mod readme;
 mod retention;
 mod scopes;
 mod skillmeat;
