@@ -57,9 +57,9 @@ bench-client *ARGS:
     cargo build -q --release -p cliauth --bin cliauth --example bench_token
     target/release/examples/bench_token target/release/cliauth {{ARGS}}
 
-# Benchmark the mock server: start-up time and refresh grants per second (release build, loopback only).
+# Benchmark the mock server (release build, loopback only): start-up, refresh grants per second, RSS over 1,000,000 grants, discovery latency during journal fetches and with 1,000 idle connections.
 bench-mock:
-    cargo bench -p cliauth-mock --bench mock
+    cargo bench -p cliauth-mock --bench mock --locked
 
 # Mutation testing: the client's store, session, flows and classify, with its tests and the conformance suite as oracle (scope in .ci/mutants; installs cargo-mutants 27.1.0 if missing).
 # A full pass is 477 mutants. Spread it over N machines: machine k (0..N-1) runs `just mutants --shard k/N --sharding round-robin`, then copy each machine's mutants.out/ to shards/<k>/ on one machine and run `just mutants-merge shards/*`. Wall time per pass (docs/conformance/mutants.md#sharding; extrapolated from shard timings): N=1 ~3 h 10 min, N=4 ~50 min, N=15 ~15 min on a quiet 2-core machine (measured 72 s per mutant under load: ~9.5 h, ~2.4 h, ~40 min).

@@ -1,9 +1,19 @@
-//! `just bench-mock`: start-up time of the release binary and refresh grants per second over
-//! loopback. Prints figures; asserts nothing about time. Loopback only, bounded loops.
+//! `just bench-mock`: the release binary over loopback. Prints, and asserts nothing about time:
+//! - start-up: spawn -> first discovery answer (median of 30; target < 5 ms);
+//! - refresh grants per second (16 keep-alive connections; target > 20,000 on 2 cores);
+//! - resident memory (VmRSS) as the same server goes on to 1,000,000 refresh grants (target:
+//!   flat, < 64 MB; the journal, token records and issued secrets are bounded);
+//! - discovery latency while the full journal is fetched in a loop, and while 1,000 idle
+//!   connections are open (target < 50 ms).
+//!
+//! Loopback only, bounded loops.
 
+use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream as StdStream;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -12,6 +22,10 @@ use tokio::net::TcpStream;
 const STARTS: usize = 30;
 const WORKERS: usize = 16;
 const REFRESH_SECONDS: u64 = 5;
+/// Refresh grants the memory phase drives the server to, in total.
+const TOTAL_GRANTS: u64 = 1_000_000;
+const IDLE_CONNECTIONS: usize = 1_000;
+const LATENCY_SAMPLES: usize = 200;
 
 fn main() {
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
@@ -25,7 +39,49 @@ fn main() {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    runtime.block_on(refresh_throughput());
+    runtime.block_on(async {
+        let server = Server::spawn();
+        refresh_throughput(&server).await;
+        memory(&server).await;
+        latency_during_journal_fetches(&server).await;
+        latency_with_idle_connections(&server).await;
+        server.stop();
+    });
+}
+
+/// The release binary as its own process.
+struct Server {
+    child: std::process::Child,
+    port: u16,
+    pid: u32,
+}
+
+impl Server {
+    fn spawn() -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cliauth-mock"))
+            .args(["serve", "--port", "0"])
+            .env_remove("CLIAUTH_MOCK_CONFIG")
+            .env_remove("CLIAUTH_MOCK_PORT")
+            .env_remove("CLIAUTH_MOCK_JOURNAL_CAPACITY")
+            .env_remove("CLIAUTH_MOCK_RECORD_CAPACITY")
+            .env_remove("CLIAUTH_MOCK_MAX_CONNECTIONS")
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn cliauth-mock");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("readiness line");
+        let ready: serde_json::Value = serde_json::from_str(&line).expect("readiness JSON");
+        let port = u16::try_from(ready["port"].as_u64().expect("port")).expect("port fits");
+        let pid = child.id();
+        Self { child, port, pid }
+    }
+
+    fn stop(mut self) {
+        self.child.kill().expect("kill cliauth-mock");
+        self.child.wait().expect("reap cliauth-mock");
+    }
 }
 
 /// Spawns the binary `STARTS` times; measures spawn → first 200 from discovery.
@@ -85,9 +141,20 @@ struct Conn {
 }
 
 impl Conn {
-    async fn post_form(&mut self, path: &str, body: &str) -> (u16, Vec<u8>) {
+    async fn open(port: u16) -> Self {
+        let sock = TcpStream::connect(("127.0.0.1", port))
+            .await
+            .expect("connect");
+        sock.set_nodelay(true).expect("nodelay");
+        Self {
+            sock,
+            buf: Vec::new(),
+        }
+    }
+
+    async fn request(&mut self, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
         let req = format!(
-            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
         self.sock.write_all(req.as_bytes()).await.expect("write");
@@ -126,39 +193,18 @@ fn refresh_token(body: &[u8]) -> String {
         .to_owned()
 }
 
-/// Runs the server as the release binary (its own process, its own runtime) and drives
-/// `WORKERS` keep-alive connections, each refreshing its own token chain (strict rotation).
-async fn refresh_throughput() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cliauth-mock"))
-        .args(["serve", "--port", "0"])
-        .env_remove("CLIAUTH_MOCK_CONFIG")
-        .env_remove("CLIAUTH_MOCK_PORT")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn cliauth-mock");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("readiness line");
-    let ready: serde_json::Value = serde_json::from_str(&line).expect("readiness JSON");
-    let port = u16::try_from(ready["port"].as_u64().expect("port")).expect("port fits");
-    let pid = child.id();
-    let cpu_before = cpu_seconds(pid);
-    let deadline = Instant::now() + Duration::from_secs(REFRESH_SECONDS);
-    let started = Instant::now();
+/// Drives `WORKERS` keep-alive connections, each refreshing its own token chain (strict
+/// rotation), until `deadline` or until `count` grants in total have been made (whichever
+/// comes first); returns the number of grants.
+async fn drive(port: u16, deadline: Instant, count: Arc<AtomicU64>, limit: u64) -> u64 {
     let mut tasks = Vec::new();
     for _ in 0..WORKERS {
+        let count = Arc::clone(&count);
         tasks.push(tokio::spawn(async move {
-            let sock = TcpStream::connect(("127.0.0.1", port))
-                .await
-                .expect("connect");
-            sock.set_nodelay(true).expect("nodelay");
-            let mut conn = Conn {
-                sock,
-                buf: Vec::new(),
-            };
+            let mut conn = Conn::open(port).await;
             let (status, body) = conn
-                .post_form(
+                .request(
+                    "POST",
                     "/oauth/token",
                     "grant_type=password&username=alice&password=alice-password&client_id=cliauth",
                 )
@@ -166,9 +212,10 @@ async fn refresh_throughput() {
             assert_eq!(status, 200);
             let mut token = refresh_token(&body);
             let mut done = 0u64;
-            while Instant::now() < deadline {
+            while Instant::now() < deadline && count.fetch_add(1, Ordering::Relaxed) < limit {
                 let (status, body) = conn
-                    .post_form(
+                    .request(
+                        "POST",
                         "/oauth/token",
                         &format!(
                             "grant_type=refresh_token&client_id=cliauth&refresh_token={token}"
@@ -186,8 +233,17 @@ async fn refresh_throughput() {
     for t in tasks {
         total += t.await.expect("worker");
     }
+    total
+}
+
+/// Refresh grants per second for `REFRESH_SECONDS`, server in its own process.
+async fn refresh_throughput(server: &Server) {
+    let cpu_before = cpu_seconds(server.pid);
+    let deadline = Instant::now() + Duration::from_secs(REFRESH_SECONDS);
+    let started = Instant::now();
+    let total = drive(server.port, deadline, Arc::default(), u64::MAX).await;
     let secs = started.elapsed().as_secs_f64();
-    let server_cpu = cpu_seconds(pid) - cpu_before;
+    let server_cpu = cpu_seconds(server.pid) - cpu_before;
     #[expect(clippy::cast_precision_loss, reason = "a request count far below 2^52")]
     let rate = total as f64 / secs;
     println!(
@@ -198,8 +254,121 @@ async fn refresh_throughput() {
     println!(
         "server CPU time for them: {server_cpu:.2} s = {per_cpu:.0} refresh grants per server CPU-second (the figure that does not depend on what else runs on the machine)"
     );
-    child.kill().expect("kill cliauth-mock");
-    child.wait().expect("reap cliauth-mock");
+}
+
+/// Goes on to `TOTAL_GRANTS` refresh grants (counting the login and throughput phase's
+/// requests as the server saw them only roughly: the figure is grants made here), printing
+/// the server's resident memory at checkpoints.
+async fn memory(server: &Server) {
+    let started = Instant::now();
+    let far = Instant::now() + Duration::from_secs(3600);
+    let mut made = 0;
+    let mut line = format!(
+        "RSS (VmRSS) of the server: at start of the phase {} MB",
+        rss_mb(server.pid)
+    );
+    for checkpoint in [100_000, 250_000, 500_000, 750_000, TOTAL_GRANTS] {
+        made += drive(server.port, far, Arc::new(AtomicU64::new(made)), checkpoint).await;
+        write!(
+            line,
+            ", after {}k grants {} MB",
+            made / 1000,
+            rss_mb(server.pid)
+        )
+        .expect("write to a String");
+    }
+    println!(
+        "{line} ({made} refresh grants in {:.0} s)",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Resident set size of a process in MB, from `/proc/PID/status` (Linux).
+fn rss_mb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS");
+    kb / 1024
+}
+
+/// Discovery latency over one keep-alive connection, `LATENCY_SAMPLES` requests 5 ms apart;
+/// `fresh` opens a new connection per request instead.
+async fn discovery_latencies(port: u16, fresh: bool) -> Vec<Duration> {
+    let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
+    let mut conn = Conn::open(port).await;
+    for _ in 0..LATENCY_SAMPLES {
+        let started = Instant::now();
+        if fresh {
+            conn = Conn::open(port).await;
+        }
+        let (status, _) = conn
+            .request("GET", "/.well-known/oauth-authorization-server", "")
+            .await;
+        samples.push(started.elapsed());
+        assert_eq!(status, 200);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    samples.sort();
+    samples
+}
+
+fn summary(samples: &[Duration]) -> String {
+    format!(
+        "median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        ms(samples[samples.len() / 2]),
+        ms(samples[samples.len() * 99 / 100]),
+        ms(samples[samples.len() - 1])
+    )
+}
+
+/// Discovery latency while another connection fetches the whole (full) journal in a loop.
+async fn latency_during_journal_fetches(server: &Server) {
+    let port = server.port;
+    let stop = Arc::new(AtomicBool::new(false));
+    let journal_task = {
+        let stop = Arc::clone(&stop);
+        tokio::spawn(async move {
+            let mut conn = Conn::open(port).await;
+            let (mut fetches, mut bytes) = (0u64, 0usize);
+            while !stop.load(Ordering::Relaxed) {
+                let (status, body) = conn.request("GET", "/__admin/journal", "").await;
+                assert_eq!(status, 200);
+                fetches += 1;
+                bytes = body.len();
+            }
+            (fetches, bytes)
+        })
+    };
+    let samples = discovery_latencies(port, false).await;
+    stop.store(true, Ordering::Relaxed);
+    let (fetches, bytes) = journal_task.await.expect("journal fetcher");
+    println!(
+        "discovery while the full journal ({} KB a fetch) is fetched in a loop ({fetches} fetches), {LATENCY_SAMPLES} requests: {}",
+        bytes / 1024,
+        summary(&samples)
+    );
+}
+
+/// Discovery latency, one new connection per request, while `IDLE_CONNECTIONS` connections
+/// are open and idle (more than the server's default cap of 512: it closes the oldest idle).
+async fn latency_with_idle_connections(server: &Server) {
+    let mut idle = Vec::with_capacity(IDLE_CONNECTIONS);
+    for _ in 0..IDLE_CONNECTIONS {
+        idle.push(
+            TcpStream::connect(("127.0.0.1", server.port))
+                .await
+                .expect("connect an idle connection"),
+        );
+    }
+    let samples = discovery_latencies(server.port, true).await;
+    println!(
+        "discovery (new connection each) while {IDLE_CONNECTIONS} idle connections were opened, {LATENCY_SAMPLES} requests: {}",
+        summary(&samples)
+    );
+    drop(idle);
 }
 
 /// User + system CPU seconds a process has used, from `/proc/PID/stat` (Linux).

@@ -119,6 +119,7 @@ pub use crate::config::{
 };
 pub use crate::error::Error;
 pub use crate::journal::{DEFAULT_JOURNAL_CAPACITY, JournalEntry, LineageEntry};
+pub use crate::model::retention::DEFAULT_RECORD_CAPACITY;
 pub use crate::rules::{Action, CatalogName, HoldOrder, Rule, RuleMatch};
 
 use crate::model::state::DeviceDecision;
@@ -144,6 +145,7 @@ pub struct MockServerBuilder {
     port: u16,
     dialect: Option<Dialect>,
     journal_capacity: Option<usize>,
+    record_capacity: Option<usize>,
     limits: Limits,
     host: Option<IpAddr>,
     admin_token: Option<AdminToken>,
@@ -177,6 +179,17 @@ impl MockServerBuilder {
     #[must_use]
     pub fn journal_capacity(mut self, capacity: usize) -> Self {
         self.journal_capacity = Some(capacity);
+        self
+    }
+
+    /// Keeps at most this many access-token records, spent (rotated or revoked) refresh-token
+    /// records and issued secrets (default [`DEFAULT_RECORD_CAPACITY`]); the oldest are
+    /// forgotten, so memory stays flat over millions of grants. A forgotten access token is
+    /// unknown to the hosted API, a forgotten spent refresh token is `invalid_grant` without
+    /// reuse detection; active refresh tokens are always kept.
+    #[must_use]
+    pub fn record_capacity(mut self, capacity: usize) -> Self {
+        self.record_capacity = Some(capacity);
         self
     }
 
@@ -257,6 +270,7 @@ impl MockServerBuilder {
         let shared = Arc::new(
             Shared::new(config, tokens::Signer::new(), format!("{scheme}://{addr}"))
                 .with_journal_capacity(self.journal_capacity.unwrap_or(DEFAULT_JOURNAL_CAPACITY))
+                .with_record_capacity(self.record_capacity.unwrap_or(DEFAULT_RECORD_CAPACITY))
                 .with_admin_token(self.admin_token),
         );
         // Key generation seeds AWS-LC's RNG (about 25 ms of CPU); do it beside serving so
@@ -384,8 +398,16 @@ impl MockServer {
 
     /// Every secret the server minted: access and refresh tokens, authorization codes, device
     /// codes and client secrets (not user codes, which people read aloud).
+    /// The newest [`MockServerBuilder::record_capacity`] of them (10,000 by default; a test
+    /// scenario mints a handful): check [`issued_secrets_dropped`](Self::issued_secrets_dropped)
+    /// is 0 when a scan must see every one.
     pub fn issued_secrets(&self) -> Vec<String> {
-        lock(&self.shared.state).secrets.clone()
+        lock(&self.shared.state).secrets.to_vec()
+    }
+
+    /// How many older issued secrets were dropped to keep the record capacity.
+    pub fn issued_secrets_dropped(&self) -> u64 {
+        lock(&self.shared.state).secrets.dropped()
     }
 
     /// Moves the server clock forward.

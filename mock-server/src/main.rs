@@ -71,6 +71,10 @@ enum Command {
         /// Keep at most this many journal entries; older ones are dropped and counted.
         #[arg(long, value_name = "N", env = "CLIAUTH_MOCK_JOURNAL_CAPACITY", default_value_t = cliauth_mock::DEFAULT_JOURNAL_CAPACITY)]
         journal_capacity: usize,
+        /// Keep at most this many access-token records, spent refresh-token records and issued
+        /// secrets; the oldest are forgotten (memory stays flat over millions of grants).
+        #[arg(long, value_name = "N", env = "CLIAUTH_MOCK_RECORD_CAPACITY", default_value_t = cliauth_mock::DEFAULT_RECORD_CAPACITY)]
+        record_capacity: usize,
         /// Keep at most this many connections open; at the cap the oldest idle one is closed.
         #[arg(long, value_name = "N", env = "CLIAUTH_MOCK_MAX_CONNECTIONS", default_value_t = cliauth_mock::DEFAULT_MAX_CONNECTIONS)]
         max_connections: usize,
@@ -125,6 +129,7 @@ enum Command {
 struct Options {
     port: u16,
     journal_capacity: usize,
+    record_capacity: usize,
     max_connections: usize,
     idle_timeout: u64,
     exit_with_parent: bool,
@@ -147,6 +152,7 @@ fn main() -> ExitCode {
         config,
         dialect,
         journal_capacity,
+        record_capacity,
         max_connections,
         idle_timeout,
         exit_with_parent,
@@ -172,6 +178,7 @@ fn main() -> ExitCode {
     let options = Options {
         port,
         journal_capacity,
+        record_capacity,
         max_connections,
         idle_timeout,
         exit_with_parent,
@@ -259,6 +266,7 @@ fn run(options: &Options, config: Config) -> anyhow::Result<()> {
             .port(options.port)
             .config(config)
             .journal_capacity(options.journal_capacity)
+            .record_capacity(options.record_capacity)
             .max_connections(options.max_connections)
             .idle_timeout(std::time::Duration::from_secs(options.idle_timeout));
         if let Some(token) = options.admin_token.clone() {

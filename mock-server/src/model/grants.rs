@@ -258,7 +258,8 @@ impl Shared {
             .entry(family)
             .or_default()
             .access
-            .push(access.clone());
+            .push_back(access.clone());
+        st.retain_access(&access);
         st.secrets.push(access.clone());
         st.secrets.extend(id_token.iter().cloned());
         Ok(TokenPair {
@@ -354,6 +355,7 @@ impl Shared {
                         reuses: 0,
                     };
                 }
+                st.retain_spent(presented);
                 drop(st);
                 self.lineage(presented, None, family, "rotated", None);
                 self.lineage(&successor, Some(presented), family, "issued", None);

@@ -10,6 +10,7 @@
 
 pub(crate) mod grants;
 mod id_token;
+pub(crate) mod retention;
 pub(crate) mod state;
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -76,6 +77,14 @@ impl Shared {
     /// The same, with a journal keeping at most `capacity` entries.
     pub(crate) fn with_journal_capacity(mut self, capacity: usize) -> Self {
         self.journal = Mutex::new(Journal::with_capacity(capacity));
+        self
+    }
+
+    /// The same, keeping at most `capacity` access-token records, spent refresh-token records
+    /// and issued secrets (see `retention.rs`).
+    pub(crate) fn with_record_capacity(mut self, capacity: usize) -> Self {
+        let config = lock(&self.state).config.clone();
+        self.state = Mutex::new(State::with_capacity(config, capacity));
         self
     }
 

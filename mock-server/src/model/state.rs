@@ -1,9 +1,11 @@
 //! The records the server keeps: clients, codes, device authorizations, tokens and families.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use crate::config::{AuthMethod, ClientSecret, Config, DeviceStep, UserConfig, default_scopes};
 use crate::rules::RuleSlot;
+
+use super::retention::{DEFAULT_RECORD_CAPACITY, Retention, Secrets};
 
 /// Mutable server state.
 #[derive(Debug)]
@@ -17,13 +19,21 @@ pub(crate) struct State {
     pub(crate) refresh: HashMap<String, RefreshRecord>,
     pub(crate) access: HashMap<String, AccessRecord>,
     pub(crate) families: HashMap<u64, Family>,
-    pub(crate) secrets: Vec<String>,
+    /// Every secret minted, the newest of them (see `retention.rs`).
+    pub(crate) secrets: Secrets,
     pub(crate) rules: Vec<RuleSlot>,
+    pub(crate) retention: Retention,
     next_family: u64,
 }
 
 impl State {
     pub(crate) fn new(config: Config) -> Self {
+        Self::with_capacity(config, DEFAULT_RECORD_CAPACITY)
+    }
+
+    /// Keeps at most `capacity` access-token records, spent refresh-token records and issued
+    /// secrets (see `retention.rs`).
+    pub(crate) fn with_capacity(config: Config, capacity: usize) -> Self {
         let rules = config.rules.iter().cloned().map(RuleSlot::new).collect();
         Self {
             config,
@@ -35,8 +45,9 @@ impl State {
             refresh: HashMap::new(),
             access: HashMap::new(),
             families: HashMap::new(),
-            secrets: Vec::new(),
+            secrets: Secrets::new(capacity),
             rules,
+            retention: Retention::new(capacity),
             next_family: 1,
         }
     }
@@ -64,7 +75,7 @@ impl State {
                 f.revoked.get_or_insert_with(|| reason.to_owned());
                 f.access.clone()
             }
-            None => Vec::new(),
+            None => VecDeque::new(),
         };
         for a in access {
             if let Some(rec) = self.access.get_mut(&a) {
@@ -72,13 +83,20 @@ impl State {
             }
         }
         let mut revoked = Vec::new();
+        let mut newly_spent = Vec::new();
         for (token, r) in &mut self.refresh {
             if r.family == family && !matches!(r.status, RefreshStatus::Revoked { .. }) {
+                if r.status == RefreshStatus::Active {
+                    newly_spent.push(token.clone());
+                }
                 r.status = RefreshStatus::Revoked {
                     reason: reason.to_owned(),
                 };
                 revoked.push(token.clone());
             }
+        }
+        for token in &newly_spent {
+            self.retain_spent(token);
         }
         revoked
     }
@@ -239,7 +257,8 @@ pub(crate) struct AccessRecord {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Family {
     pub(crate) revoked: Option<String>,
-    pub(crate) access: Vec<String>,
+    /// Its access tokens, oldest first (the oldest are forgotten first, see `retention.rs`).
+    pub(crate) access: VecDeque<String>,
     /// The grant that started it: `authorization_code`, `device_code`, `password`.
     pub(crate) flow: &'static str,
     /// Server clock when it started.

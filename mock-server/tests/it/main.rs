@@ -14,6 +14,8 @@ mod hosted;
 mod interop;
 mod malformed;
 mod openid;
+mod readme;
+mod retention;
 mod scopes;
 mod skillmeat;
 mod spec_kitty;
