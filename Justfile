@@ -140,6 +140,6 @@ conformance-seeds *ARGS:
     cargo build -q -p cliauth-conformance --tests
     python3 docs/conformance/seeds.py {{ARGS}}
 
-# Fuzz every cargo-fuzz target in fuzz/ for SECS seconds each (nightly or RUSTC_BOOTSTRAP=1; installs cargo-fuzz).
+# Fuzz every cargo-fuzz target in fuzz/ for SECS seconds each, with AddressSanitizer (see fuzz/README.md).
 fuzz SECS="60":
     bash fuzz/run {{SECS}}
