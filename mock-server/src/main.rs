@@ -31,6 +31,7 @@ Environment (each the twin of the flag named):
   CLIAUTH_MOCK_CONFIG            --config
   CLIAUTH_MOCK_DIALECT           --dialect
   CLIAUTH_MOCK_JOURNAL_CAPACITY  --journal-capacity
+  CLIAUTH_MOCK_RECORD_CAPACITY   --record-capacity
   CLIAUTH_MOCK_MAX_CONNECTIONS   --max-connections
   CLIAUTH_MOCK_IDLE_TIMEOUT      --idle-timeout
   CLIAUTH_MOCK_EXIT_WITH_PARENT  --exit-with-parent
