@@ -304,7 +304,7 @@ mod tests {
         assert_eq!((sk.min_leeway, sk.timeout_factor), (5, 4));
         let sm = Profile::from_file(&dir.join("skillmeat.toml")).unwrap();
         assert_eq!(sm.dialect, cliauth_mock::Dialect::Skillmeat);
-        assert!(sm.capabilities.is_empty());
+        assert_eq!(sm.capabilities, ["refresh_tokens"]);
         let cliauth = Profile::from_file(&dir.join("cliauth.toml")).unwrap();
         assert_eq!(cliauth.dialect, cliauth_mock::Dialect::Cliauth);
         assert_eq!(cliauth.timeout_factor, 1);
