@@ -44,7 +44,9 @@ def search_path() -> str:
 def programs(profile: dict) -> list[str]:
     """Every program the profile starts: its actions' and setup/teardown commands' first words
     (the wrapped command too, for a login wrapper)."""
-    commands = [a.get("command", []) for a in profile.get("actions", {}).values()]
+    # `program`: the client's own program, which the harness requires on PATH.
+    commands = [[profile["program"]]] if "program" in profile else []
+    commands += [a.get("command", []) for a in profile.get("actions", {}).values()]
     commands += [h.get("command", []) for key in ("setup", "teardown") for h in profile.get(key, [])]
     found = []
     for argv in commands:
