@@ -99,3 +99,43 @@ fn a_process_that_outlives_max_wall_ms_is_a_finding_reported_before_the_deadline
         "not the 30 s scenario deadline"
     );
 }
+
+/// A toy device client that polls twice at once, ignoring the `slow_down` between (the device
+/// code goes through stdin: the argv invariant watches the command lines).
+const IMPATIENT_POLLER: &str = r#"
+name = "toy"
+home_env = "TOY_HOME"
+[actions.login_device]
+command = ["sh", "-c", """
+dc=$(curl -s --noproxy '*' -d client_id=cliauth {server_url}/oauth/device_authorization | jq -r .device_code)
+for i in 1 2; do echo "client_id=cliauth&grant_type=urn:ietf:params:oauth:grant-type:device_code&device_code=$dc" | curl -s --noproxy '*' -d @- {server_url}/oauth/token >/dev/null; done
+"""]
+"#;
+
+fn device_scenario(too_fast: u64) -> Scenario {
+    Scenario::from_toml_str(
+        &format!(
+            "description = \"d\"\n[server.device]\ninterval = 1\nscript = [\"slow_down\", \"approved\"]\n\
+             [[step]]\nkind = \"run\"\naction = \"login_device\"\n[step.expect]\nexit = 0\n\
+             journal = [{{ grant_type = \"urn:ietf:params:oauth:grant-type:device_code\", poll_too_fast = true, count = {too_fast} }}]\n"
+        ),
+        Path::new("toy/device.toml"),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_poll_sooner_than_the_grown_interval_counts_as_too_fast() {
+    let suite = Suite {
+        profile: Profile::from_toml_str(IMPATIENT_POLLER, Path::new("toy.toml")).unwrap(),
+        bin_dir: None,
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(suite.run(&device_scenario(1))).unwrap();
+    let report = runtime
+        .block_on(suite.run(&device_scenario(0)))
+        .unwrap_err()
+        .report;
+    assert!(report.contains("poll_too_fast=true"), "{report}");
+    assert!(report.contains("observed: 1"), "{report}");
+}

@@ -15,6 +15,8 @@ use crate::admin_token::AdminToken;
 use crate::clock::MAX_SECONDS;
 use crate::config::Config;
 use crate::dialects;
+use crate::error::Error;
+use crate::model::grants::SignIn;
 use crate::model::state::{DeviceDecision, State as ModelState};
 use crate::model::{Shared, lock};
 use crate::oauth_error::OAuthError;
@@ -36,6 +38,30 @@ pub(crate) fn release_hold(s: &Shared, runtime: &tokio::runtime::Handle, name: &
     // The release task ends by itself once every ticket is processed; nobody needs its result.
     drop(runtime.spawn(release(tickets, order)));
     n
+}
+
+/// Mints an access token for `username` as a login would (its own token family, the
+/// configured lifetime, the first configured client), so that a scenario can hand a CLI a
+/// real issued secret through a flag, the environment, stdin or a file; the token joins
+/// [`crate::MockServer::issued_secrets`], so every leak and file invariant knows it.
+pub(crate) fn mint_token(s: &Shared, username: &str) -> Result<String, Error> {
+    let client_id = {
+        let st = lock(&s.state);
+        if st.user(username).is_none() {
+            return Err(Error::UnknownUser {
+                username: username.to_owned(),
+            });
+        }
+        st.config
+            .clients
+            .first()
+            .map_or_else(|| "cliauth".to_owned(), |c| c.client_id.clone())
+    };
+    s.issue_new(username, &client_id, "", "admin_mint", SignIn::default())
+        .map(|pair| pair.access_token)
+        .map_err(|e| Error::Mint {
+            reason: e.to_string(),
+        })
 }
 
 /// Replaces the configuration (rules included); issued tokens stay valid.
@@ -76,6 +102,7 @@ pub(crate) fn router(state: AdminState) -> Router {
         .route("/device/deny", post(deny))
         .route("/tokens/revoke", post(revoke_user))
         .route("/tokens/expire", post(expire))
+        .route("/tokens/mint", post(mint))
         .route("/clock/advance", post(advance))
         .route("/journal", get(journal))
         .route("/secrets", get(secrets))
@@ -241,6 +268,17 @@ async fn revoke_user(State(a): State<AdminState>, ctx: Ctx) -> Result<Response, 
     Ok(ok(
         serde_json::json!({ "ok": true, "families_revoked": families }),
     ))
+}
+
+async fn mint(State(a): State<AdminState>, ctx: Ctx) -> Result<Response, OAuthError> {
+    let body = json_body(&ctx)?;
+    let Some(username) = body.get("username").and_then(serde_json::Value::as_str) else {
+        return Err(OAuthError::invalid_request("send {\"username\": ...}"));
+    };
+    match mint_token(&a.shared, username) {
+        Ok(token) => Ok(ok(serde_json::json!({ "access_token": token }))),
+        Err(e) => Err(OAuthError::invalid_request(&format!("failed to {e}"))),
+    }
 }
 
 async fn expire(State(a): State<AdminState>) -> Response {

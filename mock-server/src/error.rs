@@ -38,6 +38,18 @@ pub enum Error {
         /// The user code asked for, `None` for "the most recent".
         user_code: Option<String>,
     },
+    /// A token was to be minted for a user the configuration does not have.
+    #[error("mint a token for user {username:?}: no such user in [[users]]")]
+    UnknownUser {
+        /// The user asked for.
+        username: String,
+    },
+    /// A token could not be minted.
+    #[error("mint a token: {reason}")]
+    Mint {
+        /// What went wrong.
+        reason: String,
+    },
     /// The server task ended abnormally.
     #[error("join the server task")]
     Join(#[source] tokio::task::JoinError),

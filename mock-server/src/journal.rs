@@ -32,6 +32,9 @@ pub struct JournalEntry {
     pub at_ms: u64,
     /// Device-code polls: time since the previous poll of the same device code.
     pub poll_gap_ms: Option<u64>,
+    /// Device-code polls after the first: the interval the client had to wait (RFC 8628
+    /// §3.5: the granted `interval`, plus 5 s for every `slow_down` answered so far).
+    pub poll_interval_ms: Option<u64>,
     /// What the server did, e.g. `rotated`, `reuse_detected`, `benign_replay`, `family_revoked`.
     pub outcome: Option<String>,
     /// Fingerprint (first 8 hex of SHA-256) of the bearer token sent, if any.
@@ -41,6 +44,12 @@ pub struct JournalEntry {
 }
 
 impl JournalEntry {
+    /// Whether this is a device-code poll that came sooner than the interval then in force
+    /// allowed (RFC 8628 §3.5), judged on the server's clock.
+    pub fn poll_too_fast(&self) -> bool {
+        matches!((self.poll_gap_ms, self.poll_interval_ms), (Some(gap), Some(interval)) if gap < interval)
+    }
+
     /// Whether this is a token-endpoint request with this grant type answered with this status.
     pub fn is_grant(&self, grant_type: &str, status: u16) -> bool {
         self.path == "/oauth/token"
@@ -238,6 +247,7 @@ pub(crate) fn blank(method: &str, path: &str, at_ms: u64) -> JournalEntry {
         rule: None,
         at_ms,
         poll_gap_ms: None,
+        poll_interval_ms: None,
         outcome: None,
         bearer_fingerprint: None,
         tls_handshake: false,

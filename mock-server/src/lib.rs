@@ -440,6 +440,17 @@ impl MockServer {
         self.shared.revoke_user(username)
     }
 
+    /// Mints an access token for `username` as a login would (its own token family, the
+    /// configured lifetime): a real issued secret for a scenario to give a CLI through a flag,
+    /// the environment, stdin or a file. It joins [`MockServer::issued_secrets`].
+    ///
+    /// # Errors
+    /// [`Error::UnknownUser`] when `[[users]]` has no such user; [`Error::Mint`] when the
+    /// token cannot be signed.
+    pub fn mint_token(&self, username: &str) -> Result<String, Error> {
+        admin::mint_token(&self.shared, username)
+    }
+
     /// Makes every access token expired now; returns how many were live.
     pub fn expire_access_tokens(&self) -> usize {
         self.shared.expire_access_tokens()

@@ -19,7 +19,7 @@ pub(crate) struct OAuthError {
     pub(crate) retry_after: Option<u32>,
     pub(crate) www_authenticate: Option<String>,
     pub(crate) outcome: Option<&'static str>,
-    pub(crate) poll_gap: Option<u64>,
+    pub(crate) poll_gap: Option<PollGap>,
 }
 
 impl fmt::Display for OAuthError {
@@ -103,7 +103,7 @@ impl IntoResponse for OAuthError {
             resp.extensions_mut().insert(Outcome(o));
         }
         if let Some(g) = self.poll_gap {
-            resp.extensions_mut().insert(PollGap(g));
+            resp.extensions_mut().insert(g);
         }
         resp
     }
@@ -113,6 +113,11 @@ impl IntoResponse for OAuthError {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Outcome(pub(crate) &'static str);
 
-/// A device poll's gap, carried in response extensions for the journal.
+/// A device poll's gap since the previous poll of the same code, and the interval that was
+/// in force for it (RFC 8628 §3.5: the last `interval`, plus 5 s for every `slow_down` so
+/// far), carried in response extensions for the journal.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct PollGap(pub(crate) u64);
+pub(crate) struct PollGap {
+    pub(crate) gap_ms: u64,
+    pub(crate) interval_ms: u64,
+}

@@ -105,6 +105,43 @@ impl Run<'_> {
         Ok(vars)
     }
 
+    /// Writes the step's `{token}` to a file of its own (0600, in a 0700 folder of the
+    /// scenario's root, outside every home) for an action whose command names `{token_file}`: the way a CLI
+    /// reads a secret from a file. Returns the path.
+    fn token_file(&self, vars: &BTreeMap<String, String>) -> Result<String, Miss> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let token = vars.get("token").ok_or_else(|| {
+            Miss::new(
+                "the step gives `{token}` for the action's `{token_file}`",
+                "it gives no `token` var",
+            )
+        })?;
+        let dir = self.root.path().join("inputs");
+        let path = dir.join("token-file");
+        let fail = |e: std::io::Error| {
+            Miss::new(
+                format!("the token file {} can be written", path.display()),
+                e.to_string(),
+            )
+        };
+        if !dir.is_dir() {
+            std::os::unix::fs::DirBuilderExt::mode(&mut std::fs::DirBuilder::new(), 0o700)
+                .create(&dir)
+                .map_err(fail)?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(fail)?;
+        file.write_all(format!("{token}\n").as_bytes())
+            .map_err(fail)?;
+        Ok(path.display().to_string())
+    }
+
     /// The clean environment: the caller's, minus the profile's prefixes and proxies, plus
     /// the profile's settings.
     pub(super) fn environment(
@@ -179,13 +216,22 @@ impl Run<'_> {
     pub(super) async fn spawn(&mut self, r: &RunStep, n: u32) -> Result<Proc, Miss> {
         let profile = self.profile();
         let home = self.home(&r.home)?;
-        let vars = self.step_vars(r, &home)?;
+        let mut vars = self.step_vars(r, &home)?;
         let action = profile.actions.get(&r.action).ok_or_else(|| {
             Miss::new(
                 format!("the profile has action {:?}", r.action),
                 "it does not",
             )
         })?;
+        if action
+            .command
+            .iter()
+            .chain(&action.stdin)
+            .any(|a| a.contains("{token_file}"))
+        {
+            let file = self.token_file(&vars)?;
+            vars.insert("token_file".to_owned(), file);
+        }
         let mut argv = Vec::new();
         for arg in &action.command {
             argv.push(

@@ -119,8 +119,9 @@ impl Run<'_> {
                 }
             }
         }
-        for fc in &expect.files {
-            self.check_file(fc)?;
+        let succeeded = outputs.iter().all(|o| o.exit == Some(0));
+        for fc in expect.files.iter().filter(|fc| succeeded || !fc.if_success) {
+            self.check_file(fc, outputs)?;
         }
         Ok(())
     }
@@ -175,6 +176,7 @@ fn journal_matches(jc: &JournalCount, e: &JournalEntry) -> bool {
         && jc
             .min_poll_gap_ms
             .is_none_or(|m| e.poll_gap_ms.is_some_and(|g| g >= m))
+        && jc.poll_too_fast.is_none_or(|t| t == e.poll_too_fast())
         && jc.bearer.is_none_or(|b| match b {
             Bearer::Absent => e.bearer_fingerprint.is_none(),
             Bearer::Present => e.bearer_fingerprint.is_some(),
@@ -197,6 +199,7 @@ fn describe_journal(jc: &JournalCount) -> String {
     add("outcome", jc.outcome.clone());
     add("rule", jc.rule.clone());
     add("min_poll_gap_ms", jc.min_poll_gap_ms.map(|m| m.to_string()));
+    add("poll_too_fast", jc.poll_too_fast.map(|t| t.to_string()));
     add("bearer", jc.bearer.map(|b| format!("{b:?}").to_lowercase()));
     add("tls_handshake", jc.tls_handshake.map(|t| t.to_string()));
     if parts.is_empty() {

@@ -112,6 +112,10 @@ impl Run<'_> {
                     ));
                 }
             }
+            AdminAction::MintToken { username, capture } => {
+                let token = s.mint_token(username).map_err(|e| fail(&e))?;
+                self.vars.insert(capture.clone(), token);
+            }
             AdminAction::ExpireAccessTokens => {
                 if s.expire_access_tokens() == 0 {
                     return Err(Miss::new(

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{Run, StepResult};
-use crate::outcome::Miss;
+use crate::outcome::{Miss, Output, indent};
 use crate::profile::path_name;
 use crate::scenario::{FileCheck, FsAction, FsStep};
 
@@ -135,10 +135,32 @@ impl Run<'_> {
         Ok(out)
     }
 
-    pub(super) fn check_file(&mut self, fc: &FileCheck) -> Result<(), Miss> {
+    pub(super) fn check_file(&mut self, fc: &FileCheck, outputs: &[Output]) -> Result<(), Miss> {
         use std::os::unix::fs::PermissionsExt as _;
         let home = self.home(&fc.home)?;
         let matches = self.resolve(&home, &fc.path)?;
+        if fc.named_on_stderr {
+            let names: Vec<String> = matches
+                .iter()
+                .filter_map(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect();
+            if names.is_empty() {
+                return Err(Miss::new(
+                    format!("{} exists, to be named on stderr", fc.path),
+                    "no such file",
+                ));
+            }
+            if let Some(silent) = outputs
+                .iter()
+                .find(|o| !names.iter().any(|n| o.stderr.contains(n.as_str())))
+            {
+                return Err(Miss::new(
+                    format!("{} names {} on stderr", silent.label, names.join(" or ")),
+                    format!("its stderr:\n{}", indent(&silent.stderr)),
+                ));
+            }
+        }
         if let Some(exists) = fc.exists
             && exists == matches.is_empty()
         {

@@ -117,6 +117,10 @@ pub struct JournalCount {
     /// Device-code polls that came at least this many milliseconds after the previous poll.
     #[serde(default)]
     pub min_poll_gap_ms: Option<u64>,
+    /// Device-code polls that came sooner (`true`) or not sooner (`false`) than the interval
+    /// then in force allowed (RFC 8628 §3.5: the granted `interval` plus 5 s per `slow_down`).
+    #[serde(default)]
+    pub poll_too_fast: Option<bool>,
     /// Whether the request carried an `Authorization: Bearer` header.
     #[serde(default)]
     pub bearer: Option<Bearer>,
@@ -192,6 +196,14 @@ pub struct FileCheck {
     /// Octal permission bits every match has.
     #[serde(default)]
     pub mode: Option<Mode>,
+    /// Every process of the step named the file on stderr (its file name, the last
+    /// component, is enough): an error or warning about a file says which one.
+    #[serde(default)]
+    pub named_on_stderr: bool,
+    /// The check applies only when every process of the step exited 0 (a client that went
+    /// on despite a problem must have repaired it; one that refused need not have).
+    #[serde(default)]
+    pub if_success: bool,
 }
 
 /// Checks a `count` / `min` / `max` triple.

@@ -109,7 +109,11 @@ pub(crate) fn poll(
             "device code was issued to another client",
         ));
     }
-    let gap = d.last_poll_ms.map(|last| now.saturating_sub(last));
+    let gap = d.last_poll_ms.map(|last| PollGap {
+        gap_ms: now.saturating_sub(last),
+        // Before this poll's own answer: a `slow_down` below lengthens the next wait only.
+        interval_ms: d.interval_s.saturating_mul(1000),
+    });
     d.last_poll_ms = Some(now);
     d.polls += 1;
     let answer = if d.redeemed {
@@ -130,7 +134,7 @@ pub(crate) fn poll(
             DeviceStep::Denied => Answer::Denied,
             DeviceStep::Expired => Answer::Expired,
         }
-    } else if gap.is_some_and(|g| g < d.interval_s.saturating_mul(1000)) {
+    } else if gap.is_some_and(|g| g.gap_ms < g.interval_ms) {
         Answer::SlowDown
     } else {
         match &d.decision {
@@ -171,7 +175,7 @@ pub(crate) fn poll(
             let pair = s.issue_new(&user, client_id, &scope, "device_code", SignIn::default())?;
             let mut resp = token_response(token_json(&pair, spec), Some("issued"));
             if let Some(g) = gap {
-                resp.extensions_mut().insert(PollGap(g));
+                resp.extensions_mut().insert(g);
             }
             return Ok(resp);
         }
@@ -179,7 +183,7 @@ pub(crate) fn poll(
     Err(with_gap(err, gap))
 }
 
-fn with_gap(mut e: OAuthError, gap: Option<u64>) -> OAuthError {
+fn with_gap(mut e: OAuthError, gap: Option<PollGap>) -> OAuthError {
     e.poll_gap = gap;
     e
 }

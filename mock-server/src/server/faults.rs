@@ -272,7 +272,9 @@ fn record(shared: &Shared, entry: JournalEntry, admin: bool) {
 
 fn note_outcome(entry: &mut JournalEntry, resp: &Response) {
     entry.outcome = resp.extensions().get::<Outcome>().map(|o| o.0.to_owned());
-    entry.poll_gap_ms = resp.extensions().get::<PollGap>().map(|g| g.0);
+    let gap = resp.extensions().get::<PollGap>();
+    entry.poll_gap_ms = gap.map(|g| g.gap_ms);
+    entry.poll_interval_ms = gap.map(|g| g.interval_ms);
 }
 
 fn status_response(

@@ -164,6 +164,44 @@ async fn tokens_are_revoked_and_expired_over_http() {
     assert_eq!(refresh(&server, s(&bob, "refresh_token")).await.0, 200);
 }
 
+/// A scenario that hands a CLI a token through a flag, the environment, stdin or a file needs
+/// a real issued secret: one the API accepts and the invariants know.
+#[tokio::test]
+async fn a_minted_token_works_at_the_api_and_counts_as_issued() {
+    let server = MockServer::start().await;
+    let token = server.mint_token("alice").unwrap();
+    let (status, _, me) = get(&server, "/api/v1/me", Some(&token)).await;
+    assert_eq!(
+        (status, me["username"].as_str()),
+        (200, Some("alice")),
+        "{me}"
+    );
+    assert!(server.issued_secrets().contains(&token));
+    let (status, body) = admin(
+        &server,
+        reqwest::Method::POST,
+        "/tokens/mint",
+        Some(json!({"username": "bob"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let over_http = s(&body, "access_token");
+    assert_eq!(get(&server, "/api/v1/me", Some(over_http)).await.0, 200);
+    let err = server.mint_token("mallory").unwrap_err().to_string();
+    assert!(
+        err.contains("\"mallory\"") && err.contains("[[users]]"),
+        "{err}"
+    );
+    let (status, body) = admin(
+        &server,
+        reqwest::Method::POST,
+        "/tokens/mint",
+        Some(json!({"username": "mallory"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+}
+
 #[tokio::test]
 async fn the_clock_advances_over_http() {
     let server = MockServer::start().await;

@@ -102,6 +102,32 @@ async fn polling_faster_than_the_interval_gets_slow_down_and_the_interval_grows_
     );
 }
 
+/// RFC 8628 §3.5: every `slow_down` adds 5 s for all later polls, so a client that caps its
+/// interval (spec-kitty at 10 s) polls sooner than allowed. Each poll's journal entry carries
+/// the interval in force, and `poll_too_fast` compares it with the gap, scripted or not.
+#[tokio::test]
+async fn each_poll_is_journaled_with_the_interval_in_force() {
+    let server =
+        server("[device]\ninterval = 6\nscript = [\"slow_down\", \"pending\", \"denied\"]\n").await;
+    let dc = s(&start(&server).await, "device_code").to_owned();
+    assert_eq!(error(&poll(&server, &dc).await), "slow_down");
+    // 6 s + one slow_down = 11 s: 10 s is too soon, 11 s is not.
+    server.advance_clock(Duration::from_secs(10));
+    assert_eq!(error(&poll(&server, &dc).await), "authorization_pending");
+    server.advance_clock(Duration::from_secs(11));
+    assert_eq!(error(&poll(&server, &dc).await), "access_denied");
+    let polls: Vec<_> = server
+        .journal()
+        .into_iter()
+        .filter(|e| e.grant_type.as_deref() == Some(GRANT))
+        .map(|e| (e.poll_interval_ms, e.poll_too_fast()))
+        .collect();
+    assert_eq!(
+        polls,
+        [(None, false), (Some(11_000), true), (Some(11_000), false)]
+    );
+}
+
 #[tokio::test]
 async fn a_script_decides_each_poll() {
     let server = server("[device]\ninterval = 0\nscript = [\"pending\", \"pending\", \"slow_down\", \"pending\", \"approved\"]\n").await;

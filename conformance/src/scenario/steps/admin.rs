@@ -50,6 +50,14 @@ pub enum AdminAction {
     },
     /// Make every access token issued so far expired.
     ExpireAccessTokens,
+    /// Mint an access token for a user as a login would and store it as `{capture}`: a real
+    /// issued secret to hand a client by flag, environment, stdin or file.
+    MintToken {
+        /// The user.
+        username: String,
+        /// The template variable that receives the token.
+        capture: String,
+    },
 }
 
 /// The `op` word of an admin step.
@@ -64,6 +72,7 @@ enum AdminOp {
     ReleaseHold,
     RevokeAll,
     ExpireAccessTokens,
+    MintToken,
 }
 
 /// An admin step as written: `op` beside every op's optional arguments.
@@ -82,6 +91,8 @@ struct RawAdminStep {
     #[serde(default)]
     username: Option<String>,
     #[serde(default)]
+    capture: Option<String>,
+    #[serde(default)]
     expect: Expect,
 }
 
@@ -96,6 +107,7 @@ impl TryFrom<RawAdminStep> for AdminStep {
             AdminOp::AddRule => &["rule"],
             AdminOp::ReleaseHold => &["name"],
             AdminOp::RevokeAll => &["username"],
+            AdminOp::MintToken => &["username", "capture"],
             AdminOp::ClearRules | AdminOp::ExpireAccessTokens => &[],
         };
         let given = [
@@ -104,6 +116,7 @@ impl TryFrom<RawAdminStep> for AdminStep {
             ("rule", raw.rule.is_some()),
             ("name", raw.name.is_some()),
             ("username", raw.username.is_some()),
+            ("capture", raw.capture.is_some()),
         ];
         if let Some((field, _)) = given.iter().find(|(f, set)| *set && !uses.contains(f)) {
             return Err(format!("admin op {op:?} does not use `{field}`"));
@@ -130,6 +143,10 @@ impl TryFrom<RawAdminStep> for AdminStep {
                 username: raw.username.ok_or_else(|| needs("username"))?,
             },
             AdminOp::ExpireAccessTokens => AdminAction::ExpireAccessTokens,
+            AdminOp::MintToken => AdminAction::MintToken {
+                username: raw.username.ok_or_else(|| needs("username"))?,
+                capture: raw.capture.ok_or_else(|| needs("capture"))?,
+            },
         };
         Ok(AdminStep {
             action,
@@ -175,6 +192,7 @@ impl AdminAction {
             AdminAction::ReleaseHold { .. } => "release_hold",
             AdminAction::RevokeAll { .. } => "revoke_all",
             AdminAction::ExpireAccessTokens => "expire_access_tokens",
+            AdminAction::MintToken { .. } => "mint_token",
         }
     }
 }
