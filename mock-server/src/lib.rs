@@ -102,7 +102,7 @@ mod server;
 pub mod tls;
 mod tokens;
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -135,6 +135,8 @@ pub struct MockServer {
     runtime: tokio::runtime::Handle,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    proxy_addr: Option<SocketAddr>,
+    ca_pem: Option<String>,
 }
 
 /// Configures a [`MockServer`] before it starts.
@@ -148,6 +150,8 @@ pub struct MockServerBuilder {
     host: Option<IpAddr>,
     admin_token: Option<AdminToken>,
     tls: Option<Arc<rustls::ServerConfig>>,
+    intercept: Vec<String>,
+    ca: Option<Arc<tls::CertificateAuthority>>,
 }
 
 impl MockServerBuilder {
@@ -222,6 +226,28 @@ impl MockServerBuilder {
         self
     }
 
+    /// Also listens as an HTTP `CONNECT` proxy that intercepts these hosts: it terminates TLS
+    /// with a certificate from the run's CA ([`MockServer::ca_pem`]) and serves this server's
+    /// engine inside the tunnel; a `CONNECT` to any other host is refused (403) and journaled.
+    /// Point a client at [`MockServer::proxy_url`] with `HTTPS_PROXY`.
+    #[must_use]
+    pub fn intercept<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.intercept = hosts.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Signs the interception certificate with this CA instead of one made at start (e.g. the
+    /// CA of `serve --tls`, so that one file is trusted for both).
+    #[must_use]
+    pub fn certificate_authority(mut self, ca: Arc<tls::CertificateAuthority>) -> Self {
+        self.ca = Some(ca);
+        self
+    }
+
     /// Binds 127.0.0.1 (or [`host`](Self::host)) and starts serving on the current Tokio runtime.
     pub async fn start(self) -> Result<MockServer, Error> {
         let mut config = self.config.unwrap_or_default();
@@ -241,16 +267,12 @@ impl MockServerBuilder {
         let listener = tokio::net::TcpListener::bind((host, self.port))
             .await
             .map_err(bind_error)?;
-        let bound = listener.local_addr().map_err(bind_error)?;
         // An unspecified address is not one a client can reach; loopback of its family is.
-        let addr = match bound.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => {
-                SocketAddr::from((Ipv4Addr::LOCALHOST, bound.port()))
-            }
-            IpAddr::V6(ip) if ip.is_unspecified() => {
-                SocketAddr::from((Ipv6Addr::LOCALHOST, bound.port()))
-            }
-            _ => bound,
+        let addr = server::listener::reachable(listener.local_addr().map_err(bind_error)?);
+        let proxy = if self.intercept.is_empty() {
+            None
+        } else {
+            Some(server::intercept::bind(host, &self.intercept, self.ca).await?)
         };
         let rsa = config.tokens.algorithm == SigningAlgorithm::Rs256;
         let scheme = if self.tls.is_some() { "https" } else { "http" };
@@ -279,14 +301,27 @@ impl MockServerBuilder {
             tls: self.tls.map(tokio_rustls::TlsAcceptor::from),
         };
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(app.serve(listener, stopped));
-        tracing::debug!(%addr, "mock server listening");
+        let proxy_addr = proxy.as_ref().map(|p| p.addr);
+        let ca_pem = proxy.as_ref().map(|p| p.ca_pem.clone());
+        let task = match proxy {
+            None => tokio::spawn(app.serve(listener, stopped, None)),
+            Some(p) => {
+                let plain = app.clone().serve(listener, stopped.clone(), None);
+                let tunnels = app.serve(p.listener, stopped, Some(p.interception));
+                tokio::spawn(async move {
+                    tokio::join!(plain, tunnels);
+                })
+            }
+        };
+        tracing::debug!(%addr, ?proxy_addr, "mock server listening");
         Ok(MockServer {
             shared,
             addr,
             runtime,
             stop,
             task: Some(task),
+            proxy_addr,
+            ca_pem,
         })
     }
 }
@@ -312,6 +347,18 @@ impl MockServer {
     /// Base URL of the hosted API and the server, `http://127.0.0.1:PORT` (no trailing slash).
     pub fn url(&self) -> String {
         self.shared.base_url.clone()
+    }
+
+    /// `http://127.0.0.1:PORT` of the interception proxy (for `HTTPS_PROXY`), when
+    /// [`intercept`](MockServerBuilder::intercept) named hosts.
+    pub fn proxy_url(&self) -> Option<String> {
+        self.proxy_addr.map(|a| format!("http://{a}"))
+    }
+
+    /// The PEM certificate of the CA the interception proxy's certificate chains to (for
+    /// `SSL_CERT_FILE`), when [`intercept`](MockServerBuilder::intercept) named hosts.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The issuer identifier (the base URL unless configured).

@@ -182,6 +182,11 @@ fn journal_matches(jc: &JournalCount, e: &JournalEntry) -> bool {
             Bearer::Present => e.bearer_fingerprint.is_some(),
         })
         && jc.tls_handshake.is_none_or(|t| t == e.tls_handshake)
+        && jc
+            .host
+            .as_ref()
+            .is_none_or(|h| e.host.as_ref().is_some_and(|got| got.eq_ignore_ascii_case(h)))
+        && jc.tls.is_none_or(|t| t == e.tls)
 }
 
 fn describe_journal(jc: &JournalCount) -> String {
@@ -202,6 +207,8 @@ fn describe_journal(jc: &JournalCount) -> String {
     add("poll_too_fast", jc.poll_too_fast.map(|t| t.to_string()));
     add("bearer", jc.bearer.map(|b| format!("{b:?}").to_lowercase()));
     add("tls_handshake", jc.tls_handshake.map(|t| t.to_string()));
+    add("host", jc.host.clone());
+    add("tls", jc.tls.map(|t| t.to_string()));
     if parts.is_empty() {
         "(any)".to_owned()
     } else {
