@@ -226,7 +226,10 @@ fn a_loose_file_must_be_named_and_either_refused_or_repaired() {
     let repairs = "chmod 600 \"$TOY_HOME/d/store.json\"; echo 'warning: repaired store.json' >&2";
     run(&toy, &loose_store_scenario(repairs)).unwrap();
     let report = run(&toy, &loose_store_scenario("exit 0")).unwrap_err();
-    assert!(report.contains("use#0 names store.json on stderr"), "{report}");
+    assert!(
+        report.contains("use#0 names store.json on stderr"),
+        "{report}"
+    );
     let report = run(&toy, &loose_store_scenario("echo store.json >&2")).unwrap_err();
     assert!(report.contains("store.json has mode 0600"), "{report}");
     assert!(report.contains("observed: 0644"), "{report}");
