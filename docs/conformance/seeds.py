@@ -11,7 +11,7 @@ A client is run only when every program its profile starts is on PATH (the venv 
 never "passed". Timeouts (the runner labels them `TIMEOUT (not a finding)`) are counted apart
 from failures, and each row records its wall time and the load average during its run.
 """
-import os, pathlib, re, shutil, subprocess, sys, threading, time, tomllib
+import json, os, pathlib, re, shutil, subprocess, sys, threading, time, tomllib
 
 ROOT = pathlib.Path.cwd()
 VENV_BIN = ROOT / "build/seed-venv/bin"
@@ -127,11 +127,38 @@ def run(row: str, profile: str, extra: list[str]) -> dict:
                 finished_at[m.group(1)] = at
     seconds = time.monotonic() - started
     load = sampler.finish()
-    log = "".join(lines)
     (RUNS / row / "finished-at.txt").write_text(
         "".join(f"{t:7.1f} s  {n}\n" for n, t in sorted(finished_at.items(), key=lambda kv: kv[1])))
+    meta = {"seconds": seconds, "load": load, "exit": proc.returncode, "commit": head_commit()}
+    (RUNS / row / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+    print(f"conformance-seeds: {row}: {seconds:.0f} s, load {load_text(load)}", flush=True)
+    return {"results": parse("".join(lines)), **meta}
+
+
+def head_commit() -> str:
+    """The commit the suite ran at, with `+dirty` when the worktree had changes."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True).stdout.strip()
+    return git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def resumed(row: str) -> dict | None:
+    """The results of `row` from an earlier, finished run at the same commit (for `--resume`)."""
+    try:
+        meta = json.loads((RUNS / row / "meta.json").read_text())
+        log = (RUNS / row / "run.log").read_text()
+    except (OSError, ValueError):
+        return None
+    if meta.get("commit") != head_commit() or "+dirty" in meta.get("commit", ""):
+        return None
+    print(f"conformance-seeds: {row}: reusing the finished run at {meta['commit']} ({meta['seconds']:.0f} s)", flush=True)
+    return {"results": parse(log), **meta}
+
+
+def parse(log: str) -> dict:
+    """Each scenario's outcome and, for failures, the first expectation that failed."""
     results = {}
-    for line in lines:
+    for line in log.splitlines():
         m = LINE.match(line.strip())
         if m:
             name, outcome, reason = m.groups()
@@ -147,19 +174,21 @@ def run(row: str, profile: str, extra: list[str]) -> dict:
             cause = "; ".join(x for x in [step and step.group(1), exp and "expected " + exp.group(1), obs and "observed " + obs.group(1)] if x)
             # The runner labels a scenario that ran out of its time budget: not a finding.
             results[name] = ("TIMEOUT" if "TIMEOUT (not a finding)" in body else "fail", cause)
-    print(f"conformance-seeds: {row}: {seconds:.0f} s, load {load_text(load)}", flush=True)
-    return {"results": results, "seconds": seconds, "exit": proc.returncode, "load": load}
+    return results
 
 
 def main() -> int:
     # `--clients=a,b` runs only those rows (a trial run; the matrix is then not written); the
     # other arguments go to the harness (libtest filters such as `refresh/`).
+    # `--resume`: a client whose last run here finished at the same commit (clean worktree) is
+    # not run again; its results, wall time and load are reused (an interrupted matrix run
+    # then costs only the clients it had not finished).
     only = [a.split("=", 1)[1].split(",") for a in sys.argv[1:] if a.startswith("--clients=")]
-    extra = [a for a in sys.argv[1:] if not a.startswith("--clients=")]
+    resume = "--resume" in sys.argv[1:]
+    extra = [a for a in sys.argv[1:] if not a.startswith("--clients=") and a != "--resume"]
     partial = bool(extra or only)
     runs = {}
     absent = {}
-    wall_started = time.monotonic()
     for row, profile, _ in CLIENTS:
         if only and row not in only[0]:
             continue
@@ -173,12 +202,18 @@ def main() -> int:
             absent[row] = "not installed (" + ", ".join(f"`{p}`" for p in missing) + " not on PATH)"
             print(f"conformance-seeds: {row}: {absent[row]}", flush=True)
             continue
+        if resume and not partial and (earlier := resumed(row)):
+            runs[row] = earlier
+            continue
         print(f"conformance-seeds: {row} ...", flush=True)
         runs[row] = run(row, profile, extra)
         if not runs[row]["results"]:
             print(f"conformance-seeds: no results for {row}; see {RUNS / row / 'run.log'}")
             return 1
-    total_seconds = time.monotonic() - wall_started
+    # The clients run one after another, so the run's wall time is the sum of the rows' (a
+    # resumed run included); the build before the first client is not counted.
+    total_seconds = sum(r["seconds"] for r in runs.values())
+    commits = sorted({r.get("commit", "?") for r in runs.values()})
     names = sorted(set().union(*(r["results"] for r in runs.values())))
     cols = [c for c, *_ in CLIENTS if c in runs]
     totals = {c: {"pass": 0, "fail": 0, "n.a.": 0, "TIMEOUT": 0} for c in cols}
@@ -205,7 +240,7 @@ def main() -> int:
           "5-second samples) is in the first table. The clients run one after another, each with the",
           "runner's parallelism. A client whose programs are not on PATH after `just seed-clients` is",
           "listed `not installed` and has no column (never `passed`).", "",
-          f"Whole run: {total_seconds:.0f} s.", "",
+          f"Whole run: {total_seconds:.0f} s (the rows' wall times added), at commit {', '.join(commits)}.", "",
           "| client | version | passed | failed | not applicable | TIMEOUT | wall time | load average |",
           "|---|---|---|---|---|---|---|---|"]
     for c, _, version in CLIENTS:
