@@ -101,7 +101,7 @@ def load_text(load: dict) -> str:
 LINE = re.compile(r"^test\s+(\S+)\s+\.\.\.\s+(ok|FAILED|ignored)(?: \((.*)\))?$")
 
 
-def run(row: str, profile: str, extra: list[str]) -> dict:
+def run(row: str, profile: str, extra: list[str], log_name: str = "run.log") -> dict:
     (RUNS / row).mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env["CLIAUTH_CONFORMANCE_PROFILE"] = str(ROOT / profile)
@@ -116,7 +116,7 @@ def run(row: str, profile: str, extra: list[str]) -> dict:
     lines = []
     finished_at = {}
     with (subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc,
-          open(RUNS / row / "run.log", "w") as out):
+          open(RUNS / row / log_name, "w") as out):
         for line in proc.stdout:
             at = time.monotonic() - started
             lines.append(line)
@@ -127,10 +127,11 @@ def run(row: str, profile: str, extra: list[str]) -> dict:
                 finished_at[m.group(1)] = at
     seconds = time.monotonic() - started
     load = sampler.finish()
-    (RUNS / row / "finished-at.txt").write_text(
-        "".join(f"{t:7.1f} s  {n}\n" for n, t in sorted(finished_at.items(), key=lambda kv: kv[1])))
     meta = {"seconds": seconds, "load": load, "exit": proc.returncode, "commit": head_commit()}
-    (RUNS / row / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+    if log_name == "run.log":
+        (RUNS / row / "finished-at.txt").write_text(
+            "".join(f"{t:7.1f} s  {n}\n" for n, t in sorted(finished_at.items(), key=lambda kv: kv[1])))
+        (RUNS / row / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"conformance-seeds: {row}: {seconds:.0f} s, load {load_text(load)}", flush=True)
     return {"results": parse("".join(lines)), **meta}
 
@@ -142,14 +143,15 @@ def head_commit() -> str:
     return git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
-def resumed(row: str) -> dict | None:
-    """The results of `row` from an earlier, finished run at the same commit (for `--resume`)."""
+def resumed(row: str, any_commit: bool = False) -> dict | None:
+    """The results of `row` from an earlier, finished run at the same commit (`--resume`), or
+    at any commit (`--keep`: the matrix then names that commit in the row)."""
     try:
         meta = json.loads((RUNS / row / "meta.json").read_text())
         log = (RUNS / row / "run.log").read_text()
     except (OSError, ValueError):
         return None
-    if meta.get("commit") != head_commit() or "+dirty" in meta.get("commit", ""):
+    if not any_commit and (meta.get("commit") != head_commit() or "+dirty" in meta.get("commit", "")):
         return None
     print(f"conformance-seeds: {row}: reusing the finished run at {meta['commit']} ({meta['seconds']:.0f} s)", flush=True)
     return {"results": parse(log), **meta}
@@ -183,9 +185,18 @@ def main() -> int:
     # `--resume`: a client whose last run here finished at the same commit (clean worktree) is
     # not run again; its results, wall time and load are reused (an interrupted matrix run
     # then costs only the clients it had not finished).
-    only = [a.split("=", 1)[1].split(",") for a in sys.argv[1:] if a.startswith("--clients=")]
-    resume = "--resume" in sys.argv[1:]
-    extra = [a for a in sys.argv[1:] if not a.startswith("--clients=") and a != "--resume"]
+    # `--keep=a,b`: reuse those clients' last finished runs whatever their commit, and
+    # `--recheck=client:FILTER` (repeatable): then run the scenarios FILTER selects for that
+    # client now and let their outcomes replace the kept ones. For a matrix after a merge that
+    # changed a few scenarios only, when the slow clients cannot be run again in time; each row
+    # names the commit of its run and of its rechecks.
+    args = sys.argv[1:]
+    value = lambda flag: [a.split("=", 1)[1] for a in args if a.startswith(flag + "=")]
+    only = [c.split(",") for c in value("--clients")]
+    keep = [c for v in value("--keep") for c in v.split(",")]
+    rechecks = [tuple(v.split(":", 1)) for v in value("--recheck")]
+    resume = "--resume" in args
+    extra = [a for a in args if not a.startswith(("--clients=", "--keep=", "--recheck=")) and a != "--resume"]
     partial = bool(extra or only)
     runs = {}
     absent = {}
@@ -202,18 +213,27 @@ def main() -> int:
             absent[row] = "not installed (" + ", ".join(f"`{p}`" for p in missing) + " not on PATH)"
             print(f"conformance-seeds: {row}: {absent[row]}", flush=True)
             continue
-        if resume and not partial and (earlier := resumed(row)):
+        if not partial and ((resume and (earlier := resumed(row))) or (row in keep and (earlier := resumed(row, True)))):
             runs[row] = earlier
-            continue
-        print(f"conformance-seeds: {row} ...", flush=True)
-        runs[row] = run(row, profile, extra)
+        else:
+            print(f"conformance-seeds: {row} ...", flush=True)
+            runs[row] = run(row, profile, extra)
         if not runs[row]["results"]:
             print(f"conformance-seeds: no results for {row}; see {RUNS / row / 'run.log'}")
             return 1
+        runs[row]["rechecks"] = []
+        for i, (client, pattern) in enumerate(r for r in rechecks if r[0] == row):
+            print(f"conformance-seeds: {row}: recheck {pattern} ...", flush=True)
+            again = run(row, profile, [pattern], log_name=f"recheck-{i}.log")
+            redone = {n: v for n, v in again["results"].items() if pattern in n}
+            runs[row]["results"].update(redone)
+            runs[row]["seconds"] += again["seconds"]
+            runs[row]["rechecks"].append(f"`{pattern}` ({len(redone)}) rechecked at {again['commit']}")
     # The clients run one after another, so the run's wall time is the sum of the rows' (a
     # resumed run included); the build before the first client is not counted.
     total_seconds = sum(r["seconds"] for r in runs.values())
     commits = sorted({r.get("commit", "?") for r in runs.values()})
+    when = {c: "; ".join([r.get("commit", "?")] + r["rechecks"]) for c, r in runs.items()}
     names = sorted(set().union(*(r["results"] for r in runs.values())))
     cols = [c for c, *_ in CLIENTS if c in runs]
     totals = {c: {"pass": 0, "fail": 0, "n.a.": 0, "TIMEOUT": 0} for c in cols}
@@ -239,18 +259,20 @@ def main() -> int:
           "each client's load average (1 minute: at its start → at its end, mean and maximum of",
           "5-second samples) is in the first table. The clients run one after another, each with the",
           "runner's parallelism. A client whose programs are not on PATH after `just seed-clients` is",
-          "listed `not installed` and has no column (never `passed`).", "",
+          "listed `not installed` and has no column (never `passed`). The last column names the",
+          "commit each row's suite ran at, and scenarios rechecked at a later commit (their outcomes",
+          "replace the earlier ones).", "",
           f"Whole run: {total_seconds:.0f} s (the rows' wall times added), at commit {', '.join(commits)}.", "",
-          "| client | version | passed | failed | not applicable | TIMEOUT | wall time | load average |",
-          "|---|---|---|---|---|---|---|---|"]
+          "| client | version | passed | failed | not applicable | TIMEOUT | wall time | load average | commit |",
+          "|---|---|---|---|---|---|---|---|---|"]
     for c, _, version in CLIENTS:
         if c not in absent and c not in runs:
             continue
         if c in absent:
-            md.append(f"| {c} | {version} | {absent[c]} | - | - | - | - | - |")
+            md.append(f"| {c} | {version} | {absent[c]} | - | - | - | - | - | - |")
             continue
         t = totals[c]
-        md.append(f"| {c} | {version} | {t['pass']} | {t['fail']} | {t['n.a.']} | {t['TIMEOUT']} | {runs[c]['seconds']:.0f} s | {load_text(runs[c]['load'])} |")
+        md.append(f"| {c} | {version} | {t['pass']} | {t['fail']} | {t['n.a.']} | {t['TIMEOUT']} | {runs[c]['seconds']:.0f} s | {load_text(runs[c]['load'])} | {when[c]} |")
     md += ["", "| scenario | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
     for n, cells in rows:
         md.append(f"| `{n}` | " + " | ".join(f"**{x}**" if x.startswith("fail") else x for x in cells) + " |")
