@@ -234,3 +234,41 @@ fn a_loose_file_must_be_named_and_either_refused_or_repaired() {
     assert!(report.contains("store.json has mode 0600"), "{report}");
     assert!(report.contains("observed: 0644"), "{report}");
 }
+
+const REWRITER: &str = r#"
+name = "toy"
+home_env = "TOY_HOME"
+[actions.login]
+command = ["sh", "-c", "mkdir -p -m 700 \"$TOY_HOME/d\" && echo one > \"$TOY_HOME/d/store\" && chmod 600 \"$TOY_HOME/d/store\""]
+[actions.use]
+command = ["sh", "-c", "echo two > \"$TOY_HOME/d/store\""]
+[paths]
+store = "d/store"
+"#;
+
+#[test]
+fn saved_bytes_are_compared_and_restored() {
+    let steps = |restore: bool| {
+        let restore = if restore {
+            "[[step]]\nkind = \"fs\"\nop = \"restore\"\npath = \"{store}\"\nname = \"before\"\n"
+        } else {
+            ""
+        };
+        scenario(&format!(
+            "description = \"d\"\n\
+             [[step]]\nkind = \"run\"\naction = \"login\"\n\
+             [[step]]\nkind = \"fs\"\nop = \"save\"\npath = \"{{store}}\"\nname = \"before\"\n\
+             [[step]]\nkind = \"run\"\naction = \"use\"\n\
+             {restore}\
+             [[step]]\nkind = \"check\"\nexpect = {{ files = [{{ path = \"{{store}}\", same_as = \"before\" }}] }}\n"
+        ))
+    };
+    let toy = suite(REWRITER);
+    run(&toy, &steps(true)).unwrap();
+    let report = run(&toy, &steps(false)).unwrap_err();
+    assert!(
+        report.contains("d/store holds exactly the bytes saved as \"before\""),
+        "{report}"
+    );
+    assert!(report.contains("4 bytes that differ"), "{report}");
+}

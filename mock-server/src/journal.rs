@@ -49,6 +49,12 @@ pub struct JournalEntry {
 }
 
 impl JournalEntry {
+    /// Whether the request's bearer token was `token` (compared by fingerprint: the journal
+    /// keeps no raw secret).
+    pub fn bearer_is(&self, token: &str) -> bool {
+        self.bearer_fingerprint.as_deref() == Some(crate::tokens::fingerprint(token).as_str())
+    }
+
     /// Whether this is a device-code poll that came sooner than the interval then in force
     /// allowed (RFC 8628 §3.5), judged on the server's clock.
     pub fn poll_too_fast(&self) -> bool {

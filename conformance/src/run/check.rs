@@ -140,6 +140,15 @@ impl Run<'_> {
                     .map_err(|e| Miss::new(format!("expectation {text:?} renders"), e))?;
             }
         }
+        for jc in &mut out.journal {
+            for text in [&mut jc.bearer_is, &mut jc.bearer_is_not]
+                .into_iter()
+                .flatten()
+            {
+                *text = render(text, &self.vars)
+                    .map_err(|e| Miss::new("a journal bearer filter renders", e))?;
+            }
+        }
         for value in out.json.values_mut() {
             if let toml::Value::String(text) = value {
                 *text = render(text, &self.vars)
@@ -187,6 +196,11 @@ fn journal_matches(jc: &JournalCount, e: &JournalEntry) -> bool {
             .as_ref()
             .is_none_or(|h| e.host.as_ref().is_some_and(|got| got.eq_ignore_ascii_case(h)))
         && jc.tls.is_none_or(|t| t == e.tls)
+        && jc.bearer_is.as_ref().is_none_or(|t| e.bearer_is(t))
+        && jc
+            .bearer_is_not
+            .as_ref()
+            .is_none_or(|t| e.bearer_fingerprint.is_some() && !e.bearer_is(t))
 }
 
 fn describe_journal(jc: &JournalCount) -> String {
@@ -209,6 +223,15 @@ fn describe_journal(jc: &JournalCount) -> String {
     add("tls_handshake", jc.tls_handshake.map(|t| t.to_string()));
     add("host", jc.host.clone());
     add("tls", jc.tls.map(|t| t.to_string()));
+    // The value is a secret: the report names the filter, never the token.
+    add(
+        "bearer_is",
+        jc.bearer_is.as_ref().map(|_| "<captured>".to_owned()),
+    );
+    add(
+        "bearer_is_not",
+        jc.bearer_is_not.as_ref().map(|_| "<captured>".to_owned()),
+    );
     if parts.is_empty() {
         "(any)".to_owned()
     } else {

@@ -11,6 +11,18 @@ use crate::scenario::{FileCheck, FsAction, FsStep};
 impl Run<'_> {
     pub(super) fn fs(&mut self, f: &FsStep) -> StepResult {
         let mut inner = || -> Result<(), Miss> {
+            if let FsAction::Restore { name } = &f.action {
+                // The saved path: the file may be gone (a glob would match nothing).
+                let (path, bytes) = self.saved.get(name).ok_or_else(|| {
+                    Miss::new(
+                        format!("an earlier fs save step kept bytes as {name:?}"),
+                        "none did",
+                    )
+                })?;
+                return write_private(path, bytes).map_err(|e| {
+                    Miss::new(format!("fs restore of {}", path.display()), e.to_string())
+                });
+            }
             let home = self.home(&f.home)?;
             let paths = self.resolve(&home, &f.path)?;
             let [path] = paths.as_slice() else {
@@ -72,6 +84,12 @@ impl Run<'_> {
                             .map_err(fail)?;
                     }
                 }
+                FsAction::Save { name } => {
+                    let bytes = std::fs::read(path).map_err(fail)?;
+                    self.saved.insert(name.clone(), (path.clone(), bytes));
+                }
+                // Done above, before the path is resolved.
+                FsAction::Restore { .. } => {}
                 FsAction::Delete => {
                     if path.is_dir() {
                         std::fs::remove_dir_all(path).map_err(fail)?;
@@ -171,6 +189,38 @@ impl Run<'_> {
             };
             return Err(Miss::new(format!("{} exists: {exists}", fc.path), observed));
         }
+        if let Some(name) = &fc.same_as {
+            let (_, saved) = self.saved.get(name).ok_or_else(|| {
+                Miss::new(
+                    format!("an earlier fs save step kept bytes as {name:?}"),
+                    "none did",
+                )
+            })?;
+            if matches.is_empty() {
+                return Err(Miss::new(
+                    format!("{} holds exactly the bytes saved as {name:?}", fc.path),
+                    "no such file",
+                ));
+            }
+            for path in &matches {
+                let bytes = std::fs::read(path).map_err(|e| {
+                    Miss::new(format!("{} can be read", path.display()), e.to_string())
+                })?;
+                if bytes != *saved {
+                    return Err(Miss::new(
+                        format!(
+                            "{} holds exactly the bytes saved as {name:?}",
+                            path.display()
+                        ),
+                        format!(
+                            "{} bytes that differ (saved: {} bytes)",
+                            bytes.len(),
+                            saved.len()
+                        ),
+                    ));
+                }
+            }
+        }
         if let Some(mode) = fc.mode {
             let want = mode.bits();
             if matches.is_empty() {
@@ -194,6 +244,20 @@ impl Run<'_> {
         }
         Ok(())
     }
+}
+
+/// Writes `bytes` to `path`, creating it 0600 when it does not exist (an existing file keeps
+/// its mode).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(bytes)
 }
 
 /// Matches a file name against a pattern with `*` wildcards.

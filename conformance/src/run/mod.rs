@@ -72,6 +72,8 @@ struct Run<'a> {
     argv: argv::ArgvSampler,
     /// Every `state` an authorize request of this scenario carried (each login's must be new).
     seen_states: Vec<String>,
+    /// Files' bytes kept by `fs` `save` steps, by name, with the path they came from.
+    saved: BTreeMap<String, (PathBuf, Vec<u8>)>,
     deadline: Instant,
     /// The machine's load when the scenario started (scales the deadline).
     load: Load,
@@ -235,6 +237,7 @@ impl<'a> Run<'a> {
             user_codes: Vec::new(),
             argv: argv::ArgvSampler::start(),
             seen_states: Vec::new(),
+            saved: BTreeMap::new(),
             deadline,
             load,
             browser_bin,

@@ -124,6 +124,14 @@ pub struct JournalCount {
     /// Whether the request carried an `Authorization: Bearer` header.
     #[serde(default)]
     pub bearer: Option<Bearer>,
+    /// Requests whose bearer token is exactly this one (a template: `{new}` captured from a
+    /// `token` step).
+    #[serde(default)]
+    pub bearer_is: Option<String>,
+    /// Requests with a bearer token other than this one (an anonymous request does not
+    /// count).
+    #[serde(default)]
+    pub bearer_is_not: Option<String>,
     /// Whether the request was a TLS handshake on the mock's plain-HTTP port.
     #[serde(default)]
     pub tls_handshake: Option<bool>,
@@ -203,6 +211,9 @@ pub struct FileCheck {
     /// Octal permission bits every match has.
     #[serde(default)]
     pub mode: Option<Mode>,
+    /// Every match holds exactly the bytes an earlier `fs` `save` step kept under this name.
+    #[serde(default)]
+    pub same_as: Option<String>,
     /// Every process of the step named the file on stderr (its file name, the last
     /// component, is enough): an error or warning about a file says which one.
     #[serde(default)]

@@ -177,6 +177,10 @@ async fn a_minted_token_works_at_the_api_and_counts_as_issued() {
         "{me}"
     );
     assert!(server.issued_secrets().contains(&token));
+    // The journal keeps a fingerprint, and answers whether a request carried a given token.
+    let call = server.journal().pop().unwrap();
+    assert!(call.bearer_is(&token));
+    assert!(!call.bearer_is("some-other-token"));
     let (status, body) = admin(
         &server,
         reqwest::Method::POST,

@@ -49,6 +49,16 @@ pub enum FsAction {
     /// unlink, rename onto it, nor rmdir can remove or replace it, even as root, so the
     /// client's next delete or atomic replace of that path fails.
     ReplaceWithNonemptyFolder,
+    /// Remember the file's bytes under a name (for `restore` and the `same_as` file check).
+    Save {
+        /// The name the bytes are kept under.
+        name: String,
+    },
+    /// Write back the bytes saved under a name (mode 0600 for a file that no longer exists).
+    Restore {
+        /// The name the bytes were saved under.
+        name: String,
+    },
 }
 
 /// The `op` word of an fs step.
@@ -62,6 +72,8 @@ enum FsOp {
     Delete,
     ReplaceWithFolder,
     ReplaceWithNonemptyFolder,
+    Save,
+    Restore,
 }
 
 /// An fs step as written: `op` beside every op's optional arguments.
@@ -78,6 +90,8 @@ struct RawFsStep {
     offset: Option<i64>,
     #[serde(default)]
     content: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
 }
 
 impl TryFrom<RawFsStep> for FsStep {
@@ -89,6 +103,7 @@ impl TryFrom<RawFsStep> for FsStep {
             FsOp::Chmod => &["mode"],
             FsOp::FlipByte => &["offset"],
             FsOp::Write => &["content"],
+            FsOp::Save | FsOp::Restore => &["name"],
             FsOp::Truncate
             | FsOp::Delete
             | FsOp::ReplaceWithFolder
@@ -98,6 +113,7 @@ impl TryFrom<RawFsStep> for FsStep {
             ("mode", raw.mode.is_some()),
             ("offset", raw.offset.is_some()),
             ("content", raw.content.is_some()),
+            ("name", raw.name.is_some()),
         ];
         if let Some((field, _)) = given.iter().find(|(f, set)| *set && !uses.contains(f)) {
             return Err(format!("fs op {op:?} does not use `{field}`"));
@@ -115,6 +131,12 @@ impl TryFrom<RawFsStep> for FsStep {
             FsOp::Delete => FsAction::Delete,
             FsOp::ReplaceWithFolder => FsAction::ReplaceWithFolder,
             FsOp::ReplaceWithNonemptyFolder => FsAction::ReplaceWithNonemptyFolder,
+            FsOp::Save => FsAction::Save {
+                name: raw.name.ok_or_else(|| needs("name"))?,
+            },
+            FsOp::Restore => FsAction::Restore {
+                name: raw.name.ok_or_else(|| needs("name"))?,
+            },
         };
         Ok(FsStep {
             action,
@@ -135,6 +157,8 @@ impl FsAction {
             FsAction::Delete => "delete",
             FsAction::ReplaceWithFolder => "replace_with_folder",
             FsAction::ReplaceWithNonemptyFolder => "replace_with_nonempty_folder",
+            FsAction::Save { .. } => "save",
+            FsAction::Restore { .. } => "restore",
         }
     }
 }
