@@ -142,6 +142,11 @@ async fn login() -> Result<(), Fail> {
     let (code, pasted_state) = line.trim().split_once('#').ok_or_else(|| {
         fail("the pasted text is not code#state; copy the whole line the page shows")
     })?;
+    if code.is_empty() {
+        return Err(fail(
+            "the pasted text has no code (was the request denied?); start again",
+        ));
+    }
     if pasted_state != state {
         return Err(fail(
             "the pasted state does not match this login; start again",

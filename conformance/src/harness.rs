@@ -361,3 +361,31 @@ fn pinned_suite(config: &HarnessConfig, suite: &Suite, client: &str) -> Result<S
         bin_dir: suite.bin_dir.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_program(program: &str) -> Profile {
+        let text = format!(
+            "name = \"p\"\nhome_env = \"P_HOME\"\nprogram = \"{program}\"\n[actions.status]\ncommand = [\"true\"]\n"
+        );
+        Profile::from_toml_str(&text, Path::new("p.toml")).unwrap()
+    }
+
+    #[test]
+    fn a_profile_program_is_found_in_the_bin_folder_or_on_path_or_named_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("only-here"), "").unwrap();
+        assert_eq!(
+            missing_program(&with_program("only-here"), Some(dir.path())),
+            None
+        );
+        assert_eq!(missing_program(&with_program("sh"), None), None, "on PATH");
+        let absent = with_program("no-such-client-cliauth-test");
+        assert_eq!(
+            missing_program(&absent, Some(dir.path())),
+            Some("no-such-client-cliauth-test")
+        );
+    }
+}

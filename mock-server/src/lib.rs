@@ -226,28 +226,6 @@ impl MockServerBuilder {
         self
     }
 
-    /// Also listens as an HTTP `CONNECT` proxy that intercepts these hosts: it terminates TLS
-    /// with a certificate from the run's CA ([`MockServer::ca_pem`]) and serves this server's
-    /// engine inside the tunnel; a `CONNECT` to any other host is refused (403) and journaled.
-    /// Point a client at [`MockServer::proxy_url`] with `HTTPS_PROXY`.
-    #[must_use]
-    pub fn intercept<I, S>(mut self, hosts: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.intercept = hosts.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Signs the interception certificate with this CA instead of one made at start (e.g. the
-    /// CA of `serve --tls`, so that one file is trusted for both).
-    #[must_use]
-    pub fn certificate_authority(mut self, ca: Arc<tls::CertificateAuthority>) -> Self {
-        self.ca = Some(ca);
-        self
-    }
-
     /// Binds 127.0.0.1 (or [`host`](Self::host)) and starts serving on the current Tokio runtime.
     pub async fn start(self) -> Result<MockServer, Error> {
         let mut config = self.config.unwrap_or_default();
@@ -347,18 +325,6 @@ impl MockServer {
     /// Base URL of the hosted API and the server, `http://127.0.0.1:PORT` (no trailing slash).
     pub fn url(&self) -> String {
         self.shared.base_url.clone()
-    }
-
-    /// `http://127.0.0.1:PORT` of the interception proxy (for `HTTPS_PROXY`), when
-    /// [`intercept`](MockServerBuilder::intercept) named hosts.
-    pub fn proxy_url(&self) -> Option<String> {
-        self.proxy_addr.map(|a| format!("http://{a}"))
-    }
-
-    /// The PEM certificate of the CA the interception proxy's certificate chains to (for
-    /// `SSL_CERT_FILE`), when [`intercept`](MockServerBuilder::intercept) named hosts.
-    pub fn ca_pem(&self) -> Option<&str> {
-        self.ca_pem.as_deref()
     }
 
     /// The issuer identifier (the base URL unless configured).

@@ -24,6 +24,7 @@ use crate::server::connections::Registered;
 use crate::server::faults::Transport;
 use crate::server::listener::App;
 use crate::tls::{self, CertificateAuthority};
+use crate::{MockServer, MockServerBuilder};
 
 /// Longest `CONNECT` request head read (request line and headers).
 const MAX_HEAD: usize = 8 * 1024;
@@ -296,6 +297,44 @@ impl App {
         if let Err(e) = stream.shutdown().await {
             tracing::debug!(error = %e, "proxy connection already closed");
         }
+    }
+}
+
+impl MockServerBuilder {
+    /// Also listens as an HTTP `CONNECT` proxy that intercepts these hosts: it terminates TLS
+    /// with a certificate from the run's CA ([`MockServer::ca_pem`]) and serves this server's
+    /// engine inside the tunnel; a `CONNECT` to any other host is refused (403) and journaled.
+    /// Point a client at [`MockServer::proxy_url`] with `HTTPS_PROXY`.
+    #[must_use]
+    pub fn intercept<I, S>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.intercept = hosts.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Signs the interception certificate with this CA instead of one made at start (e.g. the
+    /// CA of `serve --tls`, so that one file is trusted for both).
+    #[must_use]
+    pub fn certificate_authority(mut self, ca: Arc<CertificateAuthority>) -> Self {
+        self.ca = Some(ca);
+        self
+    }
+}
+
+impl MockServer {
+    /// `http://127.0.0.1:PORT` of the interception proxy (for `HTTPS_PROXY`), when
+    /// [`intercept`](MockServerBuilder::intercept) named hosts.
+    pub fn proxy_url(&self) -> Option<String> {
+        self.proxy_addr.map(|a| format!("http://{a}"))
+    }
+
+    /// The PEM certificate of the CA the interception proxy's certificate chains to (for
+    /// `SSL_CERT_FILE`), when [`intercept`](MockServerBuilder::intercept) named hosts.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 }
 
