@@ -122,13 +122,14 @@ seed-clients:
     fi
     install -m 0755 conformance/profiles/bin/cliauth-login-as "$venv/bin/"
     if command -v oidc-agent >/dev/null; then oidc-agent --version; fi
-    # dot-ai: built from its public source (DOT_AI_CLI_SRC / DOT_AI_OPENAPI when offline).
+    # dot-ai: built from its public source at a pinned commit (offline: DOT_AI_CLI_SRC and
+    # DOT_AI_SRC name clones of vfarcic/dot-ai-cli and vfarcic/dot-ai; see the script).
     bash conformance/profiles/dot-ai/build-dot-ai "$venv/bin" "$venv/bin/python"
     # spacebot: never built here (its build needs downloads outside the registries); the
     # matrix runs its profile only when a `spacebot` binary is on PATH.
     command -v spacebot >/dev/null || echo "spacebot: not installed (install it with cargo from its repository to include it)"
 
-# Run the whole suite against the seed CLIs (and cliauth for reference); writes docs/conformance/matrix.md.
+# Run the whole suite against each installed seed CLI in turn (and cliauth for reference); writes docs/conformance/matrix.md. ARGS: libtest filters, or --clients=a,b (both: a trial run, matrix not written).
 conformance-seeds *ARGS:
     #!/usr/bin/env bash
     set -euo pipefail

@@ -105,20 +105,52 @@ pub fn main(config: &HarnessConfig) -> ExitCode {
         profile,
         bin_dir: bin_dir.as_ref().map(|d| d.path().to_path_buf()),
     });
+    if !args.list
+        && let Some(program) = missing_program(&suite.profile, suite.bin_dir.as_deref())
+    {
+        // Never a pass for a client that is not there: nothing runs, and the run fails.
+        eprintln!(
+            "conformance: profile {}: not installed: `{program}` is not on PATH; no scenario was run",
+            suite.profile.name
+        );
+        eprintln!("hint: install the client (e.g. `just seed-clients`) or put `{program}` on PATH");
+        return ExitCode::FAILURE;
+    }
+    // Scenarios written for another client run with its profile in the default run only.
+    let default_run = std::env::var_os(PROFILE_ENV).is_none();
+    let mut pinned: BTreeMap<String, Result<Arc<Suite>, String>> = BTreeMap::new();
     let results: Arc<Mutex<Vec<(String, Outcome)>>> = Arc::default();
     // Not-applicable scenarios are counted here, while planning, because libtest runs an
     // ignored trial only with `--include-ignored`: the table must show them either way.
     let mut not_applicable: Vec<(String, String)> = Vec::new();
     let mut trials = Vec::new();
     for (name, path) in files {
-        let loaded = applicability(&suite.profile, &path);
+        let mut suite_for = Arc::clone(&suite);
+        let mut loaded = applicability(&suite.profile, &path).map_err(|e| e.to_string());
+        if let Ok((scenario, _)) = &loaded
+            && let Some(client) = scenario.client.as_deref()
+            && default_run
+            && client != suite.profile.name
+        {
+            let alt = pinned
+                .entry(client.to_owned())
+                .or_insert_with(|| pinned_suite(config, &suite, client).map(Arc::new));
+            loaded = match alt {
+                Ok(alt) => {
+                    suite_for = Arc::clone(alt);
+                    let missing = alt.profile.missing_for(scenario);
+                    Ok((scenario.clone(), missing))
+                }
+                Err(e) => Err(e.clone()),
+            };
+        }
         let ignored = matches!(&loaded, Ok((_, missing)) if !missing.is_empty());
         if let Ok((_, missing)) = &loaded
             && !missing.is_empty()
         {
             not_applicable.push((name.clone(), format!("lacks {}", missing.join(", "))));
         }
-        let suite = Arc::clone(&suite);
+        let suite = suite_for;
         let runtime = Arc::clone(&runtime);
         let results = Arc::clone(&results);
         let trial_name = name.clone();
@@ -133,7 +165,7 @@ pub fn main(config: &HarnessConfig) -> ExitCode {
                 Ok(loaded) => loaded,
                 Err(e) => {
                     record(Outcome::Failed);
-                    return Err(Failed::from(e.to_string()));
+                    return Err(Failed::from(e));
                 }
             };
             if !missing.is_empty() {
@@ -282,11 +314,78 @@ fn scenario_files(dir: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
     Ok(out)
 }
 
-/// A temp folder holding a `cliauth` symlink to the reference client.
+/// A temp folder holding a `cliauth` symlink to the reference client, and a `pinned-https`
+/// one to the interception test client built beside it.
 fn link_client(bin: &Path) -> std::io::Result<tempfile::TempDir> {
     let dir = tempfile::Builder::new()
         .prefix("cliauth-conformance-bin-")
         .tempdir()?;
     std::os::unix::fs::symlink(bin, dir.path().join("cliauth"))?;
+    let (built, linked) = crate::reference_client::TEST_CLIENT;
+    let test_client = bin.with_file_name(built);
+    if test_client.is_file() {
+        std::os::unix::fs::symlink(test_client, dir.path().join(linked))?;
+    }
     Ok(dir)
+}
+
+/// The profile's `program` when it is neither in `bin_dir` nor on `PATH`.
+fn missing_program<'p>(profile: &'p Profile, bin_dir: Option<&Path>) -> Option<&'p str> {
+    let program = profile.program.as_deref()?;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = bin_dir
+        .map(Path::to_path_buf)
+        .into_iter()
+        .chain(std::env::split_paths(&path))
+        .any(|dir| dir.join(program).is_file());
+    (!found).then_some(program)
+}
+
+/// The suite for a scenario written for another client (`client = "name"`): that client's
+/// profile from the default profile's folder, with the same binaries.
+fn pinned_suite(config: &HarnessConfig, suite: &Suite, client: &str) -> Result<Suite, String> {
+    let dir = config
+        .default_profile
+        .parent()
+        .unwrap_or_else(|| Path::new("."));
+    let profile = Profile::from_file(&dir.join(format!("{client}.toml")))
+        .map_err(|e| format!("the scenario is written for client {client}: {e}"))?;
+    if let Some(program) = missing_program(&profile, suite.bin_dir.as_deref()) {
+        return Err(format!(
+            "the scenario is written for client {client}, whose program `{program}` is not \
+             installed (not on PATH)"
+        ));
+    }
+    Ok(Suite {
+        profile,
+        bin_dir: suite.bin_dir.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_program(program: &str) -> Profile {
+        let text = format!(
+            "name = \"p\"\nhome_env = \"P_HOME\"\nprogram = \"{program}\"\n[actions.status]\ncommand = [\"true\"]\n"
+        );
+        Profile::from_toml_str(&text, Path::new("p.toml")).unwrap()
+    }
+
+    #[test]
+    fn a_profile_program_is_found_in_the_bin_folder_or_on_path_or_named_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("only-here"), "").unwrap();
+        assert_eq!(
+            missing_program(&with_program("only-here"), Some(dir.path())),
+            None
+        );
+        assert_eq!(missing_program(&with_program("sh"), None), None, "on PATH");
+        let absent = with_program("no-such-client-cliauth-test");
+        assert_eq!(
+            missing_program(&absent, Some(dir.path())),
+            Some("no-such-client-cliauth-test")
+        );
+    }
 }

@@ -84,6 +84,16 @@ pub struct Profile {
     /// same `client_id` wins.
     #[serde(default)]
     pub clients: Vec<cliauth_mock::ClientConfig>,
+    /// Hosts the client reaches at constant `https://` URLs: the mock also runs its
+    /// interception proxy for them (a `CONNECT` proxy that terminates TLS with a certificate
+    /// from a per-scenario CA), and `{proxy_url}` and `{ca_file}` name the proxy and the CA
+    /// file (for the client's `HTTPS_PROXY` and `SSL_CERT_FILE` in `env`).
+    #[serde(default)]
+    pub intercept: Vec<String>,
+    /// The executable the client needs on `PATH` (e.g. `spacebot`): when it is missing the
+    /// harness runs nothing and says the client is not installed.
+    #[serde(default)]
+    pub program: Option<String>,
 }
 
 /// A per-home setup or teardown command.
@@ -296,6 +306,26 @@ mod tests {
     }
 
     #[test]
+    fn interception_profiles_parse_with_their_hosts_program_and_paste_flow() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
+        for (file, program) in [
+            ("spacebot.toml", "spacebot"),
+            ("pinned-https.toml", "pinned-https"),
+        ] {
+            let p = Profile::from_file(&dir.join(file)).unwrap();
+            assert_eq!(p.dialect, cliauth_mock::Dialect::Spacebot, "{file}");
+            assert_eq!(p.program.as_deref(), Some(program));
+            assert_eq!(p.intercept, ["claude.ai", "console.anthropic.com"]);
+            assert_eq!(p.env["HTTPS_PROXY"], "{proxy_url}");
+            assert_eq!(p.env["SSL_CERT_FILE"], "{ca_file}");
+            assert!(p.actions["login_web"].stdin_open, "{file}");
+            assert_eq!(p.prompts.paste.as_deref(), Some("{code}#{state}\n"));
+        }
+        let cliauth = Profile::from_file(&dir.join("cliauth.toml")).unwrap();
+        assert!(cliauth.intercept.is_empty() && cliauth.program.is_none());
+    }
+
+    #[test]
     fn seed_profiles_parse_with_their_dialects_and_capabilities() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
         let sk = Profile::from_file(&dir.join("spec-kitty.toml")).unwrap();
@@ -304,7 +334,7 @@ mod tests {
         assert_eq!((sk.min_leeway, sk.timeout_factor), (5, 4));
         let sm = Profile::from_file(&dir.join("skillmeat.toml")).unwrap();
         assert_eq!(sm.dialect, cliauth_mock::Dialect::Skillmeat);
-        assert!(sm.capabilities.is_empty());
+        assert_eq!(sm.capabilities, ["refresh_tokens"]);
         let cliauth = Profile::from_file(&dir.join("cliauth.toml")).unwrap();
         assert_eq!(cliauth.dialect, cliauth_mock::Dialect::Cliauth);
         assert_eq!(cliauth.timeout_factor, 1);

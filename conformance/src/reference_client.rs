@@ -65,8 +65,18 @@ pub enum BuildError {
 /// --workspace` (CI) does, so after it the nested build compiles nothing but the example:
 /// `-p cliauth` alone resolves a few shared crates (`url`, `regex-automata`) with fewer
 /// features and would build second copies of them and of everything above them.
+///
+/// The same command builds the interception test client (`pinned_https`, an example of this
+/// package; see [`TEST_CLIENT`]), which lands beside the reference client.
 pub fn build_reference_client(workspace: &Path) -> Result<PathBuf, BuildError> {
-    const ARGS: [&str; 4] = ["build", "--workspace", "--example", "cliauth_hooked"];
+    const ARGS: [&str; 6] = [
+        "build",
+        "--workspace",
+        "--example",
+        "cliauth_hooked",
+        "--example",
+        "pinned_https",
+    ];
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let command = format!("{} {}", cargo.to_string_lossy(), ARGS.join(" "));
     let out = std::process::Command::new(&cargo)
@@ -96,6 +106,11 @@ pub fn build_reference_client(workspace: &Path) -> Result<PathBuf, BuildError> {
         .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
         .ok_or(BuildError::NoExecutable { command })
 }
+
+/// The interception test client: `pinned_https` (conformance/examples), a CLI with constant
+/// `https://` hosts that honours `HTTPS_PROXY` and trusts only `SSL_CERT_FILE`. The harness
+/// puts it on the clients' `PATH` as `pinned-https` (profile `profiles/pinned-https.toml`).
+pub const TEST_CLIENT: (&str, &str) = ("pinned_https", "pinned-https");
 
 /// [`build_reference_client`], once per test run: under nextest every scenario is its own
 /// process, so the first process of a run (`NEXTEST_RUN_ID`) builds and leaves the path in a

@@ -50,6 +50,17 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A host given to intercept is not one (`serve --intercept`).
+    #[error("intercept host {host:?}: {reason}")]
+    Intercept {
+        /// The host as given.
+        host: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The interception proxy's certificate could not be made or used.
+    #[error("make the interception certificate")]
+    Tls(#[from] crate::tls::TlsError),
     /// The server task ended abnormally.
     #[error("join the server task")]
     Join(#[source] tokio::task::JoinError),

@@ -41,6 +41,11 @@ pub struct JournalEntry {
     pub bearer_fingerprint: Option<String>,
     /// A TLS ClientHello that arrived on the plain-HTTP port.
     pub tls_handshake: bool,
+    /// The host the request was for: the `CONNECT` host of an intercepted connection (also
+    /// for a refused `CONNECT`), else the `Host` header as sent (`127.0.0.1:PORT`).
+    pub host: Option<String>,
+    /// The request arrived over TLS (`serve --tls`, or a tunnel of the interception proxy).
+    pub tls: bool,
 }
 
 impl JournalEntry {
@@ -257,6 +262,8 @@ pub(crate) fn blank(method: &str, path: &str, at_ms: u64) -> JournalEntry {
         outcome: None,
         bearer_fingerprint: None,
         tls_handshake: false,
+        host: None,
+        tls: false,
     }
 }
 

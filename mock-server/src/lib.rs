@@ -102,7 +102,7 @@ mod server;
 pub mod tls;
 mod tokens;
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -136,6 +136,8 @@ pub struct MockServer {
     runtime: tokio::runtime::Handle,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    proxy_addr: Option<SocketAddr>,
+    ca_pem: Option<String>,
 }
 
 /// Configures a [`MockServer`] before it starts.
@@ -150,6 +152,8 @@ pub struct MockServerBuilder {
     host: Option<IpAddr>,
     admin_token: Option<AdminToken>,
     tls: Option<Arc<rustls::ServerConfig>>,
+    intercept: Vec<String>,
+    ca: Option<Arc<tls::CertificateAuthority>>,
 }
 
 impl MockServerBuilder {
@@ -254,16 +258,12 @@ impl MockServerBuilder {
         let listener = tokio::net::TcpListener::bind((host, self.port))
             .await
             .map_err(bind_error)?;
-        let bound = listener.local_addr().map_err(bind_error)?;
         // An unspecified address is not one a client can reach; loopback of its family is.
-        let addr = match bound.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => {
-                SocketAddr::from((Ipv4Addr::LOCALHOST, bound.port()))
-            }
-            IpAddr::V6(ip) if ip.is_unspecified() => {
-                SocketAddr::from((Ipv6Addr::LOCALHOST, bound.port()))
-            }
-            _ => bound,
+        let addr = server::listener::reachable(listener.local_addr().map_err(bind_error)?);
+        let proxy = if self.intercept.is_empty() {
+            None
+        } else {
+            Some(server::intercept::bind(host, &self.intercept, self.ca).await?)
         };
         let rsa = config.tokens.algorithm == SigningAlgorithm::Rs256;
         let scheme = if self.tls.is_some() { "https" } else { "http" };
@@ -293,14 +293,27 @@ impl MockServerBuilder {
             tls: self.tls.map(tokio_rustls::TlsAcceptor::from),
         };
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(app.serve(listener, stopped));
-        tracing::debug!(%addr, "mock server listening");
+        let proxy_addr = proxy.as_ref().map(|p| p.addr);
+        let ca_pem = proxy.as_ref().map(|p| p.ca_pem.clone());
+        let task = match proxy {
+            None => tokio::spawn(app.serve(listener, stopped, None)),
+            Some(p) => {
+                let plain = app.clone().serve(listener, stopped.clone(), None);
+                let tunnels = app.serve(p.listener, stopped, Some(p.interception));
+                tokio::spawn(async move {
+                    tokio::join!(plain, tunnels);
+                })
+            }
+        };
+        tracing::debug!(%addr, ?proxy_addr, "mock server listening");
         Ok(MockServer {
             shared,
             addr,
             runtime,
             stop,
             task: Some(task),
+            proxy_addr,
+            ca_pem,
         })
     }
 }

@@ -20,10 +20,14 @@ Default client: public client \"cliauth\" (no secret), every grant, redirect URI
 
 Once listening, `serve` prints one JSON line to stdout:
   {\"url\":...,\"issuer\":...,\"admin_url\":...,\"port\":...,\"pid\":...}
+  (with --tls or --intercept also \"ca_pem\", the CA file to trust; with --intercept
+  \"proxy_url\", the CONNECT proxy for HTTPS_PROXY)
 Dialects (--dialect or `dialect = \"...\"` in the config): cliauth (default), spec-kitty
   (client cli_native; /oauth/device, /api/v1/session-status, ...), skillmeat (client
-  skillmeat-cli; /oauth/device/authorize, /api/v1/auth/me, /api/v1/api-keys) and dot-ai
-  (OAuth at the root: /register, /authorize, /token; no refresh token; /api/v1/tools).
+  skillmeat-cli; /oauth/device/authorize, /api/v1/auth/me, /api/v1/api-keys), dot-ai
+  (OAuth at the root: /register, /authorize, /token; no refresh token; /api/v1/tools) and
+  spacebot (fixed client 9d1c250a-...; JSON bodies at /v1/oauth/token; use with
+  --intercept claude.ai,console.anthropic.com).
 Logs go to stderr, secrets as fingerprints only.
 
 Environment (each the twin of the flag named):
@@ -38,6 +42,7 @@ Environment (each the twin of the flag named):
   CLIAUTH_MOCK_HOST              --host
   CLIAUTH_MOCK_ADMIN_TOKEN       --admin-token
   CLIAUTH_MOCK_TLS               --tls
+  CLIAUTH_MOCK_INTERCEPT         --intercept
   CLIAUTH_MOCK_LOG               log filter (e.g. debug: every request); default warn
   NO_COLOR                       any value: no colour in the log
 
@@ -65,7 +70,7 @@ enum Command {
         /// TOML configuration file (schema in mock-server/README.md).
         #[arg(long, value_name = "FILE", env = "CLIAUTH_MOCK_CONFIG")]
         config: Option<PathBuf>,
-        /// Speak this product's paths and shapes: cliauth (default), spec-kitty, skillmeat or dot-ai
+        /// Speak this product's paths and shapes: cliauth (default), spec-kitty, skillmeat, dot-ai or spacebot
         /// (overrides `dialect` in the config file).
         #[arg(long, value_name = "NAME", env = "CLIAUTH_MOCK_DIALECT")]
         dialect: Option<Dialect>,
@@ -115,6 +120,18 @@ enum Command {
         /// The PEM private key of --tls-cert.
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Also listen as an HTTP CONNECT proxy that intercepts these hosts (comma-separated,
+        /// e.g. claude.ai,console.anthropic.com): TLS is terminated with a certificate from a
+        /// CA made for this run and the same server answers inside the tunnel; CONNECT to any
+        /// other host is refused. The readiness line's `proxy_url` is for HTTPS_PROXY and its
+        /// `ca_pem` for SSL_CERT_FILE.
+        #[arg(
+            long,
+            value_name = "HOST[,HOST...]",
+            env = "CLIAUTH_MOCK_INTERCEPT",
+            value_delimiter = ','
+        )]
+        intercept: Vec<String>,
     },
     /// Write the man pages into a folder (`just man` writes them to target/man).
     #[command(hide = true)]
@@ -139,6 +156,7 @@ struct Options {
     admin_token: Option<cliauth_mock::AdminToken>,
     tls: bool,
     tls_files: Option<(PathBuf, PathBuf)>,
+    intercept: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -162,6 +180,7 @@ fn main() -> ExitCode {
         tls,
         tls_cert,
         tls_key,
+        intercept,
     } = cli.command
     else {
         // `man` returned above; no other command exists.
@@ -188,6 +207,7 @@ fn main() -> ExitCode {
         admin_token,
         tls,
         tls_files: tls_cert.zip(tls_key),
+        intercept,
     };
     let mut config = match config.map(Config::from_file).transpose() {
         Ok(c) => c.unwrap_or_default(),
@@ -273,11 +293,22 @@ fn run(options: &Options, config: Config) -> anyhow::Result<()> {
         if let Some(token) = options.admin_token.clone() {
             builder = builder.admin_token(token);
         }
-        let tls = tls_setup(options)?;
-        if let Some((config, _)) = &tls {
+        let (tls, ca) = tls_setup(options)?;
+        if let Some(config) = &tls {
             builder = builder.tls(Arc::clone(config));
         }
-        let ca_pem = tls.and_then(|(_, ca)| ca);
+        let ca_pem = match ca {
+            // With --tls-cert the served certificate is the user's: no CA of ours to trust.
+            Some(ca) if !options.intercept.is_empty() || options.tls_files.is_none() => {
+                if !options.intercept.is_empty() {
+                    builder = builder
+                        .intercept(options.intercept.iter().cloned())
+                        .certificate_authority(Arc::clone(&ca));
+                }
+                Some(write_ca(&ca)?)
+            }
+            Some(_) | None => None,
+        };
         let server = builder.start().await.context("failed to start")?;
         let ready = serde_json::json!({
             "url": server.url(),
@@ -290,6 +321,9 @@ fn run(options: &Options, config: Config) -> anyhow::Result<()> {
         let mut ready = ready;
         if let Some(ca) = &ca_pem {
             ready["ca_pem"] = ca.path.display().to_string().into();
+        }
+        if let Some(proxy) = server.proxy_url() {
+            ready["proxy_url"] = proxy.into();
         }
         let mut out = std::io::stdout().lock();
         writeln!(out, "{ready}").context("failed to write the readiness line")?;
@@ -314,20 +348,30 @@ impl Drop for CaFile {
     }
 }
 
-/// The rustls configuration for `--tls` / `--tls-cert`, and the CA file a generated CA was
-/// written to.
-fn tls_setup(
-    options: &Options,
-) -> anyhow::Result<Option<(Arc<rustls::ServerConfig>, Option<CaFile>)>> {
+/// What `--tls`, `--tls-cert` and `--intercept` need: the HTTPS configuration of the main
+/// listener, and the CA made for this run.
+type TlsSetup = (
+    Option<Arc<rustls::ServerConfig>>,
+    Option<Arc<cliauth_mock::tls::CertificateAuthority>>,
+);
+
+/// The rustls configuration for `--tls` / `--tls-cert`, and the CA made for this run when
+/// `--tls` or `--intercept` needs one (one CA signs both, so one file is trusted).
+fn tls_setup(options: &Options) -> anyhow::Result<TlsSetup> {
     use cliauth_mock::tls;
+    let generated_tls = options.tls && options.tls_files.is_none();
+    let ca = if generated_tls || !options.intercept.is_empty() {
+        Some(Arc::new(tls::CertificateAuthority::generate()?))
+    } else {
+        None
+    };
     if let Some((cert, key)) = &options.tls_files {
         let leaf = tls::load_pem_files(cert, key).context("--tls-cert/--tls-key")?;
-        return Ok(Some((tls::server_config(leaf)?, None)));
+        return Ok((Some(tls::server_config(leaf)?), ca));
     }
-    if !options.tls {
-        return Ok(None);
-    }
-    let ca = tls::CertificateAuthority::generate()?;
+    let Some(ca_ref) = ca.as_ref().filter(|_| generated_tls) else {
+        return Ok((None, ca));
+    };
     let mut names = vec![
         "127.0.0.1".to_owned(),
         "::1".to_owned(),
@@ -336,11 +380,16 @@ fn tls_setup(
     if !options.host.is_loopback() && !options.host.is_unspecified() {
         names.push(options.host.to_string());
     }
-    let config = tls::server_config(ca.issue(&names)?)?;
+    let config = tls::server_config(ca_ref.issue(&names)?)?;
+    Ok((Some(config), ca))
+}
+
+/// Writes the CA certificate where clients can read it (removed when the server exits).
+fn write_ca(ca: &cliauth_mock::tls::CertificateAuthority) -> anyhow::Result<CaFile> {
     let path = std::env::temp_dir().join(format!("cliauth-mock-{}-ca.pem", std::process::id()));
     std::fs::write(&path, ca.pem())
         .with_context(|| format!("failed to write the CA certificate to {}", path.display()))?;
-    Ok(Some((config, Some(CaFile { path }))))
+    Ok(CaFile { path })
 }
 
 async fn wait_for_signal(exit_with_parent: Option<u32>) -> anyhow::Result<()> {

@@ -43,13 +43,8 @@ impl Run<'_> {
                         "to deny in the browser flow, script [server.consent] action = \"deny\"",
                     ));
                 }
-                let http = reqwest::Client::builder()
-                    .redirect(reqwest::redirect::Policy::none())
-                    .no_proxy()
-                    .timeout(Duration::from_secs(10))
-                    .build()
-                    .map_err(|e| Miss::new("an HTTP client can be built", e.to_string()))?;
-                let authorize = loopback_url(&url)?;
+                let authorize = self.reachable_url(&url)?;
+                let http = self.browser_http(&authorize)?;
                 authorize_request_ok(&authorize, &self.seen_states)?;
                 if let Some(state) = query(&authorize, "state") {
                     self.seen_states.push(state);
@@ -78,7 +73,8 @@ impl Run<'_> {
                 if let Some(paste) = self.profile().prompts.paste.clone() {
                     return self.paste(&b.process, &location, &paste, b.decision).await;
                 }
-                let mut callback = loopback_url(&location)?;
+                let mut callback = self.reachable_url(&location)?;
+                let http = self.browser_http(&callback)?;
                 if b.decision == Decision::TamperState {
                     let pairs: Vec<(String, String)> = callback
                         .query_pairs()
@@ -113,6 +109,61 @@ impl Run<'_> {
 }
 
 impl Run<'_> {
+    /// Parses a URL the browser is to open: loopback, or a host the mock intercepts (reached
+    /// through its proxy). Nothing else: nothing leaves 127.0.0.1.
+    fn reachable_url(&self, text: &str) -> Result<url::Url, Miss> {
+        let url = url::Url::parse(text)
+            .map_err(|e| Miss::new(format!("{text:?} is a URL"), e.to_string()))?;
+        if self.intercepted(&url) {
+            return Ok(url);
+        }
+        loopback_url(text).map_err(|mut miss| {
+            if !self.profile().intercept.is_empty() {
+                miss.expectation = format!(
+                    "the URL points at loopback or an intercepted host ({})",
+                    self.profile().intercept.join(", ")
+                );
+            }
+            miss
+        })
+    }
+
+    /// Whether `url` is `https://` on a host of the profile's `intercept`.
+    fn intercepted(&self, url: &url::Url) -> bool {
+        url.scheme() == "https"
+            && url.host_str().is_some_and(|h| {
+                self.profile()
+                    .intercept
+                    .iter()
+                    .any(|i| i.eq_ignore_ascii_case(h))
+            })
+    }
+
+    /// The browser's HTTP client for `url`: direct to loopback, or through the mock's
+    /// interception proxy trusting only the scenario's CA. Never follows redirects.
+    fn browser_http(&self, url: &url::Url) -> Result<reqwest::Client, Miss> {
+        let builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(10));
+        let builder = match (
+            self.intercepted(url),
+            self.server.proxy_url(),
+            self.server.ca_pem(),
+        ) {
+            (true, Some(proxy), Some(ca)) => {
+                let ca = reqwest::Certificate::from_pem(ca.as_bytes())
+                    .map_err(|e| Miss::new("the interception CA parses", e.to_string()))?;
+                let proxy = reqwest::Proxy::all(&proxy)
+                    .map_err(|e| Miss::new("the interception proxy URL parses", e.to_string()))?;
+                builder.proxy(proxy).tls_certs_only([ca])
+            }
+            _ => builder.no_proxy(),
+        };
+        builder
+            .build()
+            .map_err(|e| Miss::new("an HTTP client can be built", e.to_string()))
+    }
+
     /// The paste flow: the user copies what the redirect carries (`code#state`, the whole
     /// URL) from the page and types it into the waiting login. The redirect URI may be any
     /// host (nothing is fetched from it).

@@ -191,6 +191,11 @@ fn journal_matches(jc: &JournalCount, e: &JournalEntry) -> bool {
             Bearer::Present => e.bearer_fingerprint.is_some(),
         })
         && jc.tls_handshake.is_none_or(|t| t == e.tls_handshake)
+        && jc
+            .host
+            .as_ref()
+            .is_none_or(|h| e.host.as_ref().is_some_and(|got| got.eq_ignore_ascii_case(h)))
+        && jc.tls.is_none_or(|t| t == e.tls)
         && jc.bearer_is.as_ref().is_none_or(|t| e.bearer_is(t))
         && jc
             .bearer_is_not
@@ -216,6 +221,8 @@ fn describe_journal(jc: &JournalCount) -> String {
     add("poll_too_fast", jc.poll_too_fast.map(|t| t.to_string()));
     add("bearer", jc.bearer.map(|b| format!("{b:?}").to_lowercase()));
     add("tls_handshake", jc.tls_handshake.map(|t| t.to_string()));
+    add("host", jc.host.clone());
+    add("tls", jc.tls.map(|t| t.to_string()));
     // The value is a secret: the report names the filter, never the token.
     add(
         "bearer_is",

@@ -142,6 +142,7 @@ impl<'a> Run<'a> {
         let server = MockServer::builder()
             .dialect(suite.profile.dialect)
             .config(plan.server.clone())
+            .intercept(suite.profile.intercept.iter().cloned())
             .start()
             .await
             .map_err(|e| {
@@ -196,6 +197,21 @@ impl<'a> Run<'a> {
             .map_err(|e| Miss::new("a loopback port can be bound", e.to_string()))?
             .port();
         vars.insert("free_port".to_owned(), free_port.to_string());
+        if let (Some(proxy), Some(ca)) = (server.proxy_url(), server.ca_pem()) {
+            let ca_file = root.path().join("intercept-ca.pem");
+            std::fs::write(&ca_file, ca)
+                .map_err(|e| Miss::new("the interception CA file can be written", e.to_string()))?;
+            vars.insert("proxy_url".to_owned(), proxy);
+            vars.insert("ca_file".to_owned(), ca_file.display().to_string());
+            // A CA that signed nothing the mock serves: a client that trusts it alone must
+            // refuse the intercepted hosts.
+            let other = cliauth_mock::tls::CertificateAuthority::generate()
+                .map_err(|e| Miss::new("a second CA can be made", e.to_string()))?;
+            let other_file = root.path().join("other-ca.pem");
+            std::fs::write(&other_file, other.pem())
+                .map_err(|e| Miss::new("the second CA file can be written", e.to_string()))?;
+            vars.insert("other_ca_file".to_owned(), other_file.display().to_string());
+        }
         let browser_bin = hooks::browser_stand_ins(root.path())?;
         for (name, var) in &suite.profile.env_names {
             vars.insert(format!("env_{name}"), var.clone());

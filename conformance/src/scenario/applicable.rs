@@ -15,6 +15,12 @@ impl Profile {
                 missing.push(what);
             }
         };
+        if let Some(client) = &scenario.client {
+            need(
+                *client == self.name,
+                format!("client `{client}` (the scenario is written for it)"),
+            );
+        }
         for cap in &scenario.requires {
             need(
                 self.capabilities.contains(cap),

@@ -135,6 +135,13 @@ pub struct JournalCount {
     /// Whether the request was a TLS handshake on the mock's plain-HTTP port.
     #[serde(default)]
     pub tls_handshake: Option<bool>,
+    /// The host the request was for: an intercepted host (`console.anthropic.com`), or the
+    /// `Host` header of a request to the mock itself.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Whether the request arrived over TLS (through the interception proxy).
+    #[serde(default)]
+    pub tls: Option<bool>,
     /// Which entries count: `step` (arrived during the step; for `wait`, since the process
     /// started) or `scenario` (all).
     #[serde(default)]

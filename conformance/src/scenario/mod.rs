@@ -52,6 +52,11 @@ pub struct Scenario {
     /// `capabilities`); without them it is not applicable.
     #[serde(default)]
     pub requires: Vec<String>,
+    /// The client the scenario is written for (a profile name in `conformance/profiles/`,
+    /// e.g. `pinned-https`): the default run uses that profile for it, and under any other
+    /// profile it is not applicable.
+    #[serde(default)]
+    pub client: Option<String>,
     /// The steps, run in order.
     #[serde(rename = "step", default)]
     pub steps: Vec<Step>,

@@ -45,6 +45,7 @@ dialects! {
     SpecKitty => "spec-kitty", "The Spec Kitty SaaS as `spec-kitty-cli` 3.2.7 uses it (client `cli_native`).";
     Skillmeat => "skillmeat", "The SkillMeat issuer and API as `skillmeat` 0.74.0 uses them (client `skillmeat-cli`).";
     DotAi => "dot-ai", "The dot-ai MCP server's OAuth (paths at the root, no refresh token) and REST API as the `dot-ai` Go CLI uses them.";
+    Spacebot => "spacebot", "Anthropic's OAuth as `spacebot auth` uses it through the interception proxy (fixed client, JSON bodies at `/v1/oauth/token`, the console's paste page as redirect).";
 }
 
 impl std::fmt::Display for Dialect {
@@ -86,7 +87,7 @@ mod tests {
         assert_eq!(
             "klingon".parse::<Dialect>(),
             Err(
-                "unknown dialect \"klingon\", expected cliauth, spec-kitty, skillmeat or dot-ai"
+                "unknown dialect \"klingon\", expected cliauth, spec-kitty, skillmeat, dot-ai or spacebot"
                     .to_owned()
             )
         );

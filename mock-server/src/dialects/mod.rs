@@ -13,6 +13,7 @@
 pub(crate) mod cliauth;
 pub(crate) mod dot_ai;
 pub(crate) mod skillmeat;
+pub(crate) mod spacebot;
 pub(crate) mod spec_kitty;
 
 use crate::config::Dialect;
@@ -25,6 +26,7 @@ pub(crate) fn spec(dialect: Dialect) -> Spec {
         Dialect::SpecKitty => &spec_kitty::SpecKitty,
         Dialect::Skillmeat => &skillmeat::Skillmeat,
         Dialect::DotAi => &dot_ai::DotAi,
+        Dialect::Spacebot => &spacebot::Spacebot,
     }
 }
 

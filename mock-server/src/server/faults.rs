@@ -43,6 +43,15 @@ pub(crate) enum Cut {
 #[derive(Debug, Clone)]
 pub(crate) struct CutSender(pub(crate) mpsc::Sender<Cut>);
 
+/// How the connection a request came on was reached, in its extensions (for the journal).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Transport {
+    /// The connection speaks TLS.
+    pub(crate) tls: bool,
+    /// The host of the `CONNECT` that opened the tunnel (interception proxy).
+    pub(crate) tunnel_host: Option<Arc<str>>,
+}
+
 /// Reads the request, applies the first matching rule, routes, journals.
 pub(crate) async fn layer(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     let at = shared.clock.now_ms();
@@ -74,7 +83,26 @@ pub(crate) async fn layer(State(shared): State<Arc<Shared>>, req: Request, next:
     let ctx = Arc::new(RequestCtx::parse(&parts, &bytes, peer));
     let form = ctx.form.as_ref().and_then(|f| f.as_ref().ok());
     let json = ctx.json.as_ref().and_then(|j| j.as_ref().ok());
-    entry.grant_type = form.and_then(|f| f.get("grant_type")).cloned();
+    let transport = parts
+        .extensions
+        .get::<Transport>()
+        .cloned()
+        .unwrap_or_default();
+    entry.tls = transport.tls;
+    entry.host = transport.tunnel_host.map(|h| h.to_string()).or_else(|| {
+        parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| parts.uri.authority().map(ToString::to_string))
+    });
+    // A JSON token body (the spacebot dialect) names its grant the same way a form does.
+    entry.grant_type = form.and_then(|f| f.get("grant_type")).cloned().or_else(|| {
+        json.and_then(|j| j.get("grant_type"))
+            .and_then(|g| g.as_str())
+            .map(str::to_owned)
+    });
     entry.client_id = ctx
         .basic
         .as_ref()

@@ -18,7 +18,22 @@ use tower::ServiceExt as _;
 use crate::journal;
 use crate::model::{Shared, lock};
 use crate::server::connections::{Limits, Registered, Registry, Slot};
-use crate::server::faults::{Cut, CutSender};
+use crate::server::faults::{Cut, CutSender, Transport};
+use crate::server::intercept::Interception;
+
+/// The address a client reaches a bound socket at: loopback of its family for an
+/// unspecified address (`0.0.0.0`, `::`), else the address itself.
+pub(crate) fn reachable(bound: SocketAddr) -> SocketAddr {
+    match bound.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, bound.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, bound.port()))
+        }
+        _ => bound,
+    }
+}
 
 /// The per-server application: state plus router.
 #[derive(Clone)]
@@ -34,8 +49,14 @@ pub(crate) struct App {
 }
 
 impl App {
-    /// Accepts connections until `shutdown` turns true.
-    pub(crate) async fn serve(self, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
+    /// Accepts connections until `shutdown` turns true: plain or TLS ones, or with
+    /// `intercept` the interception proxy's `CONNECT` requests.
+    pub(crate) async fn serve(
+        self,
+        listener: TcpListener,
+        mut shutdown: watch::Receiver<bool>,
+        intercept: Option<Arc<Interception>>,
+    ) {
         loop {
             let accepted = tokio::select! {
                 a = listener.accept() => a,
@@ -54,7 +75,13 @@ impl App {
                     let app = self.clone();
                     let stop = shutdown.clone();
                     // Each connection task ends with its connection or at shutdown.
-                    drop(tokio::spawn(app.connection(stream, peer, stop, registered)));
+                    drop(match &intercept {
+                        None => tokio::spawn(app.connection(stream, peer, stop, registered)),
+                        Some(i) => {
+                            let i = Arc::clone(i);
+                            tokio::spawn(app.tunnel(stream, peer, stop, registered, i))
+                        }
+                    });
                 }
                 Err(e) => {
                     // Accept errors (EMFILE, ECONNABORTED) are transient; log and go on. Out
@@ -130,7 +157,8 @@ impl App {
         };
         match self.tls.clone() {
             None => {
-                self.serve_http(TokioIo::new(stream), peer, twin, shutdown, slot)
+                let transport = Transport::default();
+                self.serve_http(TokioIo::new(stream), peer, twin, shutdown, slot, transport)
                     .await;
             }
             Some(acceptor) => {
@@ -140,7 +168,11 @@ impl App {
                 };
                 match handshake {
                     Ok(Ok(tls)) => {
-                        self.serve_http(TokioIo::new(tls), peer, twin, shutdown, slot)
+                        let transport = Transport {
+                            tls: true,
+                            tunnel_host: None,
+                        };
+                        self.serve_http(TokioIo::new(tls), peer, twin, shutdown, slot, transport)
                             .await;
                     }
                     Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
@@ -154,13 +186,14 @@ impl App {
 
     /// Serves HTTP/1.1 on an accepted (plain or TLS) connection until it ends, is cut, is
     /// evicted or the server shuts down.
-    async fn serve_http<I>(
+    pub(crate) async fn serve_http<I>(
         self,
         io: I,
         peer: SocketAddr,
         twin: std::net::TcpStream,
         mut shutdown: watch::Receiver<bool>,
         slot: Arc<Slot>,
+        transport: Transport,
     ) where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
@@ -174,6 +207,7 @@ impl App {
             // The fault layer finds the peer and the way to cut this connection here.
             req.extensions_mut().insert(ConnectInfo(peer));
             req.extensions_mut().insert(CutSender(cut_tx.clone()));
+            req.extensions_mut().insert(transport.clone());
             async move {
                 let resp = match router.oneshot(req.map(axum::body::Body::new)).await {
                     Ok(resp) => Ok::<_, Infallible>(resp),
