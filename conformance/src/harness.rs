@@ -116,8 +116,13 @@ pub fn main(config: &HarnessConfig) -> ExitCode {
         eprintln!("hint: install the client (e.g. `just seed-clients`) or put `{program}` on PATH");
         return ExitCode::FAILURE;
     }
-    // Scenarios written for another client run with its profile in the default run only.
-    let default_run = std::env::var_os(PROFILE_ENV).is_none();
+    // Scenarios written for another client run with its profile when the suite runs the
+    // default profile (named by the variable or not), and are not applicable otherwise.
+    let same_file = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    let default_run = same_file(&profile_path, &config.default_profile);
     let mut pinned: BTreeMap<String, Result<Arc<Suite>, String>> = BTreeMap::new();
     let results: Arc<Mutex<Vec<(String, Outcome)>>> = Arc::default();
     // Not-applicable scenarios are counted here, while planning, because libtest runs an

@@ -53,8 +53,8 @@ pub struct Scenario {
     #[serde(default)]
     pub requires: Vec<String>,
     /// The client the scenario is written for (a profile name in `conformance/profiles/`,
-    /// e.g. `pinned-https`): the default run uses that profile for it, and under any other
-    /// profile it is not applicable.
+    /// e.g. `pinned-https`): a run of the default profile uses that profile for it, and under
+    /// any other profile it is not applicable.
     #[serde(default)]
     pub client: Option<String>,
     /// The steps, run in order.
