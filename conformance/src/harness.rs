@@ -150,6 +150,7 @@ pub fn main(config: &HarnessConfig) -> ExitCode {
             };
         }
         let ignored = matches!(&loaded, Ok((_, missing)) if !missing.is_empty());
+        let budget = loaded.as_ref().map_or(0, |(scenario, _)| scenario.timeout);
         if let Ok((_, missing)) = &loaded
             && !missing.is_empty()
         {
@@ -200,8 +201,13 @@ pub fn main(config: &HarnessConfig) -> ExitCode {
             }
         })
         .with_ignored_flag(ignored);
-        trials.push(trial);
+        trials.push((budget, trial));
     }
+    // The scenarios with the largest time budget start first (stable: by name otherwise), so
+    // that a long one (a device login that waits out a grown interval) runs beside the short
+    // ones instead of becoming the suite's tail.
+    trials.sort_by_key(|(budget, _)| std::cmp::Reverse(*budget));
+    let trials = trials.into_iter().map(|(_, trial)| trial).collect();
     let list_only = args.list;
     let conclusion = libtest_mimic::run(&args, trials);
     if !list_only {
