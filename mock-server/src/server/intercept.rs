@@ -231,12 +231,7 @@ impl App {
             tracing::debug!(%peer, error = %e, "proxy client gone before the tunnel opened");
             return;
         }
-        // A second descriptor of the same socket, so that a `reset` rule can set SO_LINGER 0
-        // after hyper owns the stream (as on the plain listener).
-        let (stream, twin) = match stream.into_std().and_then(|s| {
-            let twin = s.try_clone()?;
-            Ok((TcpStream::from_std(s)?, twin))
-        }) {
+        let (stream, twin) = match super::listener::with_twin(stream) {
             Ok(pair) => pair,
             Err(e) => {
                 tracing::warn!(error = %e, "could not duplicate the tunnel socket");

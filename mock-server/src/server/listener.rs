@@ -143,12 +143,7 @@ impl App {
                 return;
             }
         }
-        // A second descriptor of the same socket, to set SO_LINGER 0 for a reset after hyper
-        // owns the stream.
-        let (stream, twin) = match stream.into_std().and_then(|s| {
-            let twin = s.try_clone()?;
-            Ok((TcpStream::from_std(s)?, twin))
-        }) {
+        let (stream, twin) = match with_twin(stream) {
             Ok(pair) => pair,
             Err(e) => {
                 tracing::warn!(error = %e, "could not duplicate the connection socket");
@@ -256,4 +251,12 @@ impl App {
             }
         }
     }
+}
+
+/// The stream and a second descriptor of the same socket, so that a `reset` rule can set
+/// SO_LINGER 0 after hyper owns the stream (used by the plain listener and the proxy tunnel).
+pub(super) fn with_twin(stream: TcpStream) -> std::io::Result<(TcpStream, std::net::TcpStream)> {
+    let std_stream = stream.into_std()?;
+    let twin = std_stream.try_clone()?;
+    Ok((TcpStream::from_std(std_stream)?, twin))
 }
