@@ -58,16 +58,17 @@ struct Server {
 
 impl Server {
     fn spawn() -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cliauth-mock"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cliauth-mock"));
+        command
             .args(["serve", "--port", "0"])
-            .env_remove("CLIAUTH_MOCK_CONFIG")
-            .env_remove("CLIAUTH_MOCK_PORT")
-            .env_remove("CLIAUTH_MOCK_JOURNAL_CAPACITY")
-            .env_remove("CLIAUTH_MOCK_RECORD_CAPACITY")
-            .env_remove("CLIAUTH_MOCK_MAX_CONNECTIONS")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn cliauth-mock");
+            .stdout(Stdio::piped());
+        // Every flag's env twin from the caller's shell would change what is measured.
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("CLIAUTH_MOCK_") {
+                command.env_remove(name);
+            }
+        }
+        let mut child = command.spawn().expect("spawn cliauth-mock");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut line)
@@ -89,25 +90,12 @@ fn start_up() {
     let mut samples = Vec::with_capacity(STARTS);
     for _ in 0..STARTS {
         let started = Instant::now();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cliauth-mock"))
-            .args(["serve", "--port", "0"])
-            .env_remove("CLIAUTH_MOCK_CONFIG")
-            .env_remove("CLIAUTH_MOCK_PORT")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn cliauth-mock");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("readiness line");
-        let ready: serde_json::Value = serde_json::from_str(&line).expect("readiness JSON");
-        let port = u16::try_from(ready["port"].as_u64().expect("port")).expect("port fits");
-        let status = blocking_get(port, "/.well-known/oauth-authorization-server");
+        let server = Server::spawn();
+        let status = blocking_get(server.port, "/.well-known/oauth-authorization-server");
         let elapsed = started.elapsed();
         assert_eq!(status, 200, "discovery failed");
         samples.push(elapsed);
-        child.kill().expect("kill cliauth-mock");
-        child.wait().expect("reap cliauth-mock");
+        server.stop();
     }
     samples.sort();
     println!(
