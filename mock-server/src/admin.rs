@@ -18,15 +18,14 @@ use crate::dialects;
 use crate::error::Error;
 use crate::model::grants::SignIn;
 use crate::model::state::{DeviceDecision, State as ModelState};
-use crate::model::{Shared, lock};
+use crate::model::{Shared, lock, rule_slots};
 use crate::oauth_error::OAuthError;
 use crate::request::{Ctx, RequestCtx};
 use crate::rules::{Action, HoldOrder, Rule, RuleSlot, release};
 
 /// Lets every request waiting at `name`'s barrier through; returns how many.
 pub(crate) fn release_hold(s: &Shared, runtime: &tokio::runtime::Handle, name: &str) -> usize {
-    let order = lock(&s.state)
-        .rules
+    let order = lock(&s.rules)
         .iter()
         .find_map(|slot| match &slot.rule.action {
             Action::Hold { order, .. } if slot.rule.name == name => Some(*order),
@@ -66,8 +65,10 @@ pub(crate) fn mint_token(s: &Shared, username: &str) -> Result<String, Error> {
 
 /// Replaces the configuration (rules included); issued tokens stay valid.
 pub(crate) fn replace_config(s: &Shared, config: Config) {
+    // Both locks at once (state first, as everywhere), so that no request sees the new rules
+    // with the old configuration.
     let mut st = lock(&s.state);
-    st.rules = config.rules.iter().cloned().map(RuleSlot::new).collect();
+    *lock(&s.rules) = rule_slots(&config);
     st.config = config;
 }
 
@@ -80,6 +81,7 @@ pub(crate) fn reset(s: &Shared, runtime: &tokio::runtime::Handle) {
     let mut st = lock(&s.state);
     let config = st.config.clone();
     let capacity = st.retention.capacity();
+    *lock(&s.rules) = rule_slots(&config);
     *st = ModelState::with_capacity(config, capacity);
     drop(st);
     lock(&s.journal).clear();
@@ -214,7 +216,7 @@ async fn add_rule(State(a): State<AdminState>, ctx: Ctx, body: String) -> Respon
     };
     match rule.and_then(|r| r.validate().map(|()| r)) {
         Ok(rule) => {
-            lock(&a.shared.state).rules.push(RuleSlot::new(rule));
+            lock(&a.shared.rules).push(RuleSlot::new(rule));
             ok(serde_json::json!({ "ok": true }))
         }
         Err(e) => OAuthError::new(400, "invalid_rule", &e).into_response(),
@@ -222,7 +224,7 @@ async fn add_rule(State(a): State<AdminState>, ctx: Ctx, body: String) -> Respon
 }
 
 async fn clear_rules(State(a): State<AdminState>) -> Response {
-    lock(&a.shared.state).rules.clear();
+    lock(&a.shared.rules).clear();
     ok(serde_json::json!({ "ok": true }))
 }
 

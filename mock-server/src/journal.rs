@@ -145,8 +145,11 @@ impl Journal {
         }
     }
 
-    /// Appends an entry, assigning its sequence number; drops the oldest when full.
-    pub(crate) fn push(&mut self, mut entry: JournalEntry) {
+    /// Appends an entry, assigning its sequence number; when full, removes the oldest and
+    /// returns it, for the caller to drop after releasing the journal lock (freeing an entry's
+    /// strings inside it made concurrent requests wait longer).
+    #[must_use = "drop the evicted entry after the journal lock is released"]
+    pub(crate) fn push(&mut self, mut entry: JournalEntry) -> Option<Arc<JournalEntry>> {
         entry.seq = self.next_seq;
         self.next_seq += 1;
         tracing::debug!(
@@ -161,11 +164,14 @@ impl Journal {
             "request"
         );
         *self.counters.entry(counter_key(&entry)).or_insert(0) += 1;
-        if self.entries.len() >= self.capacity {
-            self.entries.pop_front();
+        let evicted = if self.entries.len() >= self.capacity {
             self.dropped += 1;
-        }
+            self.entries.pop_front()
+        } else {
+            None
+        };
         self.entries.push_back(Arc::new(entry));
+        evicted
     }
 
     /// Appends a lineage event; drops the oldest when full.
@@ -277,11 +283,11 @@ mod tests {
         let mut a = blank("POST", "/oauth/token", 0);
         a.grant_type = Some("refresh_token".to_owned());
         a.status = 200;
-        j.push(a.clone());
-        j.push(a);
+        assert!(j.push(a.clone()).is_none(), "room for it");
+        assert!(j.push(a).is_none(), "room for it");
         let mut tls = blank("", "", 0);
         tls.tls_handshake = true;
-        j.push(tls);
+        assert!(j.push(tls).is_none(), "room for it");
         let c = j.snapshot(0, usize::MAX).counters;
         assert_eq!(c["POST /oauth/token refresh_token 200"], 2);
         assert_eq!(c["tls_handshake"], 1);
@@ -294,9 +300,14 @@ mod tests {
     #[test]
     fn a_full_journal_drops_the_oldest_and_counts_them() {
         let mut j = Journal::with_capacity(3);
-        for _ in 0..5 {
-            j.push(blank("GET", "/x", 0));
-        }
+        let evicted: Vec<Option<u64>> = (0..5)
+            .map(|_| j.push(blank("GET", "/x", 0)).map(|e| e.seq))
+            .collect();
+        assert_eq!(
+            evicted,
+            [None, None, None, Some(1), Some(2)],
+            "push hands back the entry it dropped"
+        );
         assert_eq!(
             j.entries().iter().map(|e| e.seq).collect::<Vec<_>>(),
             [3, 4, 5]
@@ -325,9 +336,11 @@ mod tests {
     #[test]
     fn snapshots_page_by_sequence_number() {
         let mut j = Journal::with_capacity(4);
-        for _ in 0..6 {
-            j.push(blank("GET", "/x", 0));
-        }
+        let evicted: Vec<u64> = (0..6)
+            .filter_map(|_| j.push(blank("GET", "/x", 0)))
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(evicted, [1, 2]);
         let seqs = |j: &Journal, since, limit| {
             j.snapshot(since, limit)
                 .entries
@@ -345,7 +358,10 @@ mod tests {
         assert_eq!(seqs(&j, 6, 10), Vec::<u64>::new());
         assert_eq!(seqs(&j, u64::MAX, 10), Vec::<u64>::new());
         j.clear();
-        j.push(blank("GET", "/x", 0));
+        assert!(
+            j.push(blank("GET", "/x", 0)).is_none(),
+            "a cleared journal has room"
+        );
         assert_eq!(seqs(&j, 0, 10), [1]);
     }
 }

@@ -450,14 +450,12 @@ impl MockServer {
 
     /// Appends a rule after the configured ones.
     pub fn add_rule(&self, rule: Rule) {
-        lock(&self.shared.state)
-            .rules
-            .push(rules::RuleSlot::new(rule));
+        lock(&self.shared.rules).push(rules::RuleSlot::new(rule));
     }
 
     /// Removes every rule, configured ones included.
     pub fn clear_rules(&self) {
-        lock(&self.shared.state).rules.clear();
+        lock(&self.shared.rules).clear();
     }
 
     /// Releases the requests held by the `hold` rule named `rule_name`; returns how many.

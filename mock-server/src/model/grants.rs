@@ -236,32 +236,39 @@ impl Shared {
             }
         };
         let id_token = self.id_token(settings, user, client_id, scope, &access, sign_in, iat_ms)?;
+        // Everything the records need is allocated before the lock, so that the critical
+        // section is map updates only.
+        let mut record = AccessRecord {
+            user: user.to_owned(),
+            client_id: client_id.to_owned(),
+            scope: scope.to_owned(),
+            family,
+            iat_ms,
+            exp_ms,
+            jti,
+            revoked: false,
+        };
+        let (key, in_family, retained, secret) = (
+            access.clone(),
+            access.clone(),
+            access.clone(),
+            access.clone(),
+        );
+        let id_secret = id_token.clone();
         let mut st = lock(&self.state);
-        let revoked = st
+        record.revoked = st
             .families
             .get(&family)
             .is_some_and(|f| f.revoked.is_some());
-        st.access.insert(
-            access.clone(),
-            AccessRecord {
-                user: user.to_owned(),
-                client_id: client_id.to_owned(),
-                scope: scope.to_owned(),
-                family,
-                iat_ms,
-                exp_ms,
-                jti,
-                revoked,
-            },
-        );
+        st.access.insert(key, record);
         st.families
             .entry(family)
             .or_default()
             .access
-            .push_back(access.clone());
-        st.retain_access(&access);
-        st.secrets.push(access.clone());
-        st.secrets.extend(id_token.iter().cloned());
+            .push_back(in_family);
+        st.retain_access(retained);
+        st.secrets.push(secret);
+        st.secrets.extend(id_secret);
         Ok(TokenPair {
             access_token: access,
             refresh_token: refresh,
@@ -282,6 +289,10 @@ impl Shared {
         scope: Option<&str>,
     ) -> Result<(TokenPair, &'static str), GrantError> {
         let now = self.clock.now_ms();
+        // Minted before the lock is taken (concurrent grants wait for it less); used only when
+        // the presented token rotates.
+        let minted = random_secret("mrt_");
+        let spent = presented.to_owned();
         let mut st = lock(&self.state);
         let mut settings = token_settings(&st.config);
         if let Some(ttl) = st.config.tokens.refreshed_access_ttl {
@@ -335,9 +346,8 @@ impl Shared {
                 Ok((pair, "not_rotated"))
             }
             RefreshStatus::Active => {
-                let successor = random_secret("mrt_");
                 st.refresh.insert(
-                    successor.clone(),
+                    minted.clone(),
                     RefreshRecord {
                         user: user.clone(),
                         client_id: client.clone(),
@@ -347,24 +357,26 @@ impl Shared {
                         status: RefreshStatus::Active,
                     },
                 );
-                st.secrets.push(successor.clone());
+                st.secrets.push(minted.clone());
                 if let Some(r) = st.refresh.get_mut(presented) {
                     r.status = RefreshStatus::Rotated {
-                        successor: successor.clone(),
+                        successor: minted.clone(),
                         at_ms: now,
                         reuses: 0,
                     };
                 }
-                st.retain_spent(presented);
+                st.retain_spent(spent);
                 drop(st);
-                self.lineage(presented, None, family, "rotated", None);
-                self.lineage(&successor, Some(presented), family, "issued", None);
+                self.lineage_all([
+                    self.lineage_entry(presented, None, family, "rotated", None),
+                    self.lineage_entry(&minted, Some(presented), family, "issued", None),
+                ]);
                 let issued = Issued {
                     user: &user,
                     client_id: &client,
                     scope: &granted_scope,
                     family,
-                    refresh: Some(successor),
+                    refresh: Some(minted),
                 };
                 let pair = self.finish_pair(issued, &settings, &sign_in)?;
                 Ok((pair, "rotated"))

@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::config::{Config, Dialect};
 use crate::error::Error;
 use crate::journal::{Journal, LineageEntry};
-use crate::rules::Holds;
+use crate::rules::{Holds, RuleSlot};
 use crate::tokens::{Signer, fingerprint};
 
 use self::state::{AccessRecord, DeviceDecision, State};
@@ -28,6 +28,9 @@ use self::state::{AccessRecord, DeviceDecision, State};
 /// Everything the handlers share. Its `Debug` shows no state: the maps hold raw secrets.
 pub(crate) struct Shared {
     pub(crate) state: Mutex<State>,
+    /// The fault rules in force, apart from the state: every request takes this lock to pick
+    /// its rule, and with a lock of its own that no longer waits for grants in progress.
+    pub(crate) rules: Mutex<Vec<RuleSlot>>,
     pub(crate) journal: Mutex<Journal>,
     pub(crate) clock: Clock,
     pub(crate) signer: Signer,
@@ -48,6 +51,11 @@ impl std::fmt::Debug for Shared {
     }
 }
 
+/// The configured rules, each with no firing yet.
+pub(crate) fn rule_slots(config: &Config) -> Vec<RuleSlot> {
+    config.rules.iter().cloned().map(RuleSlot::new).collect()
+}
+
 /// Locks a mutex, recovering from poisoning: every critical section leaves the maps
 /// consistent before any call that could panic, so a poisoned lock holds valid data.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -58,6 +66,7 @@ impl Shared {
     pub(crate) fn new(config: Config, signer: Signer, base_url: String) -> Self {
         Self {
             dialect: config.dialect,
+            rules: Mutex::new(rule_slots(&config)),
             state: Mutex::new(State::new(config)),
             journal: Mutex::new(Journal::default()),
             clock: Clock::default(),
@@ -105,15 +114,35 @@ impl Shared {
         event: &str,
         reason: Option<&str>,
     ) {
-        let entry = LineageEntry {
+        self.lineage_all([self.lineage_entry(token, parent, family, event, reason)]);
+    }
+
+    /// One lineage event, for [`Shared::lineage_all`].
+    pub(crate) fn lineage_entry(
+        &self,
+        token: &str,
+        parent: Option<&str>,
+        family: u64,
+        event: &str,
+        reason: Option<&str>,
+    ) -> LineageEntry {
+        LineageEntry {
             token: fingerprint(token),
             parent: parent.map(fingerprint),
             family,
             event: event.to_owned(),
             reason: reason.map(str::to_owned),
             at_ms: self.clock.now_ms(),
-        };
-        lock(&self.journal).push_lineage(entry);
+        }
+    }
+
+    /// Journals lineage events made beforehand in one critical section (a rotation makes two,
+    /// a revoked family one per token): concurrent grants then wait for the journal less.
+    pub(crate) fn lineage_all<const N: usize>(&self, entries: [LineageEntry; N]) {
+        let mut journal = lock(&self.journal);
+        for entry in entries {
+            journal.push_lineage(entry);
+        }
     }
 
     /// Revokes a token (RFC 7009): a refresh token takes its family with it.

@@ -102,8 +102,8 @@ impl Secrets {
 impl State {
     /// Notes a new access-token record (already inserted), forgetting the oldest beyond the
     /// capacity, in its family's list too.
-    pub(crate) fn retain_access(&mut self, token: &str) {
-        self.retention.access.push_back(token.to_owned());
+    pub(crate) fn retain_access(&mut self, token: String) {
+        self.retention.access.push_back(token);
         while self.retention.access.len() > self.retention.capacity {
             let Some(old) = self.retention.access.pop_front() else {
                 break;
@@ -123,8 +123,8 @@ impl State {
 
     /// Notes that a refresh token stopped being active (rotated or revoked), forgetting the
     /// oldest spent record beyond the capacity. Call once per token, on that transition.
-    pub(crate) fn retain_spent(&mut self, token: &str) {
-        self.retention.spent.push_back(token.to_owned());
+    pub(crate) fn retain_spent(&mut self, token: String) {
+        self.retention.spent.push_back(token);
         while self.retention.spent.len() > self.retention.capacity {
             let Some(old) = self.retention.spent.pop_front() else {
                 break;

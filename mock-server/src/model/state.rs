@@ -3,7 +3,6 @@
 use std::collections::{HashMap, VecDeque};
 
 use crate::config::{AuthMethod, ClientSecret, Config, DeviceStep, UserConfig, default_scopes};
-use crate::rules::RuleSlot;
 
 use super::retention::{DEFAULT_RECORD_CAPACITY, Retention, Secrets};
 
@@ -21,7 +20,6 @@ pub(crate) struct State {
     pub(crate) families: HashMap<u64, Family>,
     /// Every secret minted, the newest of them (see `retention.rs`).
     pub(crate) secrets: Secrets,
-    pub(crate) rules: Vec<RuleSlot>,
     pub(crate) retention: Retention,
     next_family: u64,
 }
@@ -34,7 +32,6 @@ impl State {
     /// Keeps at most `capacity` access-token records, spent refresh-token records and issued
     /// secrets (see `retention.rs`).
     pub(crate) fn with_capacity(config: Config, capacity: usize) -> Self {
-        let rules = config.rules.iter().cloned().map(RuleSlot::new).collect();
         Self {
             config,
             registered: HashMap::new(),
@@ -46,7 +43,6 @@ impl State {
             access: HashMap::new(),
             families: HashMap::new(),
             secrets: Secrets::new(capacity),
-            rules,
             retention: Retention::new(capacity),
             next_family: 1,
         }
@@ -95,7 +91,7 @@ impl State {
                 revoked.push(token.clone());
             }
         }
-        for token in &newly_spent {
+        for token in newly_spent {
             self.retain_spent(token);
         }
         revoked

@@ -142,7 +142,7 @@ pub(crate) async fn layer(State(shared): State<Arc<Shared>>, req: Request, next:
             json,
             headers: &parts.headers,
         };
-        rules::select(&mut lock(&shared.state).rules, &facts)
+        rules::select(&mut lock(&shared.rules), &facts)
     };
     let cut = parts.extensions.remove::<CutSender>();
     parts.extensions.insert(Arc::clone(&ctx));
@@ -294,7 +294,8 @@ fn finish(shared: &Shared, mut entry: JournalEntry, resp: &Response, admin: bool
 fn record(shared: &Shared, entry: JournalEntry, admin: bool) {
     // Admin calls are the test's own; they stay out of the journal that counts clients.
     if !admin {
-        lock(&shared.journal).push(entry);
+        let evicted = lock(&shared.journal).push(entry);
+        drop(evicted);
     }
 }
 

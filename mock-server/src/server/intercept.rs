@@ -274,7 +274,8 @@ impl App {
         entry.status = status;
         entry.host = host.map(str::to_owned);
         entry.outcome = Some("connect_refused".to_owned());
-        lock(&self.shared.journal).push(entry);
+        let evicted = lock(&self.shared.journal).push(entry);
+        drop(evicted);
         let reason = match status {
             403 => "Forbidden",
             405 => "Method Not Allowed",

@@ -126,7 +126,8 @@ impl App {
                 // A TLS handshake record: a client speaking HTTPS to the plain port.
                 let mut entry = journal::blank("", "", self.shared.clock.now_ms());
                 entry.tls_handshake = true;
-                lock(&self.shared.journal).push(entry);
+                let evicted = lock(&self.shared.journal).push(entry);
+                drop(evicted);
                 // Consume the ClientHello that already arrived so the close is a FIN, not the
                 // RST the kernel sends when unread data is discarded.
                 let mut sink = [0u8; 4096];
