@@ -27,6 +27,14 @@ pub(crate) fn random_secret(prefix: &str) -> String {
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// A JWS header or payload as JSON bytes.
+fn jws_part(value: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
+    serde_json::to_vec(value).map_err(|e| {
+        tracing::error!(error = %e, "a JWS part could not be serialized");
+        Error::Signing
+    })
+}
+
 /// A user code like `WDJB-MJHT` from the RFC 8628 §6.1 consonant alphabet.
 pub(crate) fn user_code() -> String {
     const ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
@@ -123,7 +131,7 @@ impl Signer {
     pub(crate) fn sign(
         &self,
         alg: SigningAlgorithm,
-        claims: &serde_json::Value,
+        claims: &impl serde::Serialize,
     ) -> Result<String, Error> {
         self.sign_typed(alg, "at+jwt", claims)
     }
@@ -133,17 +141,29 @@ impl Signer {
         &self,
         alg: SigningAlgorithm,
         typ: &str,
-        claims: &serde_json::Value,
+        claims: &impl serde::Serialize,
     ) -> Result<String, Error> {
         let (name, kid) = match alg {
             SigningAlgorithm::Rs256 => ("RS256", self.rsa().ok_or(Error::Signing)?.1.as_str()),
             SigningAlgorithm::Es256 => ("ES256", self.es256().ok_or(Error::Signing)?.1.as_str()),
         };
-        let header = serde_json::json!({ "alg": name, "typ": typ, "kid": kid });
+        // Structs in the key order a `serde_json::Value` gives, serialized without one.
+        #[derive(serde::Serialize)]
+        struct Header<'a> {
+            alg: &'a str,
+            kid: &'a str,
+            typ: &'a str,
+        }
+        let header = jws_part(&Header {
+            alg: name,
+            kid,
+            typ,
+        })?;
+        let claims = jws_part(claims)?;
         let mut input = String::with_capacity(512);
-        input.push_str(&URL_SAFE_NO_PAD.encode(header.to_string()));
+        URL_SAFE_NO_PAD.encode_string(header, &mut input);
         input.push('.');
-        input.push_str(&URL_SAFE_NO_PAD.encode(claims.to_string()));
+        URL_SAFE_NO_PAD.encode_string(claims, &mut input);
         let sig = match alg {
             SigningAlgorithm::Rs256 => {
                 let (key, _) = self.rsa().ok_or(Error::Signing)?;
