@@ -27,6 +27,15 @@ pub(crate) fn random_secret(prefix: &str) -> String {
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// A JWS protected header (RFC 7515 §4.1), in the key order a `serde_json::Value` gave (sorted),
+/// serialized without building one.
+#[derive(serde::Serialize)]
+struct Header<'a> {
+    alg: &'a str,
+    kid: &'a str,
+    typ: &'a str,
+}
+
 /// A JWS header or payload as JSON bytes.
 fn jws_part(value: &impl serde::Serialize) -> Result<Vec<u8>, Error> {
     serde_json::to_vec(value).map_err(|e| {
@@ -147,13 +156,6 @@ impl Signer {
             SigningAlgorithm::Rs256 => ("RS256", self.rsa().ok_or(Error::Signing)?.1.as_str()),
             SigningAlgorithm::Es256 => ("ES256", self.es256().ok_or(Error::Signing)?.1.as_str()),
         };
-        // Structs in the key order a `serde_json::Value` gives, serialized without one.
-        #[derive(serde::Serialize)]
-        struct Header<'a> {
-            alg: &'a str,
-            kid: &'a str,
-            typ: &'a str,
-        }
         let header = jws_part(&Header {
             alg: name,
             kid,
