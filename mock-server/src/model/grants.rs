@@ -177,7 +177,7 @@ impl Shared {
             st.secrets.push(refresh.clone());
             (family, settings)
         };
-        self.lineage(&refresh, None, family, "issued", None);
+        self.lineage_all([self.lineage_entry(&refresh, None, family, "issued", None)]);
         let issued = Issued {
             user,
             client_id,
@@ -346,7 +346,7 @@ impl Shared {
             RefreshStatus::Revoked { reason } => Err(GrantError::Revoked { reason }),
             RefreshStatus::Active if policy.policy == RotationPolicy::None => {
                 drop(st);
-                self.lineage(presented, None, family, "reused", None);
+                self.lineage_all([self.lineage_entry(presented, None, family, "reused", None)]);
                 let pair = self.finish_pair(
                     Issued {
                         user: &user,
@@ -430,7 +430,13 @@ impl Shared {
                             };
                         }
                         drop(st);
-                        self.lineage(presented, None, family, "reused", Some("grace"));
+                        self.lineage_all([self.lineage_entry(
+                            presented,
+                            None,
+                            family,
+                            "reused",
+                            Some("grace"),
+                        )]);
                         let issued = Issued {
                             user: &user,
                             client_id: &client,
@@ -449,7 +455,13 @@ impl Shared {
                         let revoked = st.revoke_family(family, "reuse_detected");
                         drop(st);
                         for token in revoked {
-                            self.lineage(&token, None, family, "revoked", Some("reuse_detected"));
+                            self.lineage_all([self.lineage_entry(
+                                &token,
+                                None,
+                                family,
+                                "revoked",
+                                Some("reuse_detected"),
+                            )]);
                         }
                         Err(GrantError::ReuseDetected)
                     }

@@ -106,17 +106,6 @@ impl Shared {
             .unwrap_or_else(|| self.base_url.clone())
     }
 
-    pub(crate) fn lineage(
-        &self,
-        token: &str,
-        parent: Option<&str>,
-        family: u64,
-        event: &str,
-        reason: Option<&str>,
-    ) {
-        self.lineage_all([self.lineage_entry(token, parent, family, event, reason)]);
-    }
-
     /// One lineage event, for [`Shared::lineage_all`].
     pub(crate) fn lineage_entry(
         &self,
@@ -136,8 +125,8 @@ impl Shared {
         }
     }
 
-    /// Journals lineage events made beforehand in one critical section (a rotation makes two,
-    /// a revoked family one per token): concurrent grants then wait for the journal less.
+    /// Journals lineage events, made beforehand, in one critical section (a rotation makes
+    /// two): concurrent grants then wait for the journal less.
     pub(crate) fn lineage_all<const N: usize>(&self, entries: [LineageEntry; N]) {
         let mut journal = lock(&self.journal);
         for entry in entries {
@@ -152,7 +141,7 @@ impl Shared {
             let revoked = st.revoke_family(family, reason);
             drop(st);
             for t in revoked {
-                self.lineage(&t, None, family, "revoked", Some(reason));
+                self.lineage_all([self.lineage_entry(&t, None, family, "revoked", Some(reason))]);
             }
         } else if let Some(a) = st.access.get_mut(token) {
             a.revoked = true;
@@ -179,7 +168,7 @@ impl Shared {
         }
         drop(st);
         for (t, f) in events {
-            self.lineage(&t, None, f, "revoked", Some("admin"));
+            self.lineage_all([self.lineage_entry(&t, None, f, "revoked", Some("admin"))]);
         }
         families.len()
     }
