@@ -146,8 +146,8 @@ impl Journal {
     }
 
     /// Appends an entry, assigning its sequence number; when full, removes the oldest and
-    /// returns it, for the caller to drop after releasing the journal lock (freeing an entry's
-    /// strings inside it made concurrent requests wait longer).
+    /// returns it, for the caller to drop after releasing the journal lock (see
+    /// `Shared::journal_request`, the one caller outside tests).
     #[must_use = "drop the evicted entry after the journal lock is released"]
     pub(crate) fn push(&mut self, mut entry: JournalEntry) -> Option<Arc<JournalEntry>> {
         entry.seq = self.next_seq;

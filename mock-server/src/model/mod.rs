@@ -19,7 +19,7 @@ use crate::admin_token::AdminToken;
 use crate::clock::Clock;
 use crate::config::{Config, Dialect};
 use crate::error::Error;
-use crate::journal::{Journal, LineageEntry};
+use crate::journal::{Journal, JournalEntry, LineageEntry};
 use crate::rules::{Holds, RuleSlot};
 use crate::tokens::{Signer, fingerprint};
 
@@ -104,6 +104,13 @@ impl Shared {
             .issuer
             .clone()
             .unwrap_or_else(|| self.base_url.clone())
+    }
+
+    /// Journals a request. The entry the journal evicts to make room is freed after the journal
+    /// lock is released, so concurrent requests do not wait for its strings to be freed.
+    pub(crate) fn journal_request(&self, entry: JournalEntry) {
+        let evicted = lock(&self.journal).push(entry);
+        drop(evicted);
     }
 
     /// One lineage event, for [`Shared::lineage_all`].

@@ -19,7 +19,6 @@ use tokio::sync::watch;
 
 use crate::error::Error;
 use crate::journal;
-use crate::model::lock;
 use crate::server::connections::Registered;
 use crate::server::faults::Transport;
 use crate::server::listener::App;
@@ -274,8 +273,7 @@ impl App {
         entry.status = status;
         entry.host = host.map(str::to_owned);
         entry.outcome = Some("connect_refused".to_owned());
-        let evicted = lock(&self.shared.journal).push(entry);
-        drop(evicted);
+        self.shared.journal_request(entry);
         let reason = match status {
             403 => "Forbidden",
             405 => "Method Not Allowed",

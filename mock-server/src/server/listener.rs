@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 use tower::ServiceExt as _;
 
 use crate::journal;
-use crate::model::{Shared, lock};
+use crate::model::Shared;
 use crate::server::connections::{Limits, Registered, Registry, Slot};
 use crate::server::faults::{Cut, CutSender, Transport};
 use crate::server::intercept::Interception;
@@ -126,8 +126,7 @@ impl App {
                 // A TLS handshake record: a client speaking HTTPS to the plain port.
                 let mut entry = journal::blank("", "", self.shared.clock.now_ms());
                 entry.tls_handshake = true;
-                let evicted = lock(&self.shared.journal).push(entry);
-                drop(evicted);
+                self.shared.journal_request(entry);
                 // Consume the ClientHello that already arrived so the close is a FIN, not the
                 // RST the kernel sends when unread data is discarded.
                 let mut sink = [0u8; 4096];
